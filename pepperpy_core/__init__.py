@@ -1,0 +1,1 @@
+from pepperpy_core.exceptions import *  # noqa: F403

@@ -1,0 +1,82 @@
+"""Structured logging for pepperpy-core, through structlog.
+
+The library only *emits* events (``get_logger(name).debug("http.attempt", ...)``); it never
+configures logging globally. Applications that want a ready setup may call
+:func:`configure_logging`. Secrets never reach a log line: :func:`redact_headers` and
+:func:`redact_url` replace credentials with ``"[REDACTED]"``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import structlog
+
+__all__ = ["REDACTED", "configure_logging", "get_logger", "redact_headers", "redact_url"]
+
+REDACTED = "[REDACTED]"
+
+_SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-mbx-apikey"}
+)
+_SECRET_WORDS = re.compile(r"(api[-_]?key|token|secret|signature|passw|auth|session|credential)", re.I)
+
+
+def get_logger(name: str) -> Any:
+    """The structlog logger for one pepperpy-core component (``name`` is its event namespace)."""
+    return structlog.get_logger(name)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a header or query parameter name looks like it carries a credential."""
+    lowered = name.lower()
+    return lowered in _SECRET_HEADERS or _SECRET_WORDS.search(lowered) is not None
+
+
+def redact_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
+    """A copy of ``headers`` safe to log: credential-bearing values replaced."""
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return {k: (REDACTED if is_secret_name(k) else v) for k, v in items}
+
+
+def redact_url(url: str) -> str:
+    """``url`` with user info and secret-looking query values replaced (safe to log)."""
+    if "?" not in url and "@" not in url:
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{REDACTED}@{netloc.rsplit('@', 1)[1]}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, REDACTED if is_secret_name(k) else v) for k, v in pairs], safe="[]")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def configure_logging(level: int | str = "INFO", *, json: bool = False) -> None:
+    """Opt-in helper for applications: structlog to stderr at ``level``, console or JSON lines.
+
+    The library never calls this itself.
+    """
+    numeric = logging.getLevelName(level.upper()) if isinstance(level, str) else level
+    if not isinstance(numeric, int):
+        raise ValueError(f"configure_logging: unknown level {level!r}")
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )

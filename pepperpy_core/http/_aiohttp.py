@@ -1,0 +1,259 @@
+"""The aiohttp transport: the only module of the HTTP side that imports aiohttp.
+
+It turns a :class:`Request` into one aiohttp exchange (no redirects: the client follows them so
+it can strip credentials across origins), wraps the answer in our :class:`Response`, and
+translates every aiohttp failure into the pepperpy-core exception tree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import aiohttp
+
+from pepperpy_core.exceptions import (
+    ConnectionError,
+    HTTPError,
+    InvalidURLError,
+    ResponseTooLargeError,
+    TimeoutError,
+    TransportError,
+)
+from pepperpy_core.http.models import ByteStream, FilePart, Request, Response, Timeout
+from pepperpy_core.logging import redact_url
+
+__all__ = ["AiohttpTransport", "translate_error"]
+
+
+class AiohttpTransport:
+    """Sends requests through one ``aiohttp.ClientSession``, created lazily inside the running
+    loop, or through a session the caller owns (then ``aclose()`` leaves it open)."""
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        ssl_context: ssl.SSLContext | bool = True,
+        max_connections: int = 100,
+        max_connections_per_host: int = 0,
+        proxy: str | None = None,
+        cookies: dict[str, str] | None = None,
+        trust_env: bool = False,
+        max_body_size: int | None = None,
+    ) -> None:
+        self._session = session
+        self._owns_session = session is None
+        self._ssl = ssl_context
+        self._limit = max_connections
+        self._limit_per_host = max_connections_per_host
+        self._proxy = proxy
+        self._cookies = cookies
+        self._trust_env = trust_env
+        self._max_body_size = max_body_size
+        self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The session, created on first use (must be inside a running event loop)."""
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._limit, limit_per_host=self._limit_per_host, ssl=self._ssl
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookies=self._cookies,
+                trust_env=self._trust_env,
+                auto_decompress=True,
+                timeout=aiohttp.ClientTimeout(total=None),
+            )
+        return self._session
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """The session's cookies as a plain name -> value mapping."""
+        if self._session is None:
+            return dict(self._cookies or {})
+        return {c.key: c.value for c in self._session.cookie_jar}
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None and self._owns_session and not session.closed:
+            await session.close()
+
+    def _client_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
+        cached = self._timeouts.get(timeout)
+        if cached is None:
+            cached = aiohttp.ClientTimeout(
+                total=timeout.total, connect=timeout.connect, sock_read=timeout.read
+            )
+            self._timeouts[timeout] = cached
+        return cached
+
+    async def send(self, request: Request) -> Response:
+        """One exchange; the body is buffered (capped) unless ``request.stream``."""
+        started = time.perf_counter()
+        with _open_files(request) as form:
+            try:
+                raw = await self.session.request(
+                    request.method,
+                    request.url,
+                    headers=request.headers,
+                    data=form if form is not None else request.body,
+                    timeout=self._client_timeout(request.timeout),
+                    allow_redirects=False,
+                    proxy=self._proxy,
+                )
+            except Exception as exc:
+                raise translate_error(exc, request) from exc
+        response = Response(
+            raw.status,
+            headers=raw.headers,
+            url=str(raw.url),
+            reason=raw.reason or "",
+            request=request,
+            max_body_size=self._max_body_size,
+        )
+        if request.stream:
+            response._stream = ByteStream(_chunk_reader(raw, request), _releaser(raw))
+            response.elapsed = timedelta(seconds=time.perf_counter() - started)
+            return response
+        try:
+            response._body = await self._read_capped(raw, request, response)
+        except BaseException:
+            raw.close()
+            raise
+        response.elapsed = timedelta(seconds=time.perf_counter() - started)
+        return response
+
+    async def _read_capped(
+        self, raw: aiohttp.ClientResponse, request: Request, response: Response
+    ) -> bytes:
+        limit = self._max_body_size
+        if request.method == "HEAD":
+            raw.release()
+            return b""
+        declared = raw.content_length
+        try:
+            if limit is None or (declared is not None and declared <= limit):
+                return await raw.read()
+            if declared is not None:
+                raise _too_large(request, response, limit)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in raw.content.iter_chunked(64 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(request, response, limit)
+                chunks.append(chunk)
+            raw.release()
+            return b"".join(chunks)
+        except HTTPError:
+            raise
+        except Exception as exc:
+            raise translate_error(exc, request) from exc
+
+
+def _too_large(request: Request, response: Response, limit: int) -> ResponseTooLargeError:
+    return ResponseTooLargeError(
+        f"response body from {redact_url(request.url)} exceeds max_body_size={limit} bytes; "
+        "use client.stream() for large bodies",
+        request=request,
+        response=response,
+    )
+
+
+def _chunk_reader(raw: aiohttp.ClientResponse, request: Request) -> Any:
+    async def chunks(size: int) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in raw.content.iter_chunked(size):
+                yield chunk
+        except Exception as exc:
+            raise translate_error(exc, request) from exc
+
+    return chunks
+
+
+def _releaser(raw: aiohttp.ClientResponse) -> Any:
+    async def release() -> None:
+        # A body that was not read to the end cannot be reused: close that connection.
+        if raw.content.at_eof():
+            raw.release()
+        else:
+            raw.close()
+
+    return release
+
+
+@contextlib.contextmanager
+def _open_files(request: Request) -> Iterator[aiohttp.FormData | None]:
+    """Multipart form for ``request.files``; files opened from paths are closed afterwards."""
+    if not request.files:
+        yield None
+        return
+    form = aiohttp.FormData(quote_fields=False)
+    if isinstance(request.body, dict):
+        for key, value in request.body.items():
+            form.add_field(key, str(value))
+    opened: list[IO[bytes]] = []
+    try:
+        for name, part in request.files.items():
+            form.add_field(
+                name, _part_payload(part, opened), filename=part.filename or name,
+                content_type=part.content_type,
+            )
+        yield form
+    finally:
+        for handle in opened:
+            handle.close()
+
+
+def _part_payload(part: FilePart, opened: list[IO[bytes]]) -> Any:
+    source = part.source
+    if isinstance(source, bytes):
+        return source
+    if isinstance(source, (str, Path)) or hasattr(source, "__fspath__"):
+        handle = open(source, "rb")  # noqa: SIM115 - closed by _open_files
+        opened.append(handle)
+        return handle
+    if hasattr(source, "seek") and getattr(source, "seekable", lambda: False)():
+        source.seek(0)  # a retry sends the file from the start again
+    return source
+
+
+def translate_error(exc: BaseException, request: Request) -> PepperPyTransportError:
+    """The pepperpy-core error for an aiohttp (or asyncio/OS) failure during ``request``."""
+    where = f"{request.method} {redact_url(request.url)}"
+    error: TransportError
+    if isinstance(exc, aiohttp.InvalidURL):
+        return InvalidURLError(f"invalid URL for {where}: {exc}", request=request)
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        error = ConnectionError(f"TLS certificate verification failed for {where}: {exc}")
+        error.request_sent = False
+    elif isinstance(exc, aiohttp.ConnectionTimeoutError):
+        error = TimeoutError(f"connect timeout for {where}")
+        error.request_sent = False
+    elif isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
+        error = TimeoutError(f"timed out waiting for {where} ({_timeout_text(request.timeout)})")
+    elif isinstance(exc, aiohttp.ClientConnectorError):
+        error = ConnectionError(f"cannot connect for {where}: {exc.os_error or exc}")
+        error.request_sent = False
+    elif isinstance(exc, (aiohttp.ClientError, OSError)):
+        error = ConnectionError(f"connection failed during {where}: {type(exc).__name__}: {exc}")
+    else:
+        raise exc
+    error.request = request
+    return error
+
+
+PepperPyTransportError = TransportError | InvalidURLError
+
+
+def _timeout_text(timeout: Timeout) -> str:
+    return f"total={timeout.total}s, connect={timeout.connect}s, read={timeout.read}s"

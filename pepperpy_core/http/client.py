@@ -1,0 +1,478 @@
+"""``HttpClient``: the documented HTTP client and the root of every behaviour.
+
+Path of one call::
+
+    get/post/... -> request() -> build_request() -> _send_request(request)   (the user hook)
+        -> the behaviour chain, ordered by rank -> redirects -> transport (aiohttp or httpx)
+"""
+
+from __future__ import annotations
+
+import json as _json
+import ssl
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from os import PathLike, fspath
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from urllib.parse import urlencode, urljoin, urlsplit
+
+from multidict import CIMultiDict
+
+from pepperpy_core.config import HttpClientConfig, check_header, validate_config
+from pepperpy_core.exceptions import (
+    ClientClosedError,
+    ConfigurationError,
+    InvalidURLError,
+    TooManyRedirectsError,
+    TransportError,
+)
+from pepperpy_core.http.chain import CallNext, Middleware, build_chain, order_middlewares
+from pepperpy_core.http.models import FilePart, Request, Response, Timeout
+from pepperpy_core.logging import get_logger, redact_url
+
+if TYPE_CHECKING:
+    from pepperpy_core.behaviours.retry import RetryPolicy
+
+__all__ = ["HttpClient", "Transport"]
+
+_log = get_logger("pepperpy_core.http")
+
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"})
+_CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
+_UNSET: Any = object()
+
+
+class Transport(Protocol):
+    """The seam below the chain: one exchange per call, no redirects followed."""
+
+    async def send(self, request: Request) -> Response: ...
+
+    async def aclose(self) -> None: ...
+
+
+class HttpClient:
+    """An async HTTP client with timeouts, retries, pooling and a composable behaviour chain.
+
+    Arguments (all keyword except the first three, as the documents use them):
+
+    - ``base_url``: joined with relative request URLs (``"/users"``); None: URLs must be absolute.
+    - ``timeout``: seconds for a whole request (> 0), or a :class:`Timeout`. Connect and read
+      parts default to ``connect_timeout=10`` and ``read_timeout=30`` seconds, capped by it.
+    - ``retries``: a count, a :class:`RetryPolicy`, or 0/None to disable (default 3).
+    - ``headers``: sent with every request.
+    - ``middlewares``: extra behaviour layers (see :mod:`pepperpy_core.http.chain`).
+    - ``verify``: TLS verification: True (default), a CA bundle path, an ``SSLContext``, or False.
+    - ``max_connections`` / ``max_connections_per_host``, ``proxy``, ``cookies``,
+      ``follow_redirects`` / ``max_redirects``, ``max_body_size`` (bytes), ``backend``
+      (``"aiohttp"`` or ``"httpx"``), ``http2`` (httpx only), ``trust_env``, ``user_agent``.
+    - ``session``: an existing ``aiohttp.ClientSession`` or ``httpx.AsyncClient`` to send
+      through; the caller keeps owning it (``close()`` leaves it open).
+    - ``transport``: a custom object with ``send(request)`` and ``aclose()``.
+    """
+
+    #: Class-level default policy (see :class:`~pepperpy_core.behaviours.retry.RetryMixin`).
+    retry_policy: ClassVar[RetryPolicy | int | None] = None
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        timeout: float | Timeout = 30.0,
+        retries: int | RetryPolicy | None = _UNSET,
+        headers: Mapping[str, str] | None = None,
+        *,
+        middlewares: Iterable[Middleware] = (),
+        session: Any = None,
+        transport: Transport | None = None,
+        **options: Any,
+    ) -> None:
+        if retries is _UNSET:
+            retries = 3 if type(self).retry_policy is None else type(self).retry_policy
+        self.config: HttpClientConfig = validate_config(
+            HttpClientConfig,
+            type(self).__name__,
+            {"base_url": base_url, "timeout": timeout, "retries": retries,
+             "headers": dict(headers) if headers else None, **options},
+        )
+        self._retry_policy = _checked_policy(retries)
+        self._timeout = _base_timeout(self.config)
+        self._headers = CIMultiDict(self.config.headers or {})
+        self._headers.setdefault("User-Agent", self.config.user_agent or _user_agent())
+        self._transport = transport or self._make_transport(session)
+        self._closed = False
+        self._middlewares = order_middlewares([*self._default_layers(), *middlewares])
+        self._chain: CallNext = build_chain(self._middlewares, self._send_with_redirects)
+
+    # ----------------------------------------------------------------- composition
+
+    def _default_layers(self) -> list[Middleware]:
+        """Layers this class contributes; mixins extend the list through ``super()``."""
+        if self._retry_policy.total == 0:
+            return []
+        from pepperpy_core.behaviours.retry import RetryMiddleware  # behaviours import http
+
+        return [RetryMiddleware(self._retry_policy)]
+
+    @property
+    def middlewares(self) -> tuple[Middleware, ...]:
+        """The behaviour layers in the order they run, outermost first."""
+        return tuple(self._middlewares)
+
+    def _make_transport(self, session: Any) -> Transport:
+        cfg = self.config
+        if cfg.backend == "httpx" or _is_httpx_client(session):
+            from pepperpy_core.http._httpx import HttpxTransport
+
+            return HttpxTransport(
+                client=session, verify=_ssl_setting(cfg.verify), http2=cfg.http2,
+                max_connections=cfg.max_connections, proxy=cfg.proxy, cookies=cfg.cookies,
+                trust_env=cfg.trust_env, max_body_size=cfg.max_body_size,
+            )
+        from pepperpy_core.http._aiohttp import AiohttpTransport
+
+        return AiohttpTransport(
+            session=session, ssl_context=_ssl_setting(cfg.verify),
+            max_connections=cfg.max_connections,
+            max_connections_per_host=cfg.max_connections_per_host, proxy=cfg.proxy,
+            cookies=cfg.cookies, trust_env=cfg.trust_env, max_body_size=cfg.max_body_size,
+        )
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> HttpClient:
+        self._check_open()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection pool (idempotent). Further requests raise ClientClosedError."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._transport.aclose()
+
+    aclose = close
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Cookies the client holds (set by ``cookies=`` or by servers)."""
+        return dict(getattr(self._transport, "cookies", {}))
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClientClosedError(f"{type(self).__name__} is closed; create a new client")
+
+    # ----------------------------------------------------------------- the public verbs
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = _UNSET,
+        data: Any = None,
+        files: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | None = _UNSET,
+        **extensions: Any,
+    ) -> Response:
+        """Send one request and return its :class:`Response` with the body read.
+
+        ``timeout`` overrides the client's for this call (None: no limit). Other keywords are
+        per-request options for the layers, e.g. ``retries=0``, ``cache=False``, ``weight=5``.
+        """
+        request = self.build_request(
+            method, url, params=params, headers=headers, json=json, data=data, files=files,
+            timeout=timeout, extensions=extensions,
+        )
+        return await self._send_request(request)
+
+    async def _send_request(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The documented hook: override it (``*args, **kwargs`` then ``super()``) to wrap
+        every request; the behaviour chain runs inside it."""
+        self._check_open()
+        return await self._chain(request)
+
+    async def get(self, url: str, **kwargs: Any) -> Response:
+        """GET ``url``; keywords as for :meth:`request`."""
+        return await self.request("GET", url, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> Response:
+        """POST ``url`` (``json=``, ``data=`` or ``files=``); not retried unless opted in."""
+        return await self.request("POST", url, **kwargs)
+
+    async def put(self, url: str, **kwargs: Any) -> Response:
+        return await self.request("PUT", url, **kwargs)
+
+    async def patch(self, url: str, **kwargs: Any) -> Response:
+        return await self.request("PATCH", url, **kwargs)
+
+    async def delete(self, url: str, **kwargs: Any) -> Response:
+        return await self.request("DELETE", url, **kwargs)
+
+    async def head(self, url: str, **kwargs: Any) -> Response:
+        return await self.request("HEAD", url, **kwargs)
+
+    async def options(self, url: str, **kwargs: Any) -> Response:
+        return await self.request("OPTIONS", url, **kwargs)
+
+    @asynccontextmanager
+    async def stream(self, method: str, url: str, **kwargs: Any) -> AsyncIterator[Response]:
+        """Send a request and yield its response with the body unread::
+
+            async with client.stream("GET", url) as response:
+                async for chunk in response.iter_bytes(1 << 20):
+                    ...
+
+        Memory stays constant whatever the size. The total timeout does not apply to a streamed
+        body (connect and read timeouts do), unless ``timeout=`` is given.
+        """
+        if kwargs.get("timeout", _UNSET) is _UNSET:
+            kwargs["timeout"] = Timeout(None, self._timeout.connect, self._timeout.read)
+        request = self.build_request(method, url, stream=True, **_split_extensions(kwargs))
+        response = await self._send_request(request)
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
+    # ----------------------------------------------------------------- building requests
+
+    def build_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = _UNSET,
+        data: Any = None,
+        files: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | None = _UNSET,
+        stream: bool = False,
+        extensions: dict[str, Any] | None = None,
+    ) -> Request:
+        """Validate the arguments and assemble a :class:`Request` (no I/O)."""
+        self._check_open()
+        verb = method.upper() if isinstance(method, str) else method
+        if verb not in METHODS:
+            raise ConfigurationError(
+                f"unknown HTTP method {method!r}; expected one of {', '.join(sorted(METHODS))}"
+            )
+        merged = CIMultiDict(self._headers)
+        if headers:
+            for key, value in headers.items():
+                check_header(key, value)
+                merged[key] = value
+        body = _encode_body(json, data, files, merged)
+        return Request(
+            method=verb,
+            url=_with_params(self._absolute(url), params),
+            headers=merged,
+            body=body,
+            files=_file_parts(files) if files else None,
+            timeout=self._timeout if timeout is _UNSET else _checked_timeout(timeout, self._timeout),
+            stream=stream,
+            extensions=extensions or {},
+        )
+
+    def _absolute(self, url: str) -> str:
+        if not isinstance(url, str) or not url:
+            raise InvalidURLError(f"URL must be a non-empty string, got {url!r}")
+        if "://" not in url:
+            if self.config.base_url is None:
+                raise InvalidURLError(
+                    f"relative URL {url!r} needs base_url; pass HttpClient(base_url=...) "
+                    "or an absolute URL"
+                )
+            url = self.config.base_url.rstrip("/") + "/" + url.lstrip("/")
+        scheme, _, rest = url.partition("://")
+        if scheme.lower() not in ("http", "https"):
+            raise InvalidURLError(f"unsupported URL scheme {scheme!r} in {redact_url(url)}")
+        if not rest or rest[0] in "/?#":
+            raise InvalidURLError(f"URL has no host: {redact_url(url)}")
+        return url
+
+    # ----------------------------------------------------------------- below the chain
+
+    async def _send_with_redirects(self, request: Request) -> Response:
+        """The chain's endpoint: one attempt, following redirects with credential hygiene."""
+        hops: list[str] = []
+        current = request
+        while True:
+            response = await self._send_once(current)
+            if not (self.config.follow_redirects and response.is_redirect):
+                if hops:
+                    response.metadata["redirects"] = hops
+                return response
+            await response.aclose()
+            if len(hops) >= self.config.max_redirects:
+                raise TooManyRedirectsError(
+                    f"more than {self.config.max_redirects} redirects from "
+                    f"{redact_url(request.url)}", request=request, response=response,
+                )
+            hops.append(current.url)
+            current = _redirected(current, response)
+
+    async def _send_once(self, request: Request) -> Response:
+        try:
+            response = await self._transport.send(request)
+        except TransportError as exc:
+            _log.debug(
+                "http.attempt", method=request.method, url=redact_url(request.url),
+                attempt=request.metadata.get("attempt", 1), error=type(exc).__name__,
+            )
+            raise
+        _log.debug(
+            "http.attempt", method=request.method, url=redact_url(request.url),
+            status=response.status, elapsed_ms=round(response.elapsed.total_seconds() * 1000, 2),
+            attempt=request.metadata.get("attempt", 1),
+        )
+        return response
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<{type(self).__name__} base_url={self.config.base_url!r} {state}>"
+
+
+# --------------------------------------------------------------------- helpers
+
+
+def _user_agent() -> str:
+    from pepperpy_core import __version__
+
+    return f"pepperpy-core/{__version__}"
+
+
+def _checked_policy(retries: Any) -> RetryPolicy:
+    from pepperpy_core.behaviours.retry import RetryPolicy
+
+    try:
+        return RetryPolicy.of(retries)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"HttpClient: retries: {exc}") from None
+
+
+def _base_timeout(cfg: HttpClientConfig) -> Timeout:
+    if isinstance(cfg.timeout, Timeout):
+        return cfg.timeout
+    if cfg.timeout is None:
+        raise ConfigurationError("HttpClient: timeout: must be > 0 seconds (None would be unlimited)")
+    total = float(cfg.timeout)
+    connect = cfg.connect_timeout if cfg.connect_timeout is not None else total
+    read = cfg.read_timeout if cfg.read_timeout is not None else total
+    return Timeout(total=total, connect=min(connect, total), read=min(read, total))
+
+
+def _checked_timeout(value: Any, base: Timeout) -> Timeout:
+    if isinstance(value, Timeout) or value is None:
+        return Timeout.of(value, base)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigurationError(f"timeout: must be > 0 seconds or None (got {value!r})")
+    return Timeout.of(float(value), base)
+
+
+def _ssl_setting(verify: bool | str | ssl.SSLContext) -> ssl.SSLContext | bool:
+    if isinstance(verify, str):
+        if not Path(verify).exists():
+            raise ConfigurationError(f"HttpClient: verify: CA bundle {verify!r} does not exist")
+        return ssl.create_default_context(cafile=verify)
+    return verify
+
+
+def _is_httpx_client(session: Any) -> bool:
+    return session is not None and type(session).__module__.startswith("httpx")
+
+
+def _split_extensions(kwargs: dict[str, Any]) -> dict[str, Any]:
+    known = {"params", "headers", "json", "data", "files", "timeout"}
+    out = {k: v for k, v in kwargs.items() if k in known}
+    out["extensions"] = {k: v for k, v in kwargs.items() if k not in known}
+    return out
+
+
+def _with_params(url: str, params: Any) -> str:
+    if not params:
+        return url
+    items = params.items() if isinstance(params, Mapping) else params
+    pairs: list[tuple[str, str]] = []
+    for key, value in items:
+        values = value if isinstance(value, (list, tuple)) else [value]
+        pairs.extend((str(key), _param_text(v)) for v in values if v is not None)
+    if not pairs:
+        return url
+    base, _, fragment = url.partition("#")
+    joined = base + ("&" if "?" in base else "?") + urlencode(pairs)
+    return joined + ("#" + fragment if fragment else "")
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _encode_body(json: Any, data: Any, files: Any, headers: CIMultiDict[str]) -> Any:
+    if json is not _UNSET and (data is not None or files):
+        raise ConfigurationError("pass either json= or data=/files=, not both")
+    if json is not _UNSET:
+        headers.setdefault("Content-Type", "application/json")
+        try:
+            return _json.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(f"json= is not JSON-serialisable: {exc}") from None
+    if data is None or isinstance(data, (bytes, bytearray)):
+        return bytes(data) if data is not None else None
+    if isinstance(data, str):
+        return data.encode()
+    if isinstance(data, Mapping):
+        return dict(data)
+    if files:
+        raise ConfigurationError("with files=, data= must be a mapping of form fields")
+    return data  # an async iterable or file object: streamed by the transport
+
+
+def _file_parts(files: Mapping[str, Any]) -> dict[str, FilePart]:
+    parts: dict[str, FilePart] = {}
+    for name, value in files.items():
+        try:
+            part = FilePart.of(name, value)
+        except TypeError as exc:
+            raise ConfigurationError(str(exc)) from None
+        source = part.source
+        if isinstance(source, (str, PathLike)) and not Path(fspath(source)).is_file():
+            raise ConfigurationError(f"files[{name!r}]: no such file: {fspath(source)!r}")
+        parts[name] = part
+    return parts
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.netloc.rsplit("@", 1)[-1]).lower()
+
+
+def _redirected(request: Request, response: Response) -> Request:
+    target = urljoin(request.url, response.headers["location"])
+    if not target.lower().startswith(("http://", "https://")):
+        raise InvalidURLError(f"redirect to unsupported URL {redact_url(target)}", request=request)
+    headers = CIMultiDict(request.headers)
+    if _origin(target) != _origin(request.url):
+        for name in _CREDENTIAL_HEADERS:
+            headers.popall(name, None)
+    method, body, files = request.method, request.body, request.files
+    if response.status == 303 or (response.status in (301, 302) and method == "POST"):
+        method = "GET" if method != "HEAD" else "HEAD"
+        body, files = None, None
+        headers.popall("Content-Type", None)
+        headers.popall("Content-Length", None)
+    return request.copy_with(url=target, method=method, headers=headers, body=body, files=files)

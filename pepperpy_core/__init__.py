@@ -1,6 +1,7 @@
 """pepperpy-core: object-oriented async networking for Python services."""
 
 from pepperpy_core._version import __version__
+from pepperpy_core.behaviours import RetryMiddleware, RetryMixin, RetryPolicy
 from pepperpy_core.exceptions import (
     ChecksumMismatchError,
     ClientClosedError,
@@ -28,7 +29,6 @@ from pepperpy_core.exceptions import (
     WebSocketConnectionError,
     WebSocketError,
 )
-from pepperpy_core.behaviours import RetryMiddleware, RetryMixin, RetryPolicy  # noqa: I001
 from pepperpy_core.http import FilePart, HttpClient, Middleware, Request, Response, Timeout
 from pepperpy_core.logging import configure_logging
 

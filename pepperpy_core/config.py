@@ -86,7 +86,8 @@ def check_header(name: str, value: Any) -> None:
     if not isinstance(name, str) or not name or any(c in name for c in " :\r\n\t"):
         raise ConfigurationError(f"invalid header name {name!r}")
     if not isinstance(value, str):
-        raise ConfigurationError(f"header {name!r}: value must be a str, got {type(value).__name__}")
+        kind = type(value).__name__
+        raise ConfigurationError(f"header {name!r}: value must be a str, got {kind}")
     if "\r" in value or "\n" in value or "\x00" in value:
         raise ConfigurationError(f"header {name!r}: value contains a line break or NUL")
 

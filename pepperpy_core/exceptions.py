@@ -19,6 +19,9 @@ catches them all; no caller ever needs to import aiohttp or websockets to catch 
     +-- WebSocketError
     |   +-- WebSocketConnectionError  (also ConnectionError above)
     |   +-- WebSocketClosedError                          send/receive on a closed socket
+    |   |   +-- WebSocketHandshakeError                   handshake refused (``status``)
+    |   |   +-- WebSocketDisconnectedError                open socket lost (``code``, ``reason``)
+    |   +-- WebSocketDecodeError      (also ValueError)   text message that is not JSON
     |   +-- MessageTooLargeError
     +-- DownloadException = DownloadError
     |   +-- DownloadStalledException                      progress below the minimum speed
@@ -65,7 +68,10 @@ __all__ = [
     "VisionError",
     "WebSocketClosedError",
     "WebSocketConnectionError",
+    "WebSocketDecodeError",
+    "WebSocketDisconnectedError",
     "WebSocketError",
+    "WebSocketHandshakeError",
 ]
 
 
@@ -116,11 +122,11 @@ class TransportError(HTTPError):
     request_sent: bool = True
 
 
-class ConnectionError(TransportError, builtins.ConnectionError):  # noqa: A001 - deliberate
+class ConnectionError(TransportError, builtins.ConnectionError):  # deliberate: also the built-in
     """Could not connect, or the connection broke. Also a built-in ``ConnectionError``."""
 
 
-class TimeoutError(TransportError, builtins.TimeoutError):  # noqa: A001 - deliberate
+class TimeoutError(TransportError, builtins.TimeoutError):  # deliberate: also the built-in
     """A connect, read or total timeout expired. Also a built-in ``TimeoutError``."""
 
 
@@ -171,6 +177,35 @@ class WebSocketClosedError(WebSocketError, ClientClosedError):
 
 class MessageTooLargeError(WebSocketError):
     """A WebSocket message exceeded ``max_size``."""
+
+
+class WebSocketHandshakeError(WebSocketConnectionError):
+    """The server refused the WebSocket opening handshake; ``status`` is its HTTP status (or
+    None when the answer was not valid HTTP)."""
+
+    def __init__(self, message: str = "", *, status: int | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.status = status
+
+
+class WebSocketDisconnectedError(WebSocketConnectionError):
+    """An open WebSocket was lost: closed by the server (``code``/``reason`` from its close
+    frame) or broken (``code`` is 1006, no close frame)."""
+
+    def __init__(
+        self, message: str = "", *, code: int | None = None, reason: str = "", **kw: Any
+    ) -> None:
+        super().__init__(message, **kw)
+        self.code = code
+        self.reason = reason
+
+
+class WebSocketDecodeError(WebSocketError, ValueError):
+    """A text message was not valid JSON; ``data`` holds the raw text."""
+
+    def __init__(self, message: str = "", *, data: str = "", **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.data = data
 
 
 class DownloadError(PepperPyError):

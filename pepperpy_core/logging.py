@@ -24,12 +24,46 @@ REDACTED = "[REDACTED]"
 _SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-mbx-apikey"}
 )
-_SECRET_WORDS = re.compile(r"(api[-_]?key|token|secret|signature|passw|auth|session|credential)", re.I)
+_SECRET_WORDS = re.compile(
+    r"(api[-_]?key|token|secret|signature|passw|auth|session|credential)", re.I
+)
+
+
+class _LibraryLogger:
+    """Forwards to structlog, except that debug events are dropped until the application
+    configures structlog: an unconfigured structlog prints everything to stdout, and a library
+    must not fill a user's terminal with per-request lines they never asked for."""
+
+    __slots__ = ("_logger",)
+
+    def __init__(self, name: str) -> None:
+        self._logger = structlog.get_logger(name)
+
+    def debug(self, event: str, **kw: Any) -> None:
+        if structlog.is_configured():
+            self._logger.debug(event, **kw)
+
+    def info(self, event: str, **kw: Any) -> None:
+        self._logger.info(event, **kw)
+
+    def warning(self, event: str, **kw: Any) -> None:
+        self._logger.warning(event, **kw)
+
+    def error(self, event: str, **kw: Any) -> None:
+        self._logger.error(event, **kw)
+
+    def exception(self, event: str, **kw: Any) -> None:
+        self._logger.exception(event, **kw)
+
+    @property
+    def debug_enabled(self) -> bool:
+        """False while debug events would be dropped (skip building them)."""
+        return structlog.is_configured()
 
 
 def get_logger(name: str) -> Any:
-    """The structlog logger for one pepperpy-core component (``name`` is its event namespace)."""
-    return structlog.get_logger(name)
+    """The logger for one pepperpy-core component (``name`` is its event namespace)."""
+    return _LibraryLogger(name)
 
 
 def is_secret_name(name: str) -> bool:

@@ -23,7 +23,7 @@ def full_jitter(
     capped at ``cap``, and with full jitter a uniform draw in ``[0, that)`` (AWS's recipe, which
     spreads synchronized clients apart)."""
     ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
-    return ceiling * random() if jitter else ceiling
+    return float(ceiling * random()) if jitter else float(ceiling)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

@@ -78,7 +78,9 @@ class RetryPolicy:
         if value is None:
             return cls(total=0)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigurationError(f"retries must be an int, a RetryPolicy or None, got {value!r}")
+            raise ConfigurationError(
+                f"retries must be an int, a RetryPolicy or None, got {value!r}"
+            )
         return cls(total=value)
 
     def with_(self, **changes: Any) -> RetryPolicy:
@@ -149,7 +151,9 @@ class RetryMiddleware:
             return response
         return await self._attempts(request, call_next, policy)
 
-    async def _attempts(self, request: Request, call_next: CallNext, policy: RetryPolicy) -> Response:
+    async def _attempts(
+        self, request: Request, call_next: CallNext, policy: RetryPolicy
+    ) -> Response:
         start = self._clock()
         waited = 0.0
         attempt = 0
@@ -170,9 +174,10 @@ class RetryMiddleware:
             else:
                 if not (retries_left and policy.response_verdict(request, response)):
                     return self._finish(response, attempt, waited)
-                delay = self._delay_for(policy, response, attempt)
-                if delay is None or self._overruns(policy, start, delay):
+                wanted = self._delay_for(policy, response, attempt)
+                if wanted is None or self._overruns(policy, start, wanted):
                     return self._finish(response, attempt, waited)
+                delay = wanted
                 await response.aclose()  # give the connection back before sleeping
                 self._note(request, attempt, delay, status=response.status)
             waited += delay

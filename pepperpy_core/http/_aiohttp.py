@@ -69,6 +69,9 @@ class AiohttpTransport:
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 cookies=self._cookies,
+                # unsafe=True only means "also keep cookies of IP-address hosts" (as browsers
+                # and httpx do); domain and path scoping still apply.
+                cookie_jar=aiohttp.CookieJar(unsafe=True),
                 trust_env=self._trust_env,
                 auto_decompress=True,
                 timeout=aiohttp.ClientTimeout(total=None),

@@ -3,7 +3,8 @@
 A middleware is any object with ``async __call__(request, call_next) -> Response``. Layers run in
 a canonical order by ``rank`` (smaller is outer), whatever order they were given in::
 
-    metrics (100) -> cache (200) -> retry (300) -> rate limit (400) -> user layers (500) -> transport
+    metrics (100) -> cache (200) -> retry (300) -> rate limit (400)
+        -> user layers (500) -> transport
 
 so a cache hit spends no rate-limit token and is never retried, every attempt that reaches the
 server waits for its token, and metrics sees what the caller sees. Equal ranks keep the order in

@@ -97,6 +97,8 @@ class HttpClient:
         )
         self._retry_policy = _checked_policy(retries)
         self._timeout = _base_timeout(self.config)
+        # Per-request numbers replace the total; these bound the parts under it.
+        self._timeout_parts = Timeout(None, self.config.connect_timeout, self.config.read_timeout)
         self._headers = CIMultiDict(self.config.headers or {})
         self._headers.setdefault("User-Agent", self.config.user_agent or _user_agent())
         self._transport = transport or self._make_transport(session)
@@ -124,11 +126,12 @@ class HttpClient:
         if cfg.backend == "httpx" or _is_httpx_client(session):
             from pepperpy_core.http._httpx import HttpxTransport
 
-            return HttpxTransport(
+            transport: Transport = HttpxTransport(
                 client=session, verify=_ssl_setting(cfg.verify), http2=cfg.http2,
                 max_connections=cfg.max_connections, proxy=cfg.proxy, cookies=cfg.cookies,
                 trust_env=cfg.trust_env, max_body_size=cfg.max_body_size,
             )
+            return transport
         from pepperpy_core.http._aiohttp import AiohttpTransport
 
         return AiohttpTransport(
@@ -281,7 +284,10 @@ class HttpClient:
             headers=merged,
             body=body,
             files=_file_parts(files) if files else None,
-            timeout=self._timeout if timeout is _UNSET else _checked_timeout(timeout, self._timeout),
+            timeout=(
+                self._timeout if timeout is _UNSET
+                else _checked_timeout(timeout, self._timeout_parts)
+            ),
             stream=stream,
             extensions=extensions or {},
         )
@@ -367,7 +373,7 @@ def _base_timeout(cfg: HttpClientConfig) -> Timeout:
     if isinstance(cfg.timeout, Timeout):
         return cfg.timeout
     if cfg.timeout is None:
-        raise ConfigurationError("HttpClient: timeout: must be > 0 seconds (None would be unlimited)")
+        raise ConfigurationError("HttpClient: timeout: must be > 0 seconds (None: unlimited)")
     total = float(cfg.timeout)
     connect = cfg.connect_timeout if cfg.connect_timeout is not None else total
     read = cfg.read_timeout if cfg.read_timeout is not None else total

@@ -300,7 +300,8 @@ class Response:
             kind = "client error" if self.status < 500 else "server error"
             method = self.request.method if self.request is not None else "request"
             raise HTTPStatusError(
-                f"{self.status} {self.reason} ({kind}) for {method} {redact_url(self.url)}",
+                f"{self.status} {self.reason} ({kind}) for {method} "
+                f"{redact_url(self.url)}",
                 request=self.request,
                 response=self,
             )

@@ -1,0 +1,39 @@
+"""Shared fixtures: a real aiohttp test server on 127.0.0.1 and clients on both backends."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from http_app import make_app
+
+from pepperpy_core import HttpClient
+from pepperpy_core.testing import LocalServer
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[LocalServer]:
+    async with LocalServer(make_app()) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def other_server() -> AsyncIterator[LocalServer]:
+    """A second origin (another port), for cross-origin redirect tests."""
+    async with LocalServer(make_app()) as srv:
+        yield srv
+
+
+@pytest.fixture(params=["aiohttp", "httpx"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each core HTTP test runs on both transports."""
+    if request.param == "httpx":
+        pytest.importorskip("pepperpy_core.http._httpx")
+    return str(request.param)
+
+
+@pytest.fixture
+async def client(server: LocalServer, backend: str) -> AsyncIterator[HttpClient]:
+    async with HttpClient(base_url=server.base_url, backend=backend) as c:
+        yield c
+

@@ -27,8 +27,9 @@ catches them all; no caller ever needs to import aiohttp or websockets to catch 
     |   +-- DownloadStalledException                      progress below the minimum speed
     |   +-- ChecksumMismatchError
     +-- VisionError                                       Binance Vision archive problems
-        +-- VisionDataNotFoundError                       no file for that day/month (404)
-        +-- UnsafeArchiveError                            zip member escaping the target
+    |   +-- VisionDataNotFoundError                       no file for that day/month (404)
+    |   +-- UnsafeArchiveError                            zip member escaping the target
+    +-- OptionalDependencyError       (also ImportError)  an optional extra is not installed
 
 Errors carry context as attributes: ``request``, ``response``, ``retry_after``, ``attempts``.
 Names used by the specification documents are the same class, not copies:
@@ -56,6 +57,7 @@ __all__ = [
     "HTTPStatusError",
     "InvalidURLError",
     "MessageTooLargeError",
+    "OptionalDependencyError",
     "PepperPyError",
     "RateLimitError",
     "RateLimitException",
@@ -253,3 +255,8 @@ class VisionDataNotFoundError(VisionError):
 
 class UnsafeArchiveError(VisionError):
     """A zip member name would escape the extraction folder (path traversal)."""
+
+
+class OptionalDependencyError(PepperPyError, ImportError):
+    """A feature needs an optional package that is not installed; the message names the extra
+    to install (for example ``pip install 'pepperpy-core[dataframes]'``)."""

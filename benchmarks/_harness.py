@@ -1,0 +1,93 @@
+"""Shared benchmark plumbing: a local aiohttp server in its own process pinned to core 0, the
+client pinned to core 1, medians over rounds, and markdown output.
+
+Only 127.0.0.1 is ever used; every loop is bounded in count and wall time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+SERVER_CODE = r"""
+import asyncio, os, sys
+from aiohttp import web
+if hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {int(sys.argv[1])})
+async def small(request):
+    return web.Response(body=b'{"ok":true,"items":[1,2,3]}', content_type="application/json")
+async def cacheable(request):
+    return web.Response(body=b'{"ok":true}', content_type="application/json",
+                        headers={"Cache-Control": "max-age=3600"})
+async def main():
+    app = web.Application()
+    app.router.add_get("/small", small)
+    app.router.add_get("/cacheable", cacheable)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+    await site.start()
+    print(site._server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+def pin_client(core: int = 1) -> None:
+    """Pin this process to ``core`` (when the OS allows it) and quiet structlog to INFO."""
+    if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() > core:  # type: ignore[operator]
+        os.sched_setaffinity(0, {core})
+    import structlog
+
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        cache_logger_on_first_use=True,
+    )
+
+
+@contextmanager
+def local_server(code: str = SERVER_CODE, core: int = 0) -> Iterator[str]:
+    """Start a server subprocess (pinned to ``core``); yield its base URL; stop it."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(core)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline().strip())
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def machine() -> str:
+    """One line describing the machine and versions."""
+    import aiohttp
+
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, aiohttp {aiohttp.__version__}"
+    )
+
+
+def write_result(name: str, markdown: str, data: dict[str, object]) -> None:
+    """Save one benchmark's section (markdown) and raw figures (JSON) under results/."""
+    RESULTS.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d")
+    (RESULTS / f"{name}.md").write_text(markdown.rstrip() + f"\n\n_Run {stamp}; {machine()}._\n")
+    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2))

@@ -1,0 +1,82 @@
+"""Binance Vision (data.binance.vision): archive paths, range plans, checksums, safe zips and
+fast typed parsing. This package is pure (no network I/O); downloading is built on top.
+
+    spec = VisionFile(market="spot", data_type="klines", symbol="BTCUSDT",
+                      interval="1m", date=date(2024, 1, 1))
+    spec.url()            # https://data.binance.vision/data/spot/daily/klines/BTCUSDT/1m/...
+    frame = read_archive(zip_path, spec)   # VisionFrame; frame["close"] is a numpy array
+"""
+
+from pepperpy_core.vision.archive import (
+    check_member_name,
+    csv_member,
+    read_single_csv,
+    safe_extract,
+)
+from pepperpy_core.vision.checksum import (
+    parse_checksum,
+    sha256_bytes,
+    sha256_file,
+    verify_checksum,
+)
+from pepperpy_core.vision.columns import KLINE_DATA_TYPES, SCHEMAS, Column, Schema, schema_for
+from pepperpy_core.vision.frame import TIME_UNIT, VisionFrame, concat
+from pepperpy_core.vision.listing import (
+    DEFAULT_LISTING_URL,
+    ListingEntry,
+    ListingPage,
+    listing_prefix,
+    listing_url,
+    parse_listing,
+)
+from pepperpy_core.vision.models import AggTrade, Kline, Trade
+from pepperpy_core.vision.parse import available_engine, parse_csv, read_archive
+from pepperpy_core.vision.paths import (
+    DATA_TYPES,
+    DEFAULT_BASE_URL,
+    INTERVALS,
+    MARKETS,
+    MONTHLY_ONLY_INTERVALS,
+    RangePlan,
+    VisionFile,
+    plan_range,
+)
+
+__all__ = [
+    "DATA_TYPES",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_LISTING_URL",
+    "INTERVALS",
+    "KLINE_DATA_TYPES",
+    "MARKETS",
+    "MONTHLY_ONLY_INTERVALS",
+    "SCHEMAS",
+    "TIME_UNIT",
+    "AggTrade",
+    "Column",
+    "Kline",
+    "ListingEntry",
+    "ListingPage",
+    "RangePlan",
+    "Schema",
+    "Trade",
+    "VisionFile",
+    "VisionFrame",
+    "available_engine",
+    "check_member_name",
+    "concat",
+    "csv_member",
+    "listing_prefix",
+    "listing_url",
+    "parse_checksum",
+    "parse_csv",
+    "parse_listing",
+    "plan_range",
+    "read_archive",
+    "read_single_csv",
+    "safe_extract",
+    "schema_for",
+    "sha256_bytes",
+    "sha256_file",
+    "verify_checksum",
+]

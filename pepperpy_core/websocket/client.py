@@ -1,0 +1,576 @@
+"""The WebSocket client: primitives, event handlers, heartbeat and auto-reconnect.
+
+``connect()``, ``send()``, ``receive()``, ``async for`` and ``close()`` are the primitives;
+``connect`` and ``send`` are the documented hooks that subclasses (retry, batching) override.
+Handlers registered with ``@ws.on(...)`` are a layer over the receive path, so every message
+reaches them however it is read. Reconnection is one owned background task at a time; every
+caller that notices a lost connection joins it instead of starting its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random as _random
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, overload
+
+from pepperpy_core.exceptions import (
+    ConfigurationError,
+    MessageTooLargeError,
+    WebSocketClosedError,
+    WebSocketConnectionError,
+    WebSocketDecodeError,
+    WebSocketDisconnectedError,
+    WebSocketError,
+)
+from pepperpy_core.logging import get_logger, redact_url
+from pepperpy_core.websocket._websockets import (
+    NORMAL_CLOSE_CODES,
+    ConnectionLost,
+    ConnectOptions,
+    WireConnection,
+    default_ssl_context,
+    open_connection,
+    validate_url,
+)
+from pepperpy_core.websocket.events import EventHandlers, H, Handler, decorator_for
+from pepperpy_core.websocket.reconnect import ReconnectPolicy, retry_connect
+
+__all__ = ["WebSocket"]
+
+_log = get_logger("pepperpy_core.websocket")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def _consume_outcome(task: asyncio.Task[Any]) -> None:
+    """Mark a background task's exception as seen; its waiters (if any) re-raise it."""
+    if not task.cancelled():
+        task.exception()
+
+
+class WebSocket:
+    """A WebSocket client that sends and receives Python objects as JSON and can stay up for
+    days: keepalive detects dead connections and a backoff loop reconnects.
+
+    ``url`` is a ``ws://`` or ``wss://`` URL. Every option is keyword-only:
+
+    - ``headers``: extra HTTP headers for the opening handshake (None: none). Values are never
+      logged.
+    - ``subprotocols``: subprotocols to offer, in preference order (None: none).
+    - ``verify_ssl``: verify the server's certificate and host name for ``wss://`` (default
+      True). ``ssl_context``: a ready ``ssl.SSLContext`` that overrides ``verify_ssl``.
+    - ``max_size``: bytes; largest incoming message accepted (None: no limit). A bigger one
+      closes the connection (code 1009) and raises :class:`MessageTooLargeError`.
+    - ``compression``: negotiate permessage-deflate (default True).
+    - ``open_timeout`` / ``close_timeout``: seconds for the opening / closing handshake
+      (None: wait forever).
+    - ``ping_interval`` / ``ping_timeout``: seconds; the keepalive sends a ping every
+      ``ping_interval`` and drops the connection when no pong arrives within ``ping_timeout``
+      (a half-open connection becomes a disconnect). None disables either.
+    - ``proxy``: proxy URL; True uses the environment's proxy settings, None uses none.
+    - ``auto_reconnect``: reconnect when an open connection is lost. None (default):
+      only while the background listener runs (``run()``/``start()``); True: also for
+      ``send()``, ``receive()`` and ``async for``; False: never.
+    - ``reconnect``: the :class:`ReconnectPolicy` (backoff base, cap, jitter, attempts);
+      None: the default policy (0.5 s base, 30 s cap, jitter, unlimited attempts).
+    - ``send_wait``: seconds ``send()`` waits for a reconnect in progress before raising
+      :class:`WebSocketConnectionError`; 0 raises at once; None waits as long as it takes.
+    - ``decode_json``: turn received text into Python objects with ``loads`` (default True);
+      False returns text as ``str``. ``receive(raw=True)`` skips decoding for one call.
+    - ``dumps`` / ``loads``: JSON functions (None: the standard library, compact output).
+    - ``sleep``: the async sleep used for backoff waits (None: ``asyncio.sleep``); pass a
+      ``FakeClock().sleep`` in tests. ``random``: the jitter source (None: ``random.random``).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        subprotocols: Sequence[str] | None = None,
+        verify_ssl: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
+        max_size: int | None = 2**20,
+        compression: bool = True,
+        open_timeout: float | None = 10.0,
+        close_timeout: float | None = 10.0,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float | None = 20.0,
+        proxy: str | bool | None = True,
+        auto_reconnect: bool | None = None,
+        reconnect: ReconnectPolicy | None = None,
+        send_wait: float | None = 30.0,
+        decode_json: bool = True,
+        dumps: Callable[[Any], str] | None = None,
+        loads: Callable[[str | bytes], Any] | None = None,
+        sleep: Sleep | None = None,
+        random: Callable[[], float] | None = None,
+    ) -> None:
+        validate_url(url)
+        _check_non_negative(
+            max_size=max_size,
+            open_timeout=open_timeout,
+            close_timeout=close_timeout,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            send_wait=send_wait,
+        )
+        if ssl_context is None and not verify_ssl and url.lower().startswith("wss:"):
+            ssl_context = default_ssl_context(False)
+        self._options = ConnectOptions(
+            url=url,
+            headers=dict(headers) if headers else None,
+            subprotocols=tuple(subprotocols) if subprotocols else None,
+            ssl_context=ssl_context,
+            max_size=max_size,
+            compression=compression,
+            open_timeout=open_timeout,
+            close_timeout=close_timeout,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            proxy=proxy,
+        )
+        self._safe_url = redact_url(url)
+        self._auto_reconnect = auto_reconnect
+        self._policy = reconnect or ReconnectPolicy()
+        self._send_wait = send_wait
+        self._decode_json = decode_json
+        self._dumps = dumps or _dumps
+        self._loads = loads or json.loads
+        self._sleep: Sleep = sleep or asyncio.sleep
+        self._random = random or _random.random
+        self._events = EventHandlers()
+        self._subscriptions: list[str | bytes] = []
+        self._conn: WireConnection | None = None
+        self._closing = False
+        self._listening = False
+        self._last_error: WebSocketError | None = None
+        self._connect_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._listener_task: asyncio.Task[None] | None = None
+        self.connections = 0  # successful opens so far; 2 or more means it reconnected
+
+    # ----------------------------------------------------------------- state
+
+    @property
+    def url(self) -> str:
+        """The URL with credentials redacted (safe to log or display)."""
+        return self._safe_url
+
+    @property
+    def is_connected(self) -> bool:
+        """Whether a connection is open right now."""
+        return self._conn is not None and self._conn.is_open
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called (a closed WebSocket cannot be reused)."""
+        return self._closing
+
+    @property
+    def subprotocol(self) -> str | None:
+        """The subprotocol the server chose (None when not connected or none chosen)."""
+        return None if self._conn is None else self._conn.subprotocol
+
+    # ----------------------------------------------------------------- events
+
+    @overload
+    def on(self, event: str) -> Callable[[H], H]: ...
+
+    @overload
+    def on(self, event: str, handler: H) -> H: ...
+
+    def on(self, event: str, handler: H | None = None) -> Callable[[H], H] | H:
+        """Register a sync or async handler: ``@ws.on("message")`` or ``ws.on(name, fn)``.
+
+        Events: ``message`` (the message), ``error`` (the exception), ``connect`` (nothing),
+        ``disconnect`` (the cause, None after ``close()``), ``reconnect`` (attempts taken).
+        Handlers may also take no argument. An unknown name raises ``ValueError`` now.
+        """
+        register = decorator_for(self._events, event)
+        return register if handler is None else register(handler)
+
+    def off(self, event: str, handler: Handler) -> None:
+        """Unregister a handler (ignored when it is not registered)."""
+        self._events.remove(event, handler)
+
+    # ----------------------------------------------------------------- connect
+
+    async def connect(self) -> None:
+        """Open the connection; a no-op when already open. The documented hook for
+        subclasses. Subscriptions are (re)sent before anyone else can send."""
+        self._check_not_closed()
+        async with self._connect_lock:
+            if self._conn is not None and self._conn.is_open:
+                return
+            conn = await open_connection(self._options)
+            try:
+                for payload in self._subscriptions:
+                    await conn.send(payload)
+            except ConnectionLost as lost:
+                conn.abort()
+                raise lost.error from None
+            if self._closing:
+                await conn.close()
+                raise WebSocketClosedError("the WebSocket was closed while connecting")
+            self._conn = conn
+            self._last_error = None
+            self._wake.clear()
+            self.connections += 1
+        _log.info("websocket.connected", url=self._safe_url, connections=self.connections)
+        await self._events.emit("connect")
+
+    async def subscribe(self, message: Any) -> None:
+        """Send ``message`` now (when connected) and again after every reconnect, in the order
+        subscriptions were made and before any other message."""
+        payload = self._encode(message)
+        async with self._connect_lock:
+            self._subscriptions.append(payload)
+            conn = self._conn
+        if conn is not None:
+            await self._send_payload(payload)
+
+    async def unsubscribe(self, message: Any, *, send: Any = None) -> None:
+        """Stop replaying ``message`` after reconnects; if ``send`` is given, send it now
+        (for example the server's unsubscribe request)."""
+        payload = self._encode(message)
+        async with self._connect_lock:
+            if payload in self._subscriptions:
+                self._subscriptions.remove(payload)
+        if send is not None:
+            await self.send(send)
+
+    def reconnect_now(self, *, force: bool = False) -> None:
+        """Skip the remaining backoff wait of a reconnect in progress. With ``force``, also
+        drop the current connection so a reconnect starts at once (for example when the
+        network just came back and the old socket may be dead)."""
+        self._wake.set()
+        if force and self._conn is not None:
+            self._conn.abort()
+
+    # ----------------------------------------------------------------- send
+
+    async def send(self, data: Any) -> None:
+        """Send one message: dict, list and other JSON values as JSON text, ``str`` as text,
+        bytes as a binary frame, a pydantic model as its JSON. The documented hook.
+
+        While a reconnect is in progress it waits up to ``send_wait`` seconds; it raises
+        :class:`WebSocketClosedError` after ``close()`` and
+        :class:`WebSocketConnectionError` when it cannot send. It never drops silently.
+        """
+        await self._send_payload(self._encode(data))
+
+    def _encode(self, data: Any) -> str | bytes:
+        if isinstance(data, (str, bytes)):
+            return data
+        if isinstance(data, (bytearray, memoryview)):
+            return bytes(data)
+        return self._json_text(data)
+
+    def _json_text(self, data: Any) -> str:
+        """``data`` as JSON text; pydantic models serialize themselves."""
+        model_dump_json = getattr(data, "model_dump_json", None)
+        if callable(model_dump_json):
+            return str(model_dump_json())
+        try:
+            return self._dumps(data)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"cannot send {type(data).__name__} as JSON: {exc}") from exc
+
+    async def _send_payload(self, payload: str | bytes) -> None:
+        conn = self._conn
+        if conn is not None:  # fast path: connected
+            try:
+                await conn.send(payload)
+                return
+            except ConnectionLost as lost:
+                await self._connection_lost(conn, lost.error)
+        deadline = None
+        if self._send_wait is not None:
+            deadline = asyncio.get_running_loop().time() + self._send_wait
+        while True:
+            conn = await self._await_connection(deadline)
+            try:
+                await conn.send(payload)
+                return
+            except ConnectionLost as lost:
+                await self._connection_lost(conn, lost.error)
+
+    # ----------------------------------------------------------------- receive
+
+    async def receive(self, *, raw: bool = False) -> Any:
+        """The next message: JSON text as Python objects (text that is not JSON goes to the
+        error handlers and is skipped), other text as ``str``, binary as ``bytes``. With
+        ``raw=True``, text is returned undecoded. Message handlers see it too."""
+        if self._listening:
+            raise WebSocketError(
+                "receive() cannot be used while run()/start() is listening; "
+                "register @ws.on('message') handlers instead"
+            )
+        return await self._receive(raw)
+
+    async def _receive(self, raw: bool) -> Any:
+        while True:
+            conn = self._conn or await self._await_connection(None)
+            try:
+                data = await conn.recv()
+            except ConnectionLost as lost:
+                await self._connection_lost(conn, lost.error)
+                continue
+            if not raw and self._decode_json and isinstance(data, str):
+                try:
+                    message = self._loads(data)
+                except ValueError as exc:
+                    await self._decode_failed(data, exc)
+                    continue
+            else:
+                message = data
+            if self._events.has("message"):
+                await self._events.emit("message", message)
+            return message
+
+    async def _decode_failed(self, text: str, exc: ValueError) -> None:
+        error = WebSocketDecodeError(f"received text that is not JSON: {exc}", data=text)
+        _log.warning("websocket.invalid_json", url=self._safe_url, error=str(exc))
+        await self._events.emit("error", error)
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self
+
+    async def __anext__(self) -> Any:
+        """The next message; iteration ends after ``close()`` or a normal server close
+        (1000/1001) when not reconnecting, and raises on an abnormal one."""
+        try:
+            return await self.receive()
+        except WebSocketClosedError:
+            raise StopAsyncIteration from None
+        except WebSocketDisconnectedError as exc:
+            if exc.code in NORMAL_CLOSE_CODES:
+                raise StopAsyncIteration from None
+            raise
+
+    # ----------------------------------------------------------------- listener
+
+    async def run(self) -> None:
+        """Receive and dispatch every message to the handlers until ``close()``.
+
+        Reconnects on loss unless ``auto_reconnect=False`` (then it returns after a normal
+        server close and raises after an abnormal one). Raises when reconnecting gives up.
+        """
+        if self._listening:
+            raise WebSocketError("this WebSocket is already listening")
+        self._listening = True
+        try:
+            await self._connect_for_listener()
+            while True:
+                try:
+                    await self._receive(False)
+                except WebSocketClosedError:
+                    return
+                except WebSocketDisconnectedError as exc:
+                    if exc.code in NORMAL_CLOSE_CODES:
+                        return
+                    raise
+        finally:
+            self._listening = False
+
+    def start(self) -> asyncio.Task[None]:
+        """Run :meth:`run` in a background task owned by this WebSocket (``close()`` ends it).
+        Its failure goes to the error handlers; the task never ends with an exception."""
+        if self._listener_task is not None and not self._listener_task.done():
+            raise WebSocketError("this WebSocket is already listening")
+        self._check_not_closed()
+        task = asyncio.get_running_loop().create_task(
+            self._run_in_background(), name=f"pepperpy-websocket-listener {self._safe_url}"
+        )
+        self._listener_task = task
+        return task
+
+    async def _run_in_background(self) -> None:
+        try:
+            await self.run()
+        except WebSocketClosedError:
+            return
+        except Exception as exc:  # reported here, since nobody awaits this task
+            _log.error("websocket.listener_failed", url=self._safe_url, error=str(exc))
+            await self._events.emit("error", exc)
+
+    async def _connect_for_listener(self) -> None:
+        """Connect for run(): when reconnecting is allowed, a failed first try starts the
+        reconnect loop instead of failing the listener."""
+        if self._conn is not None:
+            return
+        if self._reconnect_task is None or self._reconnect_task.done():
+            try:
+                await self.connect()
+                return
+            except WebSocketClosedError:
+                raise
+            except Exception as exc:
+                if self._auto_reconnect is False:
+                    raise
+                _log.warning("websocket.connect_failed", url=self._safe_url, error=str(exc))
+                self._start_reconnect()
+        await self._await_connection(None)
+
+    # ----------------------------------------------------------------- loss and reconnect
+
+    def _reconnect_enabled(self) -> bool:
+        return self._auto_reconnect is True or (self._auto_reconnect is None and self._listening)
+
+    async def _connection_lost(self, conn: WireConnection, error: WebSocketError) -> None:
+        """Handle ``conn`` breaking (once, whoever notices first): start a reconnect or raise
+        ``error``. Returning means a reconnect is under way or already done."""
+        if self._closing:
+            raise WebSocketClosedError("the WebSocket was closed") from error
+        if conn is self._conn:
+            self._conn = None
+            self._last_error = error
+            # Start the reconnect before the handlers run, so other callers can join it.
+            if self._reconnect_enabled():
+                self._start_reconnect()
+            _log.warning("websocket.disconnected", url=self._safe_url, error=str(error))
+            await self._events.emit("disconnect", error)
+            if isinstance(error, MessageTooLargeError):
+                await self._events.emit("error", error)
+        if self._conn is None and not self._reconnect_in_progress():
+            raise error
+
+    def _reconnect_in_progress(self) -> bool:
+        return self._reconnect_task is not None and not self._reconnect_task.done()
+
+    def _start_reconnect(self) -> None:
+        if self._reconnect_in_progress():
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._reconnect_loop(), name=f"pepperpy-websocket-reconnect {self._safe_url}"
+        )
+        task.add_done_callback(_consume_outcome)
+        self._reconnect_task = task
+
+    async def _reconnect_loop(self) -> None:
+        try:
+            attempts = await retry_connect(
+                self.connect,
+                self._policy,
+                sleep=self._backoff_wait,
+                random=self._random,
+                wait_first=True,
+                target=self._safe_url,
+            )
+        except WebSocketClosedError:
+            raise
+        except Exception as exc:
+            _log.error("websocket.reconnect_gave_up", url=self._safe_url, error=str(exc))
+            raise
+        _log.info("websocket.reconnected", url=self._safe_url, attempts=attempts)
+        await self._events.emit("reconnect", attempts)
+
+    async def _backoff_wait(self, seconds: float) -> None:
+        """Sleep ``seconds`` through the injected sleep, ending early on reconnect_now()."""
+        if self._wake.is_set():
+            self._wake.clear()
+            return
+        if seconds <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        sleeper = loop.create_task(self._sleep_for(seconds))
+        waker = loop.create_task(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waker.cancel()
+            await asyncio.gather(sleeper, waker, return_exceptions=True)
+        self._wake.clear()
+
+    async def _sleep_for(self, seconds: float) -> None:
+        await self._sleep(seconds)
+
+    async def _await_connection(self, deadline: float | None) -> WireConnection:
+        """The open connection, waiting for a reconnect in progress until ``deadline``
+        (loop time; None: no limit)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            self._check_not_closed()
+            if self._conn is not None:
+                return self._conn
+            task = self._reconnect_task
+            if task is None or task.done():
+                raise self._not_connected_error(task)
+            timeout = None if deadline is None else deadline - loop.time()
+            if timeout is not None and timeout <= 0:
+                raise WebSocketConnectionError(
+                    f"not connected to {self._safe_url}: still reconnecting after waiting "
+                    f"{self._send_wait} s (send_wait)"
+                )
+            await asyncio.wait({task}, timeout=timeout)
+
+    def _not_connected_error(self, task: asyncio.Task[None] | None) -> BaseException:
+        if task is not None and not task.cancelled() and task.exception() is not None:
+            return task.exception()  # type: ignore[return-value]
+        if self._last_error is not None:
+            return self._last_error
+        return WebSocketConnectionError(
+            f"not connected to {self._safe_url}: call connect() first"
+        )
+
+    def _check_not_closed(self) -> None:
+        if self._closing:
+            raise WebSocketClosedError(f"the WebSocket to {self._safe_url} is closed")
+
+    # ----------------------------------------------------------------- close
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection and end the background tasks this WebSocket owns.
+        Idempotent; afterwards every send/receive raises :class:`WebSocketClosedError`."""
+        if self._closing:
+            return
+        self._closing = True
+        conn, self._conn = self._conn, None
+        me = asyncio.current_task()
+        owned = [t for t in (self._reconnect_task, self._listener_task) if t is not None]
+        pending = [t for t in owned if t is not me and not t.done()]
+        reconnect = self._reconnect_task
+        if reconnect is not None and reconnect in pending:
+            reconnect.cancel()  # stop connecting before closing what we have
+        if conn is not None:
+            await conn.close(code, reason)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        _log.info("websocket.closed", url=self._safe_url, code=code)
+        if conn is not None:
+            await self._events.emit("disconnect", None)
+
+    async def __aenter__(self) -> WebSocket:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closing else "open" if self.is_connected else "not connected"
+        return f"<{type(self).__name__} {self._safe_url} {state}>"
+
+
+def _check_non_negative(**values: float | None) -> None:
+    for name, value in values.items():
+        if value is not None and value < 0:
+            raise ConfigurationError(f"WebSocket {name} must be >= 0 or None, got {value}")

@@ -1,0 +1,156 @@
+"""Local WebSocket servers for the tests: real ``websockets`` servers on 127.0.0.1, port 0."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from websockets.asyncio.server import Server, ServerConnection, serve
+
+Handler = Callable[[ServerConnection], Awaitable[None]]
+
+
+async def echo(ws: ServerConnection) -> None:
+    """Send every message back as it came (text stays text, binary stays binary)."""
+    async for message in ws:
+        await ws.send(message)
+
+
+class LocalWSServer:
+    """A websockets server that can be stopped and restarted on the same port."""
+
+    def __init__(self, handler: Handler, **options: Any) -> None:
+        self.handler = handler
+        self.options = options
+        self.port = 0
+        self.connections: list[ServerConnection] = []
+        self._server: Server | None = None
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        self.connections.append(ws)
+        await self.handler(ws)
+
+    async def start(self) -> LocalWSServer:
+        self._server = await serve(self._handle, "127.0.0.1", self.port, **self.options)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        """Stop accepting and close every connection with 1001 (going away)."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+
+@pytest.fixture
+async def ws_server() -> AsyncIterator[Callable[..., Awaitable[LocalWSServer]]]:
+    """A factory: ``await ws_server(handler, **serve_options)`` starts a server; all stop at
+    the end of the test."""
+    servers: list[LocalWSServer] = []
+
+    async def start(handler: Handler = echo, **options: Any) -> LocalWSServer:
+        server = await LocalWSServer(handler, **options).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        await server.stop()
+
+
+@pytest.fixture
+async def echo_server(ws_server: Callable[..., Awaitable[LocalWSServer]]) -> LocalWSServer:
+    return await ws_server(echo)
+
+
+@pytest.fixture
+async def silent_port() -> AsyncIterator[int]:
+    """A TCP server that accepts and never answers (for handshake timeouts): its port."""
+    writers: list[asyncio.StreamWriter] = []
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        for writer in writers:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A port with nothing listening (bound then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class FreezableProxy:
+    """A TCP proxy to ``port`` that can go silent (drops bytes both ways, closes nothing):
+    the client then holds a half-open connection, as after a network fault."""
+
+    def __init__(self, port: int) -> None:
+        self.upstream_port = port
+        self.frozen = False
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> FreezableProxy:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        for writer in self._writers:
+            writer.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        self._writers += [writer, up_writer]
+        for source, sink in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.get_running_loop().create_task(self._pipe(source, sink))
+            self._tasks.add(task)
+
+    async def _pipe(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, OSError):
+            while data := await source.read(65536):
+                if not self.frozen:
+                    sink.write(data)
+                    await sink.drain()
+
+
+@pytest.fixture
+async def proxy_to() -> AsyncIterator[Callable[[int], Awaitable[FreezableProxy]]]:
+    """A factory: ``await proxy_to(port)`` starts a :class:`FreezableProxy`."""
+    proxies: list[FreezableProxy] = []
+
+    async def start(port: int) -> FreezableProxy:
+        proxy = await FreezableProxy(port).__aenter__()
+        proxies.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in proxies:
+        await proxy.__aexit__()

@@ -64,6 +64,7 @@ class _LibraryLogger:
 _debug_by_wrapper: dict[Any, bool] = {}
 
 
+_STRUCTLOG_CONFIG: Any
 try:  # structlog keeps the live configuration here; get_config() copies it on each call
     from structlog._config import _CONFIG as _STRUCTLOG_CONFIG
 except ImportError:  # pragma: no cover - other structlog versions

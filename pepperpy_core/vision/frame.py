@@ -39,15 +39,15 @@ _RECORD_BATCH = 10_000
 Array = npt.NDArray[Any]
 
 
-def _optional(module: str, extra: str, feature: str) -> Any:
-    """Import ``module`` or raise :class:`OptionalDependencyError` naming the extra."""
+_DATAFRAMES = "pip install 'pepperpy-core[dataframes]'"
+
+
+def _optional(module: str, install: str, feature: str) -> Any:
+    """Import ``module`` or raise :class:`OptionalDependencyError` saying what to install."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise OptionalDependencyError(
-            f"{feature} needs {module}: pip install 'pepperpy-core[{extra}]' (or pip install "
-            f"{module})"
-        ) from exc
+        raise OptionalDependencyError(f"{feature} needs {module}: {install}") from exc
 
 
 def _to_us(value: datetime | date | int) -> int:
@@ -142,7 +142,7 @@ class VisionFrame:
     def to_pandas(self, *, datetimes: bool = True) -> Any:
         """A ``pandas.DataFrame``; time columns become ``datetime64[us, UTC]`` unless
         ``datetimes=False`` (then int64 microseconds). Needs the ``dataframes`` extra."""
-        pd = _optional("pandas", "dataframes", "VisionFrame.to_pandas()")
+        pd = _optional("pandas", _DATAFRAMES, "VisionFrame.to_pandas()")
         out = {}
         for name, values in self._data.items():
             if datetimes and name in self.time_columns:
@@ -154,7 +154,7 @@ class VisionFrame:
     def to_arrow(self, *, datetimes: bool = True) -> Any:
         """A ``pyarrow.Table``; time columns become ``timestamp[us, tz=UTC]`` unless
         ``datetimes=False``. Needs the ``dataframes`` extra."""
-        pa = _optional("pyarrow", "dataframes", "VisionFrame.to_arrow()")
+        pa = _optional("pyarrow", _DATAFRAMES, "VisionFrame.to_arrow()")
         arrays = []
         for name, values in self._data.items():
             if datetimes and name in self.time_columns:
@@ -166,7 +166,7 @@ class VisionFrame:
     def to_polars(self, *, datetimes: bool = True) -> Any:
         """A ``polars.DataFrame``; time columns become ``Datetime("us", "UTC")`` unless
         ``datetimes=False``. Needs ``polars`` installed."""
-        pl = _optional("polars", "polars", "VisionFrame.to_polars()")
+        pl = _optional("polars", "pip install polars", "VisionFrame.to_polars()")
         frame = pl.DataFrame(dict(self._data))
         if datetimes:
             frame = frame.with_columns(
@@ -176,7 +176,7 @@ class VisionFrame:
 
     def to_parquet(self, path: str | os.PathLike[str]) -> None:
         """Write the frame as Parquet (timestamps as ``timestamp[us, UTC]``); needs pyarrow."""
-        pq = _optional("pyarrow.parquet", "dataframes", "VisionFrame.to_parquet()")
+        pq = _optional("pyarrow.parquet", _DATAFRAMES, "VisionFrame.to_parquet()")
         pq.write_table(self.to_arrow(), os.fspath(path))
 
     def to_csv(self, path: str | os.PathLike[str], *, header: bool = True) -> None:

@@ -29,6 +29,7 @@ catches them all; no caller ever needs to import aiohttp or websockets to catch 
     +-- VisionError                                       Binance Vision archive problems
     |   +-- VisionDataNotFoundError                       no file for that day/month (404)
     |   +-- UnsafeArchiveError                            zip member escaping the target
+    +-- ProbeError                                        a connectivity probe found its target down
     +-- OptionalDependencyError       (also ImportError)  an optional extra is not installed
 
 Errors carry context as attributes: ``request``, ``response``, ``retry_after``, ``attempts``.
@@ -59,6 +60,7 @@ __all__ = [
     "MessageTooLargeError",
     "OptionalDependencyError",
     "PepperPyError",
+    "ProbeError",
     "RateLimitError",
     "RateLimitException",
     "ResponseTooLargeError",
@@ -255,6 +257,15 @@ class VisionDataNotFoundError(VisionError):
 
 class UnsafeArchiveError(VisionError):
     """A zip member name would escape the extraction folder (path traversal)."""
+
+
+class ProbeError(PepperPyError):
+    """A connectivity probe found its target down or answering wrongly (an unexpected HTTP
+    status, a captive portal's login page); ``target`` names the probe."""
+
+    def __init__(self, message: str = "", *, target: str = "", **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.target = target
 
 
 class OptionalDependencyError(PepperPyError, ImportError):

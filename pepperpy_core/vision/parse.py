@@ -15,8 +15,6 @@ installed.
 
 from __future__ import annotations
 
-import importlib.util
-import io
 import os
 import warnings
 from functools import cache
@@ -41,7 +39,11 @@ _BOOL_SPELLINGS = ((b"True", b"1"), (b"true", b"1"), (b"False", b"0"), (b"false"
 
 @cache
 def _has_pyarrow() -> bool:
-    return importlib.util.find_spec("pyarrow") is not None
+    try:
+        import pyarrow.csv  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def available_engine(engine: Engine = "auto") -> Literal["numpy", "pyarrow"]:
@@ -59,13 +61,13 @@ def parse_csv(data: bytes, *, market: str, data_type: str, engine: Engine = "aut
     Raises :class:`VisionError` on a wrong column count, an unparsable value or an empty field.
     """
     schema = schema_for(market, data_type)
-    body = _strip_header(_normalise_newlines(data), schema)
+    body = _body(data, schema)
     if not body:
         return VisionFrame.empty(schema)
     if available_engine(engine) == "pyarrow":
         columns = _parse_pyarrow(body, schema)
     else:
-        columns = _parse_numpy(body, schema)
+        columns = _parse_numpy(body.tobytes(), schema)
     unit = _normalise_times(columns, schema)
     return VisionFrame(columns, schema=schema, source_time_unit=unit)
 
@@ -88,27 +90,32 @@ def read_archive(
     return parse_csv(csv_bytes, market=market, data_type=data_type, engine=engine)
 
 
-def _normalise_newlines(data: bytes) -> bytes:
-    """Drop a UTF-8 BOM and carriage returns; strip trailing newlines."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+def _body(data: bytes, schema: Schema) -> memoryview:
+    """The data rows, without copying: no BOM, no header row, no trailing newlines. Carriage
+    returns (rare) are removed with one copy."""
     if b"\r" in data:
         data = data.replace(b"\r", b"")
-    return data.rstrip(b"\n")
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    end = len(data)
+    while end > start and data[end - 1] == 0x0A:  # newline
+        end -= 1
+    if start < end and not data[start : start + 1].isdigit():
+        start = _header_end(data, start, end, schema)
+    return memoryview(data)[start:end]
 
 
-def _strip_header(data: bytes, schema: Schema) -> bytes:
-    """Remove the header row when the first byte is not a digit; check its column count."""
-    if not data or data[:1].isdigit():
-        return data
-    header, _, body = data.partition(b"\n")
+def _header_end(data: bytes, start: int, end: int, schema: Schema) -> int:
+    """Check the header row's column count; return the offset of the first data row."""
+    newline = data.find(b"\n", start, end)
+    stop = end if newline < 0 else newline
+    header = data[start:stop]
     fields = header.count(b",") + 1
     if fields != len(schema.columns):
         raise VisionError(
             f"header row has {fields} columns, {schema.name} files have {len(schema.columns)}: "
             f"{header[:200]!r}"
         )
-    return body
+    return end if newline < 0 else newline + 1
 
 
 def _parse_numpy(body: bytes, schema: Schema) -> dict[str, Array]:
@@ -142,7 +149,7 @@ def _parse_numpy(body: bytes, schema: Schema) -> dict[str, Array]:
     return out
 
 
-def _parse_pyarrow(body: bytes, schema: Schema) -> dict[str, Array]:
+def _parse_pyarrow(body: memoryview, schema: Schema) -> dict[str, Array]:
     """Parse with ``pyarrow.csv`` (typed columns, both boolean spellings)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -150,7 +157,7 @@ def _parse_pyarrow(body: bytes, schema: Schema) -> dict[str, Array]:
     types = {"time": pa.int64(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
     try:
         table = pacsv.read_csv(
-            io.BytesIO(body),
+            pa.BufferReader(pa.py_buffer(body)),
             read_options=pacsv.ReadOptions(column_names=list(schema.names)),
             convert_options=pacsv.ConvertOptions(
                 column_types={c.name: types[c.kind] for c in schema.columns},

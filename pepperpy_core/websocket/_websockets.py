@@ -122,6 +122,12 @@ class WireConnection:
         except ConnectionClosed as exc:
             raise ConnectionLost(translate_closed(exc)) from exc
 
+    async def wait_lost(self) -> WebSocketError:
+        """Wait until the connection is closed (by anyone); the error describing why."""
+        await self._ws.wait_closed()
+        closed = self._ws.protocol.close_exc
+        return translate_closed(closed)
+
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Closing handshake, bounded by the connection's close timeout; never raises."""
         try:

@@ -46,8 +46,9 @@ _log = get_logger("pepperpy_core.websocket")
 Sleep = Callable[[float], Awaitable[None]]
 
 
-def _dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+# One encoder built once: json.dumps() with options builds a new encoder on every call.
+_dumps: Callable[[Any], str] = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_JSON_CONTAINERS = (dict, list)
 
 
 def _consume_outcome(task: asyncio.Task[Any]) -> None:
@@ -157,6 +158,7 @@ class WebSocket:
         self._wake = asyncio.Event()
         self._reconnect_task: asyncio.Task[None] | None = None
         self._listener_task: asyncio.Task[None] | None = None
+        self._watcher_task: asyncio.Task[None] | None = None
         self.connections = 0  # successful opens so far; 2 or more means it reconnected
 
     # ----------------------------------------------------------------- state
@@ -226,6 +228,7 @@ class WebSocket:
             self._last_error = None
             self._wake.clear()
             self.connections += 1
+            self._watch(conn)
         _log.info("websocket.connected", url=self._safe_url, connections=self.connections)
         await self._events.emit("connect")
 
@@ -270,6 +273,8 @@ class WebSocket:
         await self._send_payload(self._encode(data))
 
     def _encode(self, data: Any) -> str | bytes:
+        if type(data) in _JSON_CONTAINERS:  # the common case first
+            return self._dumps(data)
         if isinstance(data, (str, bytes)):
             return data
         if isinstance(data, (bytearray, memoryview)):
@@ -445,6 +450,20 @@ class WebSocket:
         if self._conn is None and not self._reconnect_in_progress():
             raise error
 
+    def _watch(self, conn: WireConnection) -> None:
+        """Notice a loss even when nobody is sending or receiving, so an idle client that
+        reconnects does so at once instead of at its next send."""
+        task = asyncio.get_running_loop().create_task(
+            self._watch_connection(conn), name=f"pepperpy-websocket-watch {self._safe_url}"
+        )
+        task.add_done_callback(_consume_outcome)
+        self._watcher_task = task
+
+    async def _watch_connection(self, conn: WireConnection) -> None:
+        error = await conn.wait_lost()
+        if conn is self._conn and not self._closing and self._reconnect_enabled():
+            await self._connection_lost(conn, error)
+
     def _reconnect_in_progress(self) -> bool:
         return self._reconnect_task is not None and not self._reconnect_task.done()
 
@@ -538,7 +557,8 @@ class WebSocket:
         self._closing = True
         conn, self._conn = self._conn, None
         me = asyncio.current_task()
-        owned = [t for t in (self._reconnect_task, self._listener_task) if t is not None]
+        tasks = (self._reconnect_task, self._listener_task, self._watcher_task)
+        owned = [t for t in tasks if t is not None]
         pending = [t for t in owned if t is not me and not t.done()]
         reconnect = self._reconnect_task
         if reconnect is not None and reconnect in pending:

@@ -53,7 +53,7 @@ def test_traversal_member_rejected_before_reading(tmp_path: Path) -> None:
 )
 def test_requires_exactly_one_csv(members: list[tuple[str, bytes]]) -> None:
     """No CSV or two CSVs is a VisionError listing the members."""
-    with pytest.raises(VisionError, match="exactly one .csv"):
+    with pytest.raises(VisionError, match=r"exactly one \.csv"):
         read_single_csv(make_zip(members))
 
 

@@ -39,7 +39,7 @@ def test_parse_rejects_bad_digests(body: str) -> None:
 
 def test_parse_checks_the_file_name() -> None:
     """A body naming another file raises VisionError naming both."""
-    with pytest.raises(VisionError, match="other.zip"):
+    with pytest.raises(VisionError, match=r"other\.zip"):
         parse_checksum(f"{DIGEST}  other.zip", filename=NAME)
 
 

@@ -24,7 +24,9 @@ def test_daily_kline_path_and_urls() -> None:
     assert spec.filename == "BTCUSDT-1m-2024-01-31.zip"
     assert spec.path == "data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2024-01-31.zip"
     assert spec.url() == "https://data.binance.vision/" + spec.path
-    assert spec.checksum_url("http://127.0.0.1:9/") == "http://127.0.0.1:9/" + spec.path + ".CHECKSUM"
+    assert (
+        spec.checksum_url("http://127.0.0.1:9/") == "http://127.0.0.1:9/" + spec.path + ".CHECKSUM"
+    )
 
 
 def test_monthly_and_non_kline_names() -> None:
@@ -57,7 +59,7 @@ def test_monthly_and_non_kline_names() -> None:
 )
 def test_invalid_specs_name_the_field(kw: dict[str, object], field: str) -> None:
     """Each invalid combination raises ConfigurationError (a ValueError) naming the field."""
-    with pytest.raises(ConfigurationError, match=f"^{field}:"):
+    with pytest.raises(ConfigurationError, match=rf"^{field}:"):
         kline(date(2024, 1, 1), **kw)
 
 
@@ -65,12 +67,12 @@ def test_valid_edge_specs() -> None:
     """1s is fine on spot, 1w on monthly, 1d on daily; datetimes become dates."""
     assert kline(date(2024, 1, 1), interval="1s").interval == "1s"
     assert kline(date(2024, 1, 1), interval="1w", frequency="monthly").stem == "BTCUSDT-1w-2024-01"
-    assert kline(datetime(2024, 1, 1, 15), interval="1d").date == date(2024, 1, 1)  # type: ignore[arg-type]
+    assert kline(datetime(2024, 1, 1, 15), interval="1d").date == date(2024, 1, 1)
 
 
 def test_base_url_must_be_http() -> None:
     """A base that is not an http(s) URL is a ConfigurationError naming 'base'."""
-    with pytest.raises(ConfigurationError, match="^base:"):
+    with pytest.raises(ConfigurationError, match=r"^base:"):
         kline(date(2024, 1, 1)).url("ftp://mirror")
 
 
@@ -83,7 +85,7 @@ def test_from_path_round_trips() -> None:
     ):
         assert VisionFile.from_path(spec.url()) == spec
         assert VisionFile.from_path(spec.path + ".CHECKSUM") == spec
-    with pytest.raises(ConfigurationError, match="^path:"):
+    with pytest.raises(ConfigurationError, match=r"^path:"):
         VisionFile.from_path("data/spot/daily/klines/BTCUSDT/1m/readme.txt")
 
 
@@ -130,7 +132,7 @@ def test_plan_monthly_only_interval_takes_touched_months() -> None:
 
 def test_plan_rejects_reversed_range() -> None:
     """start after end is a ConfigurationError."""
-    with pytest.raises(ConfigurationError, match="^start:"):
+    with pytest.raises(ConfigurationError, match=r"^start:"):
         plan(date(2024, 2, 2), date(2024, 2, 1))
 
 

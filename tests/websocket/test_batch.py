@@ -71,9 +71,11 @@ def frame_recorder(frames: list[list[Any]]) -> Callable[[ServerConnection], Awai
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     """Poll ``condition`` every 10 ms until true, failing after ``timeout`` seconds."""
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
 
 
 async def test_full_batch_is_sent_as_one_json_array(ws_server: Start) -> None:
@@ -81,7 +83,7 @@ async def test_full_batch_is_sent_as_one_json_array(ws_server: Start) -> None:
     frames: list[list[Any]] = []
     server = await ws_server(frame_recorder(frames))
     clock = FakeClock()
-    ws = BatchWebSocket(server.url, batch_size=3, flush_interval=60, clock=clock, sleep=clock.sleep)
+    ws = BatchWebSocket(server.url, batch_size=3, flush_interval=60, clock=clock)
     await ws.connect()
     for n in range(7):
         await ws.send({"n": n})
@@ -98,7 +100,9 @@ async def test_timer_flushes_without_any_send(ws_server: Start) -> None:
     frames: list[list[Any]] = []
     server = await ws_server(frame_recorder(frames))
     clock = FakeClock()
-    ws = BatchWebSocket(server.url, batch_size=100, flush_interval=1.0, clock=clock, sleep=clock.sleep)
+    ws = BatchWebSocket(
+        server.url, batch_size=100, flush_interval=1.0, clock=clock, sleep=clock.sleep
+    )
     await ws.connect()
     await ws.send("one")
     await ws.send({"two": 2})

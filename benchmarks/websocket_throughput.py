@@ -1,0 +1,307 @@
+"""WebSocket throughput: pepperpy-core's WebSocket against raw ``websockets`` and aiohttp's
+WebSocket client, all talking to the same local ``websockets`` server, in one run.
+
+Workloads (messages are small JSON objects; every client encodes and decodes JSON itself,
+as an application would):
+
+- ping-pong: send one message, wait for its echo; round trips per second.
+- pipelined: send N messages back to back, then wait for the server's count; messages/s.
+- batched: pepperpy's BatchWebSocket sending the same N messages as JSON arrays of 100.
+
+The server runs in a subprocess pinned to core 0 and the client is pinned to core 1 (when
+the machine has two cores). Each figure is the median of several rounds, clients
+interleaved within each round. The whole script stays well under two minutes.
+
+Usage: ``python benchmarks/websocket_throughput.py [--rounds 5] [--out PATH]``
+Writes a markdown section to ``benchmarks/results/websocket.md`` (or ``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import websockets
+from websockets.asyncio.client import connect as raw_connect
+from websockets.asyncio.server import ServerConnection, serve
+
+from pepperpy_core.websocket import BatchWebSocket, WebSocket
+
+PING_PONGS = 2000
+PIPELINED = 20000
+BATCH_SIZE = 100
+DONE = "__done__"
+MESSAGE = {"type": "trade", "symbol": "BTCUSDT", "price": 67123.45, "qty": 0.012, "seq": 0}
+
+
+# --------------------------------------------------------------------- server (subprocess)
+
+
+async def server_handler(ws: ServerConnection) -> None:
+    """/echo echoes every message; /sink counts messages (a JSON array counts its items)
+    and answers the count when told DONE."""
+    assert ws.request is not None
+    if ws.request.path == "/echo":
+        async for message in ws:
+            await ws.send(message)
+        return
+    count = 0
+    async for message in ws:
+        if message == DONE:
+            await ws.send(str(count))
+            count = 0
+        elif isinstance(message, str) and message.startswith("["):
+            count += message.count('"seq"')  # items in a batch, without decoding it
+        else:
+            count += 1
+
+
+async def run_server() -> None:
+    async with serve(
+        server_handler, "127.0.0.1", 0, compression=None, max_size=None, max_queue=None
+    ) as server:
+        port = server.sockets[0].getsockname()[1]
+        print(port, flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+
+def pin(core: int) -> bool:
+    """Pin this process to ``core`` when the machine has it; whether it did."""
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > core:
+        os.sched_setaffinity(0, {core})
+        return True
+    return False
+
+
+# --------------------------------------------------------------------- client adapters
+
+
+class Client:
+    """One library under test: connect, send an object, receive an object, close."""
+
+    name = ""
+
+    async def open(self, url: str) -> None:
+        raise NotImplementedError
+
+    async def send(self, data: Any) -> None:
+        raise NotImplementedError
+
+    async def send_text(self, text: str) -> None:
+        raise NotImplementedError
+
+    async def receive(self) -> Any:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+
+class Raw(Client):
+    name = "websockets (raw)"
+
+    async def open(self, url: str) -> None:
+        self.ws = await raw_connect(url, compression=None, max_size=2**20)
+
+    async def send(self, data: Any) -> None:
+        await self.ws.send(json.dumps(data, separators=(",", ":")))
+
+    async def send_text(self, text: str) -> None:
+        await self.ws.send(text)
+
+    async def receive(self) -> Any:
+        return json.loads(await self.ws.recv())
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+class Aiohttp(Client):
+    name = "aiohttp"
+
+    async def open(self, url: str) -> None:
+        self.session = aiohttp.ClientSession()
+        self.ws = await self.session.ws_connect(url, compress=0, max_msg_size=2**20)
+
+    async def send(self, data: Any) -> None:
+        await self.ws.send_str(json.dumps(data, separators=(",", ":")))
+
+    async def send_text(self, text: str) -> None:
+        await self.ws.send_str(text)
+
+    async def receive(self) -> Any:
+        return json.loads(await self.ws.receive_str())
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await self.session.close()
+
+
+class Pepper(Client):
+    name = "pepperpy-core"
+    factory: Callable[[str], WebSocket] = staticmethod(  # type: ignore[assignment]
+        lambda url: WebSocket(url, compression=False)
+    )
+
+    async def open(self, url: str) -> None:
+        self.ws = self.factory(url)
+        await self.ws.connect()
+
+    async def send(self, data: Any) -> None:
+        await self.ws.send(data)
+
+    async def send_text(self, text: str) -> None:
+        await WebSocket.send(self.ws, text)  # bypass batching for the control message
+
+    async def receive(self) -> Any:
+        return await self.ws.receive()
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+class PepperBatch(Pepper):
+    name = f"pepperpy-core BatchWebSocket ({BATCH_SIZE}/batch)"
+    factory = staticmethod(  # type: ignore[assignment]
+        lambda url: BatchWebSocket(url, batch_size=BATCH_SIZE, flush_interval=1.0, compression=False)
+    )
+
+    async def send_text(self, text: str) -> None:
+        await self.ws.flush()  # type: ignore[attr-defined]
+        await WebSocket.send(self.ws, text)
+
+
+# --------------------------------------------------------------------- workloads
+
+
+async def ping_pong(client: Client, base: str) -> float:
+    """Round trips per second."""
+    await client.open(f"{base}/echo")
+    try:
+        message = dict(MESSAGE)
+        start = time.perf_counter()
+        for seq in range(PING_PONGS):
+            message["seq"] = seq
+            await client.send(message)
+            await client.receive()
+        return PING_PONGS / (time.perf_counter() - start)
+    finally:
+        await client.close()
+
+
+async def pipelined(client: Client, base: str) -> float:
+    """Messages per second, counted when the server confirms it received them all."""
+    await client.open(f"{base}/sink")
+    try:
+        message = dict(MESSAGE)
+        start = time.perf_counter()
+        for seq in range(PIPELINED):
+            message["seq"] = seq
+            await client.send(dict(message))
+        await client.send_text(DONE)
+        count = await client.receive()
+        elapsed = time.perf_counter() - start
+        assert count == PIPELINED, f"{client.name}: server counted {count}"
+        return PIPELINED / elapsed
+    finally:
+        await client.close()
+
+
+async def measure(base: str, rounds: int) -> dict[str, dict[str, float]]:
+    """Median rate per workload and client, clients interleaved within each round."""
+    plan: list[tuple[str, Callable[[Client, str], Awaitable[float]], list[type[Client]]]] = [
+        ("ping-pong (round trips/s)", ping_pong, [Raw, Aiohttp, Pepper]),
+        ("pipelined (messages/s)", pipelined, [Raw, Aiohttp, Pepper, PepperBatch]),
+    ]
+    samples: dict[str, dict[str, list[float]]] = {}
+    for workload, run, clients in plan:
+        for cls in clients:  # warm-up round, not recorded
+            await run(cls(), base)
+        for _ in range(rounds):
+            for cls in clients:
+                rate = await run(cls(), base)
+                samples.setdefault(workload, {}).setdefault(cls.name, []).append(rate)
+    return {w: {c: statistics.median(r) for c, r in by.items()} for w, by in samples.items()}
+
+
+# --------------------------------------------------------------------- report
+
+
+def report(results: dict[str, dict[str, float]], rounds: int, pinned: bool) -> str:
+    lines = [
+        "## WebSocket throughput",
+        "",
+        f"`python benchmarks/websocket_throughput.py` on {platform.machine()}, "
+        f"Python {platform.python_version()}, websockets {websockets.__version__}, "
+        f"aiohttp {aiohttp.__version__}; server and client on 127.0.0.1"
+        + (", pinned to cores 0 and 1" if pinned else " (not pinned: fewer than 2 cores)")
+        + f"; compression off; median of {rounds} rounds. Messages are small JSON objects "
+        "that every client encodes and decodes.",
+        "",
+        "| workload | client | rate | vs raw websockets |",
+        "|---|---|---:|---:|",
+    ]
+    for workload, by_client in results.items():
+        raw = by_client[Raw.name]
+        for client, rate in by_client.items():
+            lines.append(f"| {workload} | {client} | {rate:,.0f} | {rate / raw:.2f}x |")
+    pipelined_rates = results["pipelined (messages/s)"]
+    gain = pipelined_rates[PepperBatch.name] / pipelined_rates[Pepper.name]
+    lines += [
+        "",
+        f"Batching gain: BatchWebSocket sends {gain:.1f}x the messages per second of one "
+        f"frame per message ({BATCH_SIZE} messages per JSON-array frame).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).parent / "results" / "websocket.md"
+    )
+    args = parser.parse_args()
+    if args.serve:
+        pin(0)
+        asyncio.run(run_server())
+        return
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        pinned = pin(1)
+        started = time.perf_counter()
+        results = asyncio.run(measure(f"ws://127.0.0.1:{port}", args.rounds))
+        took = time.perf_counter() - started
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()  # the server exits when its stdin closes
+        server.wait(timeout=10)
+    text = report(results, args.rounds, pinned)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(text)
+    print(f"(measured in {took:.1f} s; written to {args.out})")
+
+
+if __name__ == "__main__":
+    main()

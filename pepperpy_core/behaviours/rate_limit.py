@@ -1,0 +1,419 @@
+"""Rate limit: the policy (several rates, a key, wait or raise), the storage protocol with an
+in-memory store, the middleware, the mixin, and the documents' ``RateLimitedClient``.
+
+The layer sits inside retry, so every attempt that reaches the server waits for its own token,
+and inside the cache, so a cache hit spends none. Counting is a sliding-window log: at most
+``max_requests`` weight in *any* ``window`` seconds, which is what servers enforce (a token
+bucket would let almost twice that through across one window boundary).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+from pepperpy_core.behaviours._mixin import Clock, Sleep, TimedMixin
+from pepperpy_core.behaviours.backoff import parse_retry_after
+from pepperpy_core.exceptions import ConfigurationError, RateLimitError
+from pepperpy_core.http.chain import RANK_RATE_LIMIT, CallNext, Middleware
+from pepperpy_core.http.client import HttpClient
+from pepperpy_core.http.models import Request, Response
+from pepperpy_core.logging import get_logger, redact_url
+
+__all__ = [
+    "MemoryRateLimitStore",
+    "Rate",
+    "RateLimit",
+    "RateLimitMiddleware",
+    "RateLimitMixin",
+    "RateLimitStore",
+    "RateLimitedClient",
+]
+
+_log = get_logger("pepperpy_core.rate_limit")
+
+KeyFunc = Callable[[Request], str]
+
+
+# --------------------------------------------------------------------------- the policy
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most ``max_requests`` units of weight in any ``window`` seconds."""
+
+    max_requests: int
+    window: float
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_requests, bool) or self.max_requests < 1:
+            raise ConfigurationError(f"Rate.max_requests must be >= 1, got {self.max_requests}")
+        if self.window <= 0:
+            raise ConfigurationError(f"Rate.window must be > 0 seconds, got {self.window}")
+
+    def __str__(self) -> str:
+        return f"{self.max_requests}/{self.window:g}s"
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A client-side rate limit. Immutable; ``limit.with_(per="host")`` makes a changed copy.
+
+    - ``rates``: one or more :class:`Rate` (or ``(max_requests, window)`` pairs), all enforced
+      together, e.g. ``[(10, 1.0), (1200, 60.0)]``.
+    - ``per``: ``"global"`` (one budget for every request), ``"host"`` (one per scheme+host+port)
+      or a function ``request -> key``.
+    - ``on_limit``: ``"wait"`` (default) sleeps until a token is free; ``"raise"`` raises
+      :class:`~pepperpy_core.RateLimitError` with ``retry_after`` instead.
+    - ``max_wait``: seconds one request may wait in total; past it ``RateLimitError`` is raised
+      (``None``: no bound).
+    - ``pause_statuses``: a response with one of these statuses and a ``Retry-After`` header
+      pauses the whole key, for every task sharing the limiter, for that long (capped at
+      ``pause_max`` seconds).
+    """
+
+    rates: tuple[Rate, ...]
+    per: Literal["global", "host"] | KeyFunc = "global"
+    on_limit: Literal["wait", "raise"] = "wait"
+    max_wait: float | None = None
+    pause_statuses: frozenset[int] = frozenset({429, 503})
+    pause_max: float = 300.0
+    default_weight: int = field(default=1)
+
+    def __post_init__(self) -> None:
+        rates = _normalise_rates(self.rates)
+        if not rates:
+            raise ConfigurationError("RateLimit needs at least one rate")
+        object.__setattr__(self, "rates", rates)
+        object.__setattr__(self, "pause_statuses", frozenset(self.pause_statuses))
+        if self.on_limit not in ("wait", "raise"):
+            raise ConfigurationError(f"RateLimit.on_limit must be 'wait' or 'raise', got "
+                                     f"{self.on_limit!r}")
+        if not (callable(self.per) or self.per in ("global", "host")):
+            raise ConfigurationError("RateLimit.per must be 'global', 'host' or a function")
+        if self.max_wait is not None and self.max_wait < 0:
+            raise ConfigurationError("RateLimit.max_wait must be >= 0 seconds or None")
+
+    @classmethod
+    def of(cls, *rates: Rate | tuple[int, float], **options: Any) -> RateLimit:
+        """``RateLimit.of((10, 1.0), (1200, 60.0), per="host")``: several rates at once."""
+        return cls(rates=tuple(_as_rate(r) for r in rates), **options)
+
+    @classmethod
+    def per_window(cls, max_requests: int, window: float, **options: Any) -> RateLimit:
+        """The documents' shape: ``max_requests`` per ``window`` seconds."""
+        return cls(rates=(Rate(max_requests, window),), **options)
+
+    def with_(self, **changes: Any) -> RateLimit:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+    def key_for(self, request: Request) -> str:
+        """The budget this request draws from."""
+        if callable(self.per):
+            return self.per(request)
+        if self.per == "global":
+            return "*"
+        parts = urlsplit(request.url)
+        return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1].lower()}"
+
+    def weight_of(self, request: Request) -> int:
+        """The request's weight (``weight=`` per request, else ``default_weight``)."""
+        weight = request.extensions.get("weight", self.default_weight)
+        if isinstance(weight, bool) or not isinstance(weight, int) or weight < 1:
+            raise ConfigurationError(f"weight must be an int >= 1, got {weight!r}")
+        too_heavy = [r for r in self.rates if weight > r.max_requests]
+        if too_heavy:
+            raise ConfigurationError(
+                f"weight {weight} can never pass the rate {too_heavy[0]} (max_requests too low)"
+            )
+        return weight
+
+
+def _normalise_rates(value: Any) -> tuple[Rate, ...]:
+    """A Rate, one ``(max_requests, window)`` pair, or an iterable of either."""
+    if isinstance(value, Rate):
+        return (value,)
+    items = tuple(value)
+    if len(items) == 2 and all(isinstance(x, (int, float)) for x in items):
+        return (_as_rate(items),)
+    return tuple(_as_rate(x) for x in items)
+
+
+def _as_rate(value: Any) -> Rate:
+    if isinstance(value, Rate):
+        return value
+    max_requests, window = value
+    return Rate(int(max_requests), float(window))
+
+
+# --------------------------------------------------------------------------- storage
+
+
+@runtime_checkable
+class RateLimitStore(Protocol):
+    """Where the counts live. An in-memory store now; a shared one (Redis sorted sets) fits the
+    same two calls, so the layer never changes. ``now`` comes from the layer's clock."""
+
+    async def acquire(self, key: str, rates: Sequence[Rate], weight: int, now: float) -> float:
+        """Record ``weight`` under ``key`` if every rate allows it now and the key is not
+        paused, returning 0; otherwise record nothing and return the seconds to wait."""
+        ...
+
+    async def pause(self, key: str, until: float) -> None:
+        """Hold every request on ``key`` until time ``until`` (a later pause wins)."""
+        ...
+
+
+class _Window:
+    """The log of one rate under one key: (time, weight) pairs newer than the window."""
+
+    __slots__ = ("log", "used")
+
+    def __init__(self) -> None:
+        self.log: deque[tuple[float, int]] = deque()
+        self.used = 0
+
+    def expire(self, horizon: float) -> None:
+        log = self.log
+        while log and log[0][0] <= horizon:
+            self.used -= log.popleft()[1]
+
+    def wait_for(self, rate: Rate, weight: int, now: float) -> float:
+        """Seconds until ``weight`` more fits (0 if it fits now); the log is already expired."""
+        excess = self.used + weight - rate.max_requests
+        if excess <= 0:
+            return 0.0
+        for stamp, amount in self.log:  # oldest first: each expiry frees its weight
+            excess -= amount
+            if excess <= 0:
+                return stamp + rate.window - now
+        return rate.window  # unreachable while weight <= max_requests
+
+
+class MemoryRateLimitStore:
+    """Counts in this process's memory: bounded by ``max_requests`` entries per rate and key;
+    keys idle for longer than their longest window are dropped."""
+
+    def __init__(self, *, sweep_every: int = 4096) -> None:
+        self._windows: dict[tuple[str, Rate], _Window] = {}
+        self._paused: dict[str, float] = {}
+        self._sweep_every = sweep_every
+        self._since_sweep = 0
+
+    async def acquire(self, key: str, rates: Sequence[Rate], weight: int, now: float) -> float:
+        return self.acquire_now(key, rates, weight, now)
+
+    def acquire_now(self, key: str, rates: Sequence[Rate], weight: int, now: float) -> float:
+        """The synchronous body of :meth:`acquire` (it never needs to suspend)."""
+        paused = self._paused.get(key, 0.0) - now
+        if paused > 0:
+            return paused
+        windows = [self._window(key, rate, now) for rate in rates]
+        wait = max(w.wait_for(r, weight, now) for w, r in zip(windows, rates))
+        if wait > 0:
+            return wait
+        for window in windows:
+            window.log.append((now, weight))
+            window.used += weight
+        self._maybe_sweep(now)
+        return 0.0
+
+    async def pause(self, key: str, until: float) -> None:
+        if until > self._paused.get(key, 0.0):
+            self._paused[key] = until
+
+    def _window(self, key: str, rate: Rate, now: float) -> _Window:
+        window = self._windows.get((key, rate))
+        if window is None:
+            window = self._windows[(key, rate)] = _Window()
+        window.expire(now - rate.window)
+        return window
+
+    def _maybe_sweep(self, now: float) -> None:
+        self._since_sweep += 1
+        if self._since_sweep < self._sweep_every:
+            return
+        self._since_sweep = 0
+        for (key, rate), window in list(self._windows.items()):
+            window.expire(now - rate.window)
+            if not window.log:
+                del self._windows[(key, rate)]
+        for key, until in list(self._paused.items()):
+            if until <= now:
+                del self._paused[key]
+
+    def __len__(self) -> int:
+        """Number of (key, rate) logs held (for tests of the memory bound)."""
+        return len(self._windows)
+
+
+# --------------------------------------------------------------------------- the middleware
+
+
+class RateLimitMiddleware:
+    """The rate-limit layer. Several instances compose (one per host plus one global).
+
+    Waiters on one key queue in arrival order, so a burst of tasks is released one by one
+    rather than all waking at once. Records ``rate_limit_wait_s`` and ``rate_limit_waits``
+    (across all attempts of the request) in ``response.metadata``.
+    """
+
+    rank = RANK_RATE_LIMIT
+
+    def __init__(
+        self,
+        limit: RateLimit,
+        *,
+        store: RateLimitStore | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.limit = limit
+        self.store: RateLimitStore = store if store is not None else MemoryRateLimitStore()
+        self._clock = clock
+        self._sleep = sleep
+        self._queues: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def __repr__(self) -> str:
+        return f"RateLimitMiddleware({self.limit!r})"
+
+    async def __call__(self, request: Request, call_next: CallNext) -> Response:
+        key = self.limit.key_for(request)
+        await self._admit(request, key)
+        response = await call_next(request)
+        if "rate_limit_waits" in request.metadata:  # waits of this and earlier attempts
+            response.metadata["rate_limit_wait_s"] = request.metadata["rate_limit_wait_s"]
+            response.metadata["rate_limit_waits"] = request.metadata["rate_limit_waits"]
+        await self._maybe_pause(key, response)
+        return response
+
+    async def _admit(self, request: Request, key: str) -> float:
+        """Take a token for ``request``, waiting (or raising) as the policy says."""
+        weight = self.limit.weight_of(request)
+        queue = self._queues.get(key)
+        if queue is None or not queue.locked():  # nobody queued: try without queueing
+            wait = await self.store.acquire(key, self.limit.rates, weight, self._clock())
+            if wait <= 0:
+                return 0.0
+        if queue is None:
+            queue = self._queues[key] = asyncio.Lock()
+        async with queue:
+            waited = await self._wait_turn(request, key, weight)
+        request.metadata["rate_limit_wait_s"] = (
+            request.metadata.get("rate_limit_wait_s", 0.0) + waited
+        )
+        request.metadata["rate_limit_waits"] = request.metadata.get("rate_limit_waits", 0) + 1
+        return waited
+
+    async def _wait_turn(self, request: Request, key: str, weight: int) -> float:
+        waited = 0.0
+        while True:
+            wait = await self.store.acquire(key, self.limit.rates, weight, self._clock())
+            if wait <= 0:
+                return waited
+            self._check_wait(request, key, waited, wait)
+            _log.debug("http.rate_limit.wait", key=key, url=redact_url(request.url),
+                       wait_s=round(wait, 3))
+            await self._sleep(wait)
+            waited += wait
+
+    def _check_wait(self, request: Request, key: str, waited: float, wait: float) -> None:
+        limit = self.limit
+        if limit.on_limit == "wait" and (limit.max_wait is None or waited + wait <= limit.max_wait):
+            return
+        rates = ", ".join(str(r) for r in limit.rates)
+        why = "limit reached" if limit.on_limit == "raise" else f"would wait past max_wait="\
+            f"{limit.max_wait}s"
+        raise RateLimitError(
+            f"rate limit {rates} for {key!r}: {why}; retry after {wait:.3f}s",
+            retry_after=wait, request=request,
+        )
+
+    async def _maybe_pause(self, key: str, response: Response) -> None:
+        if response.status not in self.limit.pause_statuses:
+            return
+        asked = parse_retry_after(response.headers.get("retry-after"))
+        if asked is None or asked <= 0:
+            return
+        pause = min(asked, self.limit.pause_max)
+        _log.debug("http.rate_limit.pause", key=key, status=response.status, pause_s=pause)
+        await self.store.pause(key, self._clock() + pause)
+
+
+# --------------------------------------------------------------------------- the mixin
+
+
+class RateLimitMixin(TimedMixin):
+    """Adds a rate-limit layer to a client class.
+
+    ``rate_limit=`` (a :class:`RateLimit`, or a list of them for e.g. per-host plus global)
+    overrides the class attribute ``rate_limit``; ``rate_limit_store=`` shares counts between
+    clients (default: a fresh in-memory store per client).
+    """
+
+    rate_limit: RateLimit | Sequence[RateLimit] | None = None
+
+    def __init__(
+        self,
+        *args: Any,
+        rate_limit: RateLimit | Sequence[RateLimit] | None = None,
+        rate_limit_store: RateLimitStore | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if rate_limit is not None:
+            self.rate_limit = rate_limit
+        self._rate_limit_store = rate_limit_store
+        super().__init__(*args, **kwargs)
+
+    def _default_layers(self) -> list[Middleware]:
+        limits = self.rate_limit
+        if limits is None:
+            return super()._default_layers()
+        store = self._rate_limit_store
+        layers: list[Middleware] = [
+            RateLimitMiddleware(
+                limit, store=store, clock=self._clock_or(time.monotonic),
+                sleep=self._sleep_or_default(),
+            )
+            for limit in ([limits] if isinstance(limits, RateLimit) else limits)
+        ]
+        return [*super()._default_layers(), *layers]
+
+
+# --------------------------------------------------------------------------- the documents' class
+
+
+class RateLimitedClient(RateLimitMixin, HttpClient):
+    """The documents' ``RateLimitedClient(max_requests=100, window=60.0)``, improved: it waits
+    for a free slot by default; ``raise_on_limit=True`` raises ``RateLimitError`` as the
+    documents' example does. Every other keyword is :class:`HttpClient`'s."""
+
+    def __init__(
+        self,
+        max_requests: int = 100,
+        window: float = 60.0,
+        *,
+        raise_on_limit: bool = False,
+        max_wait: float | None = None,
+        per: Literal["global", "host"] = "global",
+        **kwargs: Any,
+    ) -> None:
+        self.max_requests = max_requests
+        self.window = window
+        kwargs.setdefault(
+            "rate_limit",
+            RateLimit.per_window(
+                max_requests, window, on_limit="raise" if raise_on_limit else "wait",
+                max_wait=max_wait, per=per,
+            ),
+        )
+        super().__init__(**kwargs)

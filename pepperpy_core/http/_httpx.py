@@ -1,0 +1,311 @@
+"""The httpx transport (extra ``pepperpy-core[httpx]``): the only module that imports httpx.
+
+It mirrors :mod:`pepperpy_core.http._aiohttp` exactly: one exchange per call, no redirects (the
+client follows them), the body buffered under ``max_body_size`` unless the request streams, and
+every httpx failure translated into the pepperpy-core exception tree. Its reason to exist is
+HTTP/2 (``HttpClient(backend="httpx", http2=True)``).
+
+httpx has no "total" timeout, so the total is enforced here: around the whole exchange for a
+buffered body, and as a deadline checked at each chunk for a streamed one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from os import PathLike
+from typing import IO, Any
+
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from pepperpy_core.exceptions import (
+    ConnectionError,
+    HTTPError,
+    InvalidURLError,
+    OptionalDependencyError,
+    TimeoutError,
+    TransportError,
+)
+from pepperpy_core.http.models import (
+    ByteStream,
+    FilePart,
+    Request,
+    Response,
+    Timeout,
+    body_too_large,
+)
+from pepperpy_core.logging import redact_url
+
+try:
+    import httpx
+except ImportError as _missing:  # pragma: no cover - exercised only without the extra
+    raise OptionalDependencyError(
+        "the httpx backend needs httpx: pip install 'pepperpy-core[httpx]'"
+    ) from _missing
+
+__all__ = ["HttpxTransport", "translate_error"]
+
+_UPLOAD_CHUNK = 64 * 1024
+
+
+class HttpxTransport:
+    """Sends requests through one ``httpx.AsyncClient``, created on first use, or through a
+    client the caller owns (then ``aclose()`` leaves it open).
+
+    ``verify`` is True, False or an ``SSLContext``; ``http2`` needs the ``h2`` package;
+    ``max_connections`` bounds the pool; ``max_body_size`` (bytes, None: no cap) bounds a
+    buffered body.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: httpx.AsyncClient | None = None,
+        verify: ssl.SSLContext | bool = True,
+        http2: bool = False,
+        max_connections: int = 100,
+        proxy: str | None = None,
+        cookies: dict[str, str] | None = None,
+        trust_env: bool = False,
+        max_body_size: int | None = None,
+    ) -> None:
+        self._client = client
+        self._owns_client = client is None
+        self._verify = verify
+        self._http2 = http2
+        self._limit = max_connections
+        self._proxy = proxy
+        self._cookies = cookies
+        self._trust_env = trust_env
+        self._max_body_size = max_body_size
+        self._timeouts: dict[Timeout, httpx.Timeout] = {}
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The httpx client, created on first use."""
+        if self._client is None:
+            try:
+                self._client = httpx.AsyncClient(
+                    verify=self._verify,
+                    http2=self._http2,
+                    limits=httpx.Limits(
+                        max_connections=self._limit, max_keepalive_connections=self._limit
+                    ),
+                    proxy=self._proxy,
+                    cookies=self._cookies,
+                    trust_env=self._trust_env,
+                    follow_redirects=False,
+                    timeout=None,
+                )
+            except ImportError as exc:  # http2=True without h2
+                raise OptionalDependencyError(
+                    f"http2=True needs the h2 package: pip install 'pepperpy-core[httpx]' ({exc})"
+                ) from exc
+        return self._client
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """The client's cookies as a plain name -> value mapping."""
+        if self._client is None:
+            return dict(self._cookies or {})
+        return {cookie.name: cookie.value or "" for cookie in self._client.cookies.jar}
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and self._owns_client and not client.is_closed:
+            await client.aclose()
+
+    def _httpx_timeout(self, timeout: Timeout) -> httpx.Timeout:
+        cached = self._timeouts.get(timeout)
+        if cached is None:
+            # "connect" includes waiting for a pooled connection, as aiohttp counts it.
+            cached = httpx.Timeout(
+                connect=timeout.connect, read=timeout.read, write=timeout.read,
+                pool=timeout.connect,
+            )
+            self._timeouts[timeout] = cached
+        return cached
+
+    async def send(self, request: Request) -> Response:
+        """One exchange; the body is buffered (capped) unless ``request.stream``."""
+        total = request.timeout.total
+        if total is None:
+            return await self._exchange(request, None)
+        deadline = time.monotonic() + total
+        try:
+            return await asyncio.wait_for(self._exchange(request, deadline), total)
+        except asyncio.TimeoutError as exc:
+            raise translate_error(exc, request) from exc
+
+    async def _exchange(self, request: Request, deadline: float | None) -> Response:
+        started = time.perf_counter()
+        with _open_files(request) as files:
+            raw = await self._send_raw(request, files)
+        response = Response(
+            raw.status_code,
+            headers=CIMultiDictProxy(CIMultiDict(raw.headers.multi_items())),
+            url=str(raw.url),
+            reason=raw.reason_phrase,
+            request=request,
+            max_body_size=self._max_body_size,
+        )
+        if request.stream:
+            response._stream = ByteStream(_chunk_reader(raw, request, deadline), raw.aclose)
+            response.elapsed = timedelta(seconds=time.perf_counter() - started)
+            return response
+        try:
+            response._body = await self._read_capped(raw, request, response)
+        finally:
+            await raw.aclose()
+        response.elapsed = timedelta(seconds=time.perf_counter() - started)
+        return response
+
+    async def _send_raw(self, request: Request, files: Any) -> httpx.Response:
+        try:
+            built = self.client.build_request(
+                request.method,
+                request.url,
+                headers=list(request.headers.items()),
+                timeout=self._httpx_timeout(request.timeout),
+                **_body_arguments(request, files),
+            )
+            return await self.client.send(built, stream=True, follow_redirects=False)
+        except Exception as exc:
+            raise translate_error(exc, request) from exc
+
+    async def _read_capped(
+        self, raw: httpx.Response, request: Request, response: Response
+    ) -> bytes:
+        if request.method == "HEAD":
+            return b""
+        limit = self._max_body_size
+        declared = response.headers.get("content-length")
+        if limit is not None and declared is not None and declared.isdigit() and (
+            int(declared) > limit
+        ):
+            raise body_too_large(response, limit)
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in raw.aiter_bytes():
+                size += len(chunk)
+                if limit is not None and size > limit:
+                    raise body_too_large(response, limit)
+                chunks.append(chunk)
+            return b"".join(chunks)
+        except HTTPError:
+            raise
+        except Exception as exc:
+            raise translate_error(exc, request) from exc
+
+
+def _body_arguments(request: Request, files: Any) -> dict[str, Any]:
+    body = request.body
+    if files is not None:
+        form = {k: str(v) for k, v in body.items()} if isinstance(body, dict) else None
+        return {"files": files, "data": form}
+    if body is None:
+        return {}
+    if isinstance(body, bytes):
+        return {"content": body}
+    if isinstance(body, dict):
+        return {"data": {k: str(v) for k, v in body.items()}}
+    if hasattr(body, "read"):
+        return {"content": _file_chunks(body)}
+    return {"content": body}  # an async iterable of bytes
+
+
+async def _file_chunks(handle: Any) -> AsyncIterator[bytes]:
+    """A file object as an async byte stream (httpx's async client refuses sync streams)."""
+    while chunk := handle.read(_UPLOAD_CHUNK):
+        yield chunk
+
+
+def _chunk_reader(raw: httpx.Response, request: Request, deadline: float | None) -> Any:
+    async def chunks(size: int) -> AsyncIterator[bytes]:
+        iterator = raw.aiter_bytes(size)
+        try:
+            while True:
+                try:
+                    if deadline is None:
+                        chunk = await iterator.__anext__()
+                    else:
+                        remaining = max(0.0, deadline - time.monotonic())
+                        chunk = await asyncio.wait_for(iterator.__anext__(), remaining)
+                except StopAsyncIteration:
+                    return
+                yield chunk
+        except Exception as exc:
+            raise translate_error(exc, request) from exc
+        finally:
+            await iterator.aclose()  # type: ignore[attr-defined]
+
+    return chunks
+
+
+@contextlib.contextmanager
+def _open_files(request: Request) -> Iterator[list[tuple[str, Any]] | None]:
+    """httpx ``files=`` for ``request.files`` (streamed); files opened from paths are closed
+    afterwards."""
+    if not request.files:
+        yield None
+        return
+    opened: list[IO[bytes]] = []
+    try:
+        yield [
+            (name, (part.filename or name, _part_payload(part, opened), part.content_type))
+            for name, part in request.files.items()
+        ]
+    finally:
+        for handle in opened:
+            handle.close()
+
+
+def _part_payload(part: FilePart, opened: list[IO[bytes]]) -> Any:
+    source = part.source
+    if isinstance(source, bytes):
+        return source
+    if isinstance(source, (str, PathLike)):
+        handle = open(source, "rb")  # noqa: SIM115 - closed by _open_files
+        opened.append(handle)
+        return handle
+    if hasattr(source, "seek") and getattr(source, "seekable", lambda: False)():
+        source.seek(0)  # a retry sends the file from the start again
+    return source
+
+
+def translate_error(exc: BaseException, request: Request) -> TransportError | InvalidURLError:
+    """The pepperpy-core error for an httpx (or asyncio/OS) failure during ``request``."""
+    where = f"{request.method} {redact_url(request.url)}"
+    error: TransportError
+    if isinstance(exc, (httpx.InvalidURL, httpx.UnsupportedProtocol)):
+        return InvalidURLError(f"invalid URL for {where}: {exc}", request=request)
+    if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+        error = TimeoutError(f"connect timeout for {where}")
+        error.request_sent = False
+    elif isinstance(exc, (httpx.TimeoutException, asyncio.TimeoutError)):
+        error = TimeoutError(f"timed out waiting for {where} ({_timeout_text(request.timeout)})")
+    elif isinstance(exc, (httpx.ConnectError, httpx.ProxyError)):
+        error = ConnectionError(_connect_text(exc, where))
+        error.request_sent = False
+    elif isinstance(exc, (httpx.RequestError, httpx.StreamError, OSError)):
+        error = ConnectionError(f"connection failed during {where}: {type(exc).__name__}: {exc}")
+    else:
+        raise exc
+    error.request = request
+    return error
+
+
+def _connect_text(exc: BaseException, where: str) -> str:
+    text = str(exc) or type(exc).__name__
+    if "CERTIFICATE_VERIFY_FAILED" in text or isinstance(exc.__context__, ssl.SSLError):
+        return f"TLS certificate verification failed for {where}: {text}"
+    return f"cannot connect for {where}: {text}"
+
+
+def _timeout_text(timeout: Timeout) -> str:
+    return f"total={timeout.total}s, connect={timeout.connect}s, read={timeout.read}s"

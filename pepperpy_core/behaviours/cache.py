@@ -87,7 +87,7 @@ class CachePolicy:
 
     def __post_init__(self) -> None:
         if self.ttl is not None and self.ttl < 0:
-            raise ConfigurationError(f"CachePolicy.ttl must be >= 0 seconds or None, got {self.ttl}")
+            raise ConfigurationError(f"CachePolicy.ttl must be >= 0 seconds or None: {self.ttl}")
         if self.stale_if_error is not None and self.stale_if_error < 0:
             raise ConfigurationError("CachePolicy.stale_if_error must be >= 0 seconds or None")
         object.__setattr__(self, "methods", frozenset(m.upper() for m in self.methods))

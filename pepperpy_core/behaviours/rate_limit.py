@@ -13,7 +13,7 @@ import asyncio
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
@@ -216,7 +216,7 @@ class MemoryRateLimitStore:
         if paused > 0:
             return paused
         windows = [self._window(key, rate, now) for rate in rates]
-        wait = max(w.wait_for(r, weight, now) for w, r in zip(windows, rates))
+        wait = max(w.wait_for(r, weight, now) for w, r in zip(windows, rates, strict=True))
         if wait > 0:
             return wait
         for window in windows:

@@ -11,11 +11,12 @@ import random as _random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
+from pepperpy_core.behaviours._mixin import TimedMixin
 from pepperpy_core.behaviours.backoff import full_jitter, parse_retry_after
 from pepperpy_core.exceptions import ConfigurationError, TransportError
-from pepperpy_core.http.chain import RANK_RETRY, CallNext
+from pepperpy_core.http.chain import RANK_RETRY, CallNext, Middleware
 from pepperpy_core.http.models import Request, Response
 from pepperpy_core.logging import get_logger, redact_url
 
@@ -138,9 +139,14 @@ class RetryMiddleware:
         return f"RetryMiddleware({self.policy!r})"
 
     def _policy_for(self, request: Request) -> RetryPolicy:
-        if "retries" in request.extensions:
-            return RetryPolicy.of(request.extensions["retries"])
-        return self.policy
+        """The client's policy, or the per-request ``retries=``: a count keeps the client's
+        other settings (statuses, backoff...), a policy replaces them, None/0 disables."""
+        if "retries" not in request.extensions:
+            return self.policy
+        wanted = request.extensions["retries"]
+        if isinstance(wanted, int) and not isinstance(wanted, bool) and wanted >= 0:
+            return self.policy if wanted == self.policy.total else self.policy.with_(total=wanted)
+        return RetryPolicy.of(wanted)
 
     async def __call__(self, request: Request, call_next: CallNext) -> Response:
         policy = self._policy_for(request)
@@ -210,9 +216,23 @@ class RetryMiddleware:
         )
 
 
-class RetryMixin:
+class RetryMixin(TimedMixin):
     """Gives a client class its own default retry policy through the class attribute
     ``retry_policy``; an explicit ``retries=`` argument to the constructor still wins. The
-    retry layer itself is the one every :class:`~pepperpy_core.HttpClient` has."""
+    retry layer is the one every :class:`~pepperpy_core.HttpClient` has, here made to use the
+    client's injected ``clock=`` and ``sleep=``."""
 
-    retry_policy: RetryPolicy | int | None = RetryPolicy()
+    retry_policy: ClassVar[RetryPolicy | int | None] = RetryPolicy()
+
+    def _default_layers(self) -> list[Middleware]:
+        layers = super()._default_layers()
+        if self._behaviour_clock is None and self._behaviour_sleep is None:
+            return layers
+        return [
+            RetryMiddleware(
+                layer.policy, sleep=self._sleep_or_default(),
+                clock=self._clock_or(time.monotonic),
+            )
+            if isinstance(layer, RetryMiddleware) else layer
+            for layer in layers
+        ]

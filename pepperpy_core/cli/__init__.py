@@ -61,7 +61,7 @@ def _registrars() -> list[object]:
     return found
 
 
-_OPTIONAL: list[tuple[str, str]] = []
+_OPTIONAL: list[tuple[str, str]] = [("monitor", "add_monitor_parser")]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

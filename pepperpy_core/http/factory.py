@@ -73,9 +73,8 @@ class AiohttpSession:
     async def aclose(self) -> None:
         """Close the session and its connections (idempotent)."""
         self._closed = True
-        session, self._session = self._session, None
-        if session is not None and not session.closed:
-            await session.close()
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
 
     close = aclose
 
@@ -143,17 +142,20 @@ def create_httpx_client(
       ``follow_redirects=``...).
     """
     total = _checked_limits("create_httpx_client", timeout, max_connections)
-    httpx = _import_httpx()
-    phases = httpx.Timeout(total, connect=None if total is None else min(total, 10.0))
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    lib = _import_httpx()
+    phases = lib.Timeout(total, connect=None if total is None else min(total, 10.0))
+    limits = lib.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
     try:
-        return httpx.AsyncClient(
+        client: httpx.AsyncClient = lib.AsyncClient(
             timeout=phases, limits=limits, headers=_with_user_agent(headers), **kwargs
         )
     except ImportError as exc:  # http2=True without h2
         raise OptionalDependencyError(
             f"http2=True needs the h2 package: pip install 'pepperpy-core[httpx]' ({exc})"
         ) from exc
+    return client
 
 
 @overload
@@ -256,7 +258,7 @@ def _ssl_setting(verify: Any) -> ssl.SSLContext | bool:
         return ssl.create_default_context(cafile=str(verify))
     if isinstance(verify, (bool, ssl.SSLContext)):
         return verify
-    raise ConfigurationError(f"verify: expected a bool, a CA bundle path or an SSLContext")
+    raise ConfigurationError("verify: expected a bool, a CA bundle path or an SSLContext")
 
 
 def _from_aiohttp_timeout(value: aiohttp.ClientTimeout) -> Timeout:

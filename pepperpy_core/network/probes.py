@@ -169,14 +169,15 @@ class DnsProbe:
         return f"dns://{self.name}"
 
 
-#: Used when ``targets`` is not given: independent operators and protocols, so one outage
-#: or one blocked port does not read as "offline". Any one up means online.
+#: Used when ``targets`` is not given: the captive-portal checks of four operating systems and
+#: browsers, run by four companies, so one outage does not read as "offline". Any one up means
+#: online. All are HTTP checks of a known answer on purpose: behind a captive portal a bare TCP
+#: connect often succeeds (the portal accepts it), which would hide the portal.
 DEFAULT_TARGETS: tuple[Probe, ...] = (
     HttpProbe("http://connectivitycheck.gstatic.com/generate_204", expected_status=204),
     HttpProbe("http://www.msftconnecttest.com/connecttest.txt", expected_body="Microsoft"),
-    TcpProbe("1.1.1.1", 443),
-    TcpProbe("8.8.8.8", 53),
-    TcpProbe("9.9.9.9", 53),
+    HttpProbe("http://captive.apple.com/hotspot-detect.html", expected_body="Success"),
+    HttpProbe("http://detectportal.firefox.com/success.txt", expected_body="success"),
 )
 
 

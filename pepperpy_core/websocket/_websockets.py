@@ -37,7 +37,19 @@ from pepperpy_core.exceptions import (
 )
 from pepperpy_core.logging import redact_url
 
-__all__ = ["ConnectOptions", "ConnectionLost", "WireConnection", "open_connection", "validate_url"]
+__all__ = [
+    "CLOSED",
+    "ConnectOptions",
+    "ConnectionLost",
+    "WireConnection",
+    "open_connection",
+    "translate_closed",
+    "validate_url",
+]
+
+#: What the raw send/recv of a :class:`WireConnection` raise when the connection is gone;
+#: the client's hot path catches it and calls :func:`translate_closed`.
+CLOSED = ConnectionClosed
 
 # Close codes a caller should read as "the server went away on purpose", not as a fault.
 NORMAL_CLOSE_CODES = frozenset({1000, 1001})
@@ -76,9 +88,7 @@ def validate_url(url: str) -> None:
         raise InvalidURLError(f"WebSocket URL must be a non-empty string, got {url!r}")
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
     if scheme not in ("ws", "wss"):
-        raise InvalidURLError(
-            f"WebSocket URL must use ws:// or wss://, got {redact_url(url)!r}"
-        )
+        raise InvalidURLError(f"WebSocket URL must use ws:// or wss://, got {redact_url(url)!r}")
     try:
         parse_uri(url)
     except InvalidURI as exc:
@@ -97,10 +107,14 @@ def default_ssl_context(verify: bool) -> ssl.SSLContext:
 class WireConnection:
     """One open WebSocket connection. Methods raise :class:`ConnectionLost` when it breaks."""
 
-    __slots__ = ("_ws",)
+    __slots__ = ("_ws", "raw_recv", "raw_send")
 
     def __init__(self, ws: ClientConnection) -> None:
         self._ws = ws
+        # The hot path calls the library directly (one coroutine less per message) and
+        # catches CLOSED itself; send()/recv() below are the translated versions.
+        self.raw_send = ws.send
+        self.raw_recv = ws.recv
 
     @property
     def is_open(self) -> bool:

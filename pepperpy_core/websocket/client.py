@@ -28,12 +28,14 @@ from pepperpy_core.exceptions import (
 )
 from pepperpy_core.logging import get_logger, redact_url
 from pepperpy_core.websocket._websockets import (
+    CLOSED,
     NORMAL_CLOSE_CODES,
     ConnectionLost,
     ConnectOptions,
     WireConnection,
     default_ssl_context,
     open_connection,
+    translate_closed,
     validate_url,
 )
 from pepperpy_core.websocket.events import EventHandlers, H, Handler, decorator_for
@@ -270,11 +272,18 @@ class WebSocket:
         :class:`WebSocketClosedError` after ``close()`` and
         :class:`WebSocketConnectionError` when it cannot send. It never drops silently.
         """
-        await self._send_payload(self._encode(data))
+        payload = self._encode(data)
+        conn = self._conn
+        if conn is None:
+            await self._send_payload(payload)
+            return
+        try:  # hot path: connected, straight to the library
+            await conn.raw_send(payload)
+        except CLOSED as exc:
+            await self._connection_lost(conn, translate_closed(exc))
+            await self._send_payload(payload)
 
     def _encode(self, data: Any) -> str | bytes:
-        if type(data) in _JSON_CONTAINERS:  # the common case first
-            return self._dumps(data)
         if isinstance(data, (str, bytes)):
             return data
         if isinstance(data, (bytearray, memoryview)):
@@ -283,10 +292,11 @@ class WebSocket:
 
     def _json_text(self, data: Any) -> str:
         """``data`` as JSON text; pydantic models serialize themselves."""
-        model_dump_json = getattr(data, "model_dump_json", None)
-        if callable(model_dump_json):
-            return str(model_dump_json())
         try:
+            if type(data) not in _JSON_CONTAINERS:  # dicts and lists skip the model lookup
+                model_dump_json = getattr(data, "model_dump_json", None)
+                if callable(model_dump_json):
+                    return str(model_dump_json())
             return self._dumps(data)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"cannot send {type(data).__name__} as JSON: {exc}") from exc
@@ -327,9 +337,9 @@ class WebSocket:
         while True:
             conn = self._conn or await self._await_connection(None)
             try:
-                data = await conn.recv()
-            except ConnectionLost as lost:
-                await self._connection_lost(conn, lost.error)
+                data = await conn.raw_recv()
+            except CLOSED as exc:
+                await self._connection_lost(conn, translate_closed(exc))
                 continue
             if not raw and self._decode_json and isinstance(data, str):
                 try:
@@ -539,9 +549,7 @@ class WebSocket:
             return task.exception()  # type: ignore[return-value]
         if self._last_error is not None:
             return self._last_error
-        return WebSocketConnectionError(
-            f"not connected to {self._safe_url}: call connect() first"
-        )
+        return WebSocketConnectionError(f"not connected to {self._safe_url}: call connect() first")
 
     def _check_not_closed(self) -> None:
         if self._closing:

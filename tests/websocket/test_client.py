@@ -375,3 +375,12 @@ def test_headers_are_copied_not_shared() -> None:
     ws = WebSocket("ws://127.0.0.1:1", headers=headers)
     headers["X-B"] = "2"
     assert ws._options.headers == {"X-A": "1"}
+
+
+async def test_circular_structure_is_a_type_error(echo_server: Any) -> None:
+    """A dict that cannot be encoded (here circular) fails with TypeError, not a wire error."""
+    loop: dict[str, Any] = {}
+    loop["self"] = loop
+    async with WebSocket(echo_server.url) as ws:
+        with pytest.raises(TypeError, match="cannot send dict"):
+            await ws.send(loop)

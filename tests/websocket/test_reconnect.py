@@ -15,6 +15,7 @@ from pepperpy_core.exceptions import (
     InvalidURLError,
     WebSocketClosedError,
     WebSocketConnectionError,
+    WebSocketError,
     WebSocketHandshakeError,
 )
 from pepperpy_core.testing import FakeClock
@@ -80,7 +81,9 @@ async def test_retry_connect_gives_up_naming_attempts_and_last_error() -> None:
         raise OSError("connection refused")
 
     policy = ReconnectPolicy(max_attempts=4)
-    with pytest.raises(WebSocketConnectionError, match="after 4 attempts: connection refused") as info:
+    with pytest.raises(
+        WebSocketConnectionError, match="after 4 attempts: connection refused"
+    ) as info:
         await retry_connect(connect, policy, sleep=clock.sleep, wait_first=True)
     assert info.value.attempts == 4 and len(clock.sleeps) == 4
 
@@ -151,7 +154,11 @@ async def test_subscriptions_are_replayed_first_and_in_order(ws_server: Start) -
     await ws.receive()
     await ws.close()
     assert log[0] == [{"op": "sub", "ch": "a"}, {"op": "sub", "ch": "b"}, {"op": "data", "n": 1}]
-    assert log[1][:3] == [{"op": "sub", "ch": "a"}, {"op": "sub", "ch": "b"}, {"op": "data", "n": 2}]
+    assert log[1][:3] == [
+        {"op": "sub", "ch": "a"},
+        {"op": "sub", "ch": "b"},
+        {"op": "data", "n": 2},
+    ]
     assert log[1][3] == {"op": "unsub", "ch": "a"}
 
 
@@ -295,3 +302,23 @@ async def test_error_close_code_is_reconnected_under_auto_reconnect(ws_server: S
     server = await ws_server(flaky)
     async with WebSocket(server.url, auto_reconnect=True, reconnect=FAST) as ws:
         assert await asyncio.wait_for(ws.receive(), 5) == "second"
+
+
+async def test_listener_that_gives_up_reports_to_error_handlers(free_port: int) -> None:
+    """start() on a server that never comes: after max_attempts the error handlers hear it
+    and the task ends without an unretrieved exception."""
+    clock = FakeClock()
+    ws = WebSocket(
+        f"ws://127.0.0.1:{free_port}",
+        reconnect=ReconnectPolicy(max_attempts=2),
+        sleep=clock.sleep,
+    )
+    errors: list[Exception] = []
+    ws.on("error", errors.append)
+    task = ws.start()
+    with pytest.raises(WebSocketError, match="already listening"):
+        ws.start()
+    await asyncio.wait_for(task, 5)
+    assert len(errors) == 1 and "after 2 attempts" in str(errors[0])
+    assert isinstance(errors[0], WebSocketConnectionError)
+    await ws.close()

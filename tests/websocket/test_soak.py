@@ -22,7 +22,9 @@ class Feed(BatchWebSocket, RetryWebSocket):
     """The documented reconnecting, batching composition."""
 
 
-def dropping_server(per_connection: list[list[int]]) -> Callable[[ServerConnection], Awaitable[None]]:
+def dropping_server(
+    per_connection: list[list[int]],
+) -> Callable[[ServerConnection], Awaitable[None]]:
     """Record every message; after K on one connection, close it (going away, 1001) and keep
     reading what the client had already sent before it saw the close."""
 

@@ -1,0 +1,245 @@
+"""Metrics: bounded counters and a latency histogram, the middleware that fills them, the mixin,
+and the documents' ``MetricsClient``.
+
+The layer is outermost, so it sees what the caller sees: one logical request however many
+attempts, a cache hit as fast as it was. Facts from inner layers (``attempts``, ``cache``,
+``rate_limit_wait_s``) are read from ``response.metadata``, or from ``request.metadata`` when
+the request raised. Memory stays constant however many requests are recorded (the documents'
+example keeps every latency in a list that grows forever).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from pepperpy_core.behaviours._mixin import Clock, TimedMixin
+from pepperpy_core.http.chain import RANK_METRICS, CallNext, Middleware
+from pepperpy_core.http.client import HttpClient
+from pepperpy_core.http.models import Request, Response
+from pepperpy_core.logging import get_logger, redact_url
+
+__all__ = ["HttpMetrics", "LatencyHistogram", "MetricsClient", "MetricsMiddleware", "MetricsMixin"]
+
+_log = get_logger("pepperpy_core.metrics")
+
+#: Upper bounds (seconds) of the exported Prometheus histogram buckets.
+PROMETHEUS_BUCKETS = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+)
+
+
+class LatencyHistogram:
+    """Latencies in log-spaced buckets 4% wide (quantiles within ~2%), plus the fixed Prometheus
+    buckets. At most a few hundred counters, whatever the number of observations."""
+
+    _FLOOR = 1e-6  # seconds; anything faster counts as 1 µs
+    _GROWTH = math.log(1.04)
+
+    def __init__(self, buckets: tuple[float, ...] = PROMETHEUS_BUCKETS) -> None:
+        self.bounds = buckets
+        self.cumulative_parts = [0] * (len(buckets) + 1)  # last one is +Inf
+        self._log_buckets: dict[int, int] = {}
+        self.count = 0
+        self.sum = 0.0
+        self.max = 0.0
+
+    def observe(self, seconds: float) -> None:
+        seconds = max(0.0, seconds)
+        self.count += 1
+        self.sum += seconds
+        self.max = max(self.max, seconds)
+        index = math.ceil(math.log(max(seconds, self._FLOOR) / self._FLOOR) / self._GROWTH)
+        self._log_buckets[index] = self._log_buckets.get(index, 0) + 1
+        for position, bound in enumerate(self.bounds):
+            if seconds <= bound:
+                self.cumulative_parts[position] += 1
+                return
+        self.cumulative_parts[-1] += 1
+
+    def quantile(self, q: float) -> float:
+        """The ``q`` quantile (0..1) in seconds, as the upper edge of its bucket (0 if empty)."""
+        if not self.count:
+            return 0.0
+        rank = max(1, math.ceil(q * self.count))
+        seen = 0
+        for index in sorted(self._log_buckets):
+            seen += self._log_buckets[index]
+            if seen >= rank:
+                return min(self.max, self._FLOOR * math.exp(index * self._GROWTH))
+        return self.max
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        """``(le, count)`` pairs for a Prometheus histogram, ``+Inf`` last."""
+        pairs: list[tuple[str, int]] = []
+        running = 0
+        for bound, part in zip(self.bounds, self.cumulative_parts[:-1], strict=True):
+            running += part
+            pairs.append((f"{bound:g}", running))
+        pairs.append(("+Inf", self.count))
+        return pairs
+
+
+class HttpMetrics:
+    """The counters one or more clients record into; share one instance between clients to
+    aggregate them. Read with :meth:`snapshot` (or the client's ``get_metrics()``), export with
+    :meth:`to_prometheus` or :meth:`log`."""
+
+    def __init__(self) -> None:
+        self.latency = LatencyHistogram()
+        self.requests = 0
+        self.errors = 0
+        self.attempts = 0
+        self.retries = 0
+        self.rate_limit_waits = 0
+        self.rate_limit_wait_seconds = 0.0
+        self.errors_by_type: dict[str, int] = {}
+        self.status_classes: dict[str, int] = {}
+        self.cache: dict[str, int] = {"hit": 0, "miss": 0, "revalidated": 0, "stale": 0}
+
+    def record_response(self, response: Response, seconds: float) -> None:
+        facts = response.metadata
+        self._count(facts, seconds, default_attempts=0 if facts.get("from_cache") else 1)
+        key = f"{response.status // 100}xx"
+        self.status_classes[key] = self.status_classes.get(key, 0) + 1
+        outcome = facts.get("cache")
+        if outcome in self.cache:
+            self.cache[outcome] += 1
+
+    def record_error(self, error: BaseException, request: Request, seconds: float) -> None:
+        attempts = getattr(error, "attempts", None)  # set by the retry layer when it gives up
+        if not isinstance(attempts, int) or attempts < 1:
+            attempts = request.metadata.get("attempt", 1)
+        self._count({**request.metadata, "attempts": attempts}, seconds, default_attempts=1)
+        self.errors += 1
+        name = type(error).__name__
+        self.errors_by_type[name] = self.errors_by_type.get(name, 0) + 1
+
+    def _count(self, facts: Mapping[str, Any], seconds: float, *, default_attempts: int) -> None:
+        self.requests += 1
+        self.latency.observe(seconds)
+        attempts = facts.get("attempts", default_attempts)
+        self.attempts += attempts
+        self.retries += max(0, attempts - 1)
+        self.rate_limit_waits += facts.get("rate_limit_waits", 0)
+        self.rate_limit_wait_seconds += facts.get("rate_limit_wait_s", 0.0)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every figure as a plain dict; latencies in seconds. ``total_requests`` counts every
+        logical request, including those that raised (also counted in ``total_errors``)."""
+        hist = self.latency
+        return {
+            "total_requests": self.requests,
+            "total_errors": self.errors,
+            "avg_latency": hist.sum / hist.count if hist.count else 0,
+            "p50_latency": hist.quantile(0.50),
+            "p95_latency": hist.quantile(0.95),
+            "p99_latency": hist.quantile(0.99),
+            "max_latency": hist.max,
+            "total_attempts": self.attempts,
+            "total_retries": self.retries,
+            "rate_limit_waits": self.rate_limit_waits,
+            "rate_limit_wait_seconds": self.rate_limit_wait_seconds,
+            "cache_hits": self.cache["hit"],
+            "cache_misses": self.cache["miss"],
+            "cache_revalidations": self.cache["revalidated"],
+            "cache_stale": self.cache["stale"],
+            "status_classes": dict(self.status_classes),
+            "errors_by_type": dict(self.errors_by_type),
+        }
+
+    def to_prometheus(self, prefix: str = "http_client") -> str:
+        """The figures in the Prometheus text exposition format (version 0.0.4)."""
+        out: list[str] = []
+        _counter(out, f"{prefix}_requests_total", "Logical requests.", self.requests)
+        _counter(out, f"{prefix}_attempts_total", "Attempts sent to the network.", self.attempts)
+        _counter(out, f"{prefix}_retries_total", "Retries after a first attempt.", self.retries)
+        _counter(out, f"{prefix}_rate_limit_waits_total", "Requests that waited for the rate "
+                 "limiter.", self.rate_limit_waits)
+        _counter(out, f"{prefix}_rate_limit_wait_seconds_total", "Seconds spent waiting for the "
+                 "rate limiter.", self.rate_limit_wait_seconds)
+        _labelled(out, f"{prefix}_errors_total", "Requests that raised, by error type.", "type",
+                  self.errors_by_type)
+        _labelled(out, f"{prefix}_responses_total", "Responses by status class.", "status_class",
+                  self.status_classes)
+        _labelled(out, f"{prefix}_cache_requests_total", "Cacheable requests by outcome.",
+                  "result", self.cache)
+        name = f"{prefix}_request_duration_seconds"
+        out += [f"# HELP {name} Logical request duration in seconds.", f"# TYPE {name} histogram"]
+        out += [f'{name}_bucket{{le="{le}"}} {n}' for le, n in self.latency.cumulative()]
+        out += [f"{name}_sum {self.latency.sum!r}", f"{name}_count {self.latency.count}"]
+        return "\n".join(out) + "\n"
+
+    def log(self, logger: Any = None, event: str = "http.metrics") -> None:
+        """Emit the snapshot as one structlog event at INFO (to ``logger`` or the library's)."""
+        (logger or _log).info(event, **self.snapshot())
+
+
+def _counter(out: list[str], name: str, help_text: str, value: float) -> None:
+    out += [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {value!r}"]
+
+
+def _labelled(
+    out: list[str], name: str, help_text: str, label: str, values: Mapping[str, int]
+) -> None:
+    out += [f"# HELP {name} {help_text}", f"# TYPE {name} counter"]
+    out += [f'{name}{{{label}="{_escape(key)}"}} {n}' for key, n in sorted(values.items())]
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+class MetricsMiddleware:
+    """The metrics layer (outermost). ``clock`` measures latency (``time.perf_counter``)."""
+
+    rank = RANK_METRICS
+
+    def __init__(self, metrics: HttpMetrics | None = None, *, clock: Clock = time.perf_counter):
+        self.metrics = metrics if metrics is not None else HttpMetrics()
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return "MetricsMiddleware()"
+
+    async def __call__(self, request: Request, call_next: CallNext) -> Response:
+        started = self._clock()
+        try:
+            response = await call_next(request)
+        except Exception as exc:
+            self.metrics.record_error(exc, request, self._clock() - started)
+            raise
+        elapsed = self._clock() - started
+        self.metrics.record_response(response, elapsed)
+        if _log.debug_enabled:
+            _log.debug(
+                "http.request", method=request.method, url=redact_url(request.url),
+                status=response.status, elapsed_ms=round(elapsed * 1000, 2),
+                attempts=response.metadata.get("attempts"), cache=response.metadata.get("cache"),
+            )
+        return response
+
+
+class MetricsMixin(TimedMixin):
+    """Adds a metrics layer to a client class; ``metrics=`` shares an :class:`HttpMetrics`
+    between clients. ``get_metrics()`` returns the snapshot."""
+
+    def __init__(self, *args: Any, metrics: HttpMetrics | None = None, **kwargs: Any) -> None:
+        self.metrics = metrics if metrics is not None else HttpMetrics()
+        super().__init__(*args, **kwargs)
+
+    def _default_layers(self) -> list[Middleware]:
+        layer = MetricsMiddleware(self.metrics, clock=self._clock_or(time.perf_counter))
+        return [*super()._default_layers(), layer]
+
+    def get_metrics(self) -> dict[str, Any]:
+        """The documents' keys (``total_requests``, ``total_errors``, ``avg_latency``) and more:
+        p50/p95/p99, attempts, retries, rate-limit waits, cache outcomes, status classes."""
+        return self.metrics.snapshot()
+
+
+class MetricsClient(MetricsMixin, HttpClient):
+    """The documents' ``MetricsClient()`` with ``get_metrics()``, in constant memory; every
+    keyword is :class:`HttpClient`'s (plus ``metrics=``)."""

@@ -1,0 +1,118 @@
+"""Metrics: a bounded histogram, counters from inner layers' facts, Prometheus and structlog."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import structlog
+
+from pepperpy_core import ConnectionError, HttpClient
+from pepperpy_core.behaviours.metrics import (
+    HttpMetrics,
+    LatencyHistogram,
+    MetricsClient,
+    MetricsMiddleware,
+)
+from pepperpy_core.http.models import Request, Response
+from pepperpy_core.testing import LocalServer
+
+
+def test_histogram_quantiles_within_a_few_percent() -> None:
+    """p50/p95/p99 of 100k uniform latencies are within 5% of the exact values."""
+    hist = LatencyHistogram()
+    values = sorted(random.Random(1).uniform(0.001, 1.0) for _ in range(100_000))
+    for v in values:
+        hist.observe(v)
+    for q in (0.5, 0.95, 0.99):
+        exact = values[int(q * len(values)) - 1]
+        assert hist.quantile(q) == pytest.approx(exact, rel=0.05)
+    assert hist.count == 100_000 and hist.cumulative()[-1] == ("+Inf", 100_000)
+
+
+def test_histogram_memory_is_bounded() -> None:
+    """A million observations over 10 decades keep a few hundred counters."""
+    hist = LatencyHistogram()
+    rng = random.Random(2)
+    for _ in range(200_000):
+        hist.observe(10 ** rng.uniform(-6, 3))
+    assert len(hist._log_buckets) < 600
+
+
+async def test_counts_from_metadata() -> None:
+    """Attempts, retries, waits and cache outcomes are read from the response's metadata."""
+    layer = MetricsMiddleware()
+
+    def answer(**facts: object):  # type: ignore[no-untyped-def]
+        async def call(request: Request) -> Response:
+            return Response(200, request=request, metadata=dict(facts))
+        return call
+
+    await layer(Request("GET", "http://h/"), answer(attempts=3, rate_limit_waits=2,
+                                                     rate_limit_wait_s=1.5, cache="miss"))
+    await layer(Request("GET", "http://h/"), answer(from_cache=True, cache="hit", attempts=0))
+    snap = layer.metrics.snapshot()
+    assert snap["total_requests"] == 2 and snap["total_attempts"] == 3
+    assert snap["total_retries"] == 2 and snap["rate_limit_waits"] == 2
+    assert snap["rate_limit_wait_seconds"] == 1.5
+    assert snap["cache_hits"] == 1 and snap["cache_misses"] == 1
+    assert snap["status_classes"] == {"2xx": 2}
+
+
+async def test_errors_by_type() -> None:
+    """A raised error counts as a request and an error of its type, with its attempts."""
+    layer = MetricsMiddleware()
+
+    async def fail(request: Request) -> Response:
+        raise ConnectionError("down", attempts=4)
+
+    with pytest.raises(ConnectionError):
+        await layer(Request("GET", "http://h/"), fail)
+    snap = layer.metrics.snapshot()
+    assert snap["total_errors"] == 1 and snap["errors_by_type"] == {"ConnectionError": 1}
+    assert snap["total_attempts"] == 4 and snap["total_retries"] == 3
+
+
+def test_prometheus_text_format() -> None:
+    """The export has HELP/TYPE lines, cumulative buckets in seconds, _sum and _count."""
+    metrics = HttpMetrics()
+    for seconds in (0.002, 0.02, 0.2):
+        metrics.latency.observe(seconds)
+    metrics.errors_by_type['Weird"Error'] = 1
+    text = metrics.to_prometheus()
+    assert "# TYPE http_client_request_duration_seconds histogram" in text
+    assert 'http_client_request_duration_seconds_bucket{le="0.0025"} 1' in text
+    assert 'http_client_request_duration_seconds_bucket{le="0.25"} 3' in text
+    assert 'http_client_request_duration_seconds_bucket{le="+Inf"} 3' in text
+    assert "http_client_request_duration_seconds_count 3" in text
+    assert 'http_client_errors_total{type="Weird\\"Error"} 1' in text
+    assert text.endswith("\n")
+
+
+def test_structlog_event() -> None:
+    """log() emits one http.metrics event carrying the snapshot."""
+    metrics = HttpMetrics()
+    with structlog.testing.capture_logs() as logs:
+        metrics.log()
+    assert logs[0]["event"] == "http.metrics" and logs[0]["total_requests"] == 0
+
+
+async def test_metrics_client_documented_keys(server: LocalServer) -> None:
+    """MetricsClient().get_metrics() has the documents' keys plus percentiles."""
+    async with MetricsClient(base_url=server.base_url) as client:
+        for _ in range(3):
+            await client.get("/plain")
+        metrics = client.get_metrics()
+    assert metrics["total_requests"] == 3 and metrics["total_errors"] == 0
+    assert 0 < metrics["avg_latency"] < 5 and metrics["p99_latency"] >= metrics["p50_latency"]
+
+
+async def test_shared_metrics_between_clients(server: LocalServer) -> None:
+    """Two clients given the same HttpMetrics add up in it."""
+    shared = HttpMetrics()
+    async with MetricsClient(base_url=server.base_url, metrics=shared) as a, HttpClient(
+        base_url=server.base_url, middlewares=[MetricsMiddleware(shared)]
+    ) as b:
+        await a.get("/plain")
+        await b.get("/plain")
+    assert shared.requests == 2

@@ -223,6 +223,7 @@ async def pipelined(client: Client, base: str) -> float:
 
 
 Samples = dict[str, dict[str, list[float]]]
+CPU_KEY = " cpu"  # suffix of the per-client lists of client CPU microseconds per message
 
 
 async def measure(base: str, rounds: int) -> Samples:
@@ -237,8 +238,13 @@ async def measure(base: str, rounds: int) -> Samples:
             await run(cls(), base)
         for _ in range(rounds):
             for cls in clients:
+                cpu = time.process_time()
                 rate = await run(cls(), base)
-                samples.setdefault(workload, {}).setdefault(cls.name, []).append(rate)
+                count = PING_PONGS if run is ping_pong else PIPELINED
+                cpu_us = (time.process_time() - cpu) / count * 1e6
+                by_client = samples.setdefault(workload, {})
+                by_client.setdefault(cls.name, []).append(rate)
+                by_client.setdefault(cls.name + CPU_KEY, []).append(cpu_us)
     return samples
 
 
@@ -257,16 +263,20 @@ def report(samples: Samples, rounds: int, pinned: bool) -> str:
         + f"; compression off; median of {rounds} rounds. Messages are small JSON objects; "
         "every client encodes them with the same compact encoder and decodes replies.",
         "",
-        "| workload | client | median rate | slowest-fastest round | vs raw websockets |",
-        "|---|---|---:|---:|---:|",
+        "| workload | client | median rate | slowest-fastest round | vs raw websockets "
+        "| client CPU µs/msg | CPU vs raw |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for workload, by_client in results.items():
-        raw = by_client[Raw.name]
+        raw, raw_cpu = by_client[Raw.name], by_client[Raw.name + CPU_KEY]
         for client, rate in by_client.items():
+            if client.endswith(CPU_KEY):
+                continue
             low, high = min(samples[workload][client]), max(samples[workload][client])
+            cpu = by_client[client + CPU_KEY]
             lines.append(
                 f"| {workload} | {client} | {rate:,.0f} | {low:,.0f}-{high:,.0f} "
-                f"| {rate / raw:.2f}x |"
+                f"| {rate / raw:.2f}x | {cpu:.1f} | {cpu / raw_cpu:.2f}x |"
             )
     pipelined_rates = results["pipelined (messages/s)"]
     gain = pipelined_rates[PepperBatch.name] / pipelined_rates[Pepper.name]
@@ -274,6 +284,10 @@ def report(samples: Samples, rounds: int, pinned: bool) -> str:
         "",
         f"Batching gain: BatchWebSocket sends {gain:.1f}x the messages per second of one "
         f"frame per message ({BATCH_SIZE} messages per JSON-array frame).",
+        "",
+        "Rates are wall-clock and swing with whatever else the machine runs (see the range); "
+        "client CPU per message (the client process's CPU time over the run, connect and "
+        "close included) is the steadier measure of each library's own cost.",
         "",
     ]
     return "\n".join(lines)

@@ -497,8 +497,9 @@ class CacheMiddleware:
         self.policy = policy or CachePolicy()
         self.storage: CacheStorage = storage if storage is not None else MemoryCacheStorage()
         self._clock = clock
-        # key -> the entry the in-flight leader stored (None: nothing usable) for followers
-        self._inflight: dict[str, asyncio.Future[CacheEntry | None]] = {}
+        # key -> None while a leader fetches alone, or the future its followers wait on (created
+        # by the first follower, so a miss nobody shares costs no future)
+        self._inflight: dict[str, asyncio.Future[CacheEntry | None] | None] = {}
 
     def __repr__(self) -> str:
         return f"CacheMiddleware({self.policy!r}, storage={type(self.storage).__name__})"
@@ -515,14 +516,19 @@ class CacheMiddleware:
         entry = await self._usable(key, request)
         if entry is not None and not forced and entry.is_fresh(self._clock()):
             return entry.to_response(request, self._clock(), "hit")
-        pending = self._inflight.get(key) if self.policy.collapse else None
-        if pending is not None:
-            shared = await asyncio.shield(pending)
+        if self.policy.collapse and key in self._inflight:
+            shared = await asyncio.shield(self._follow(key))
             if shared is not None and shared.matches(request):
                 return shared.to_response(request, self._clock(), "hit")
             response, _ = await self._fetch(request, key, entry, call_next)
             return response
         return await self._lead(request, key, entry, call_next)
+
+    def _follow(self, key: str) -> asyncio.Future[CacheEntry | None]:
+        pending = self._inflight[key]
+        if pending is None:
+            pending = self._inflight[key] = asyncio.get_running_loop().create_future()
+        return pending
 
     async def _usable(self, key: str, request: Request) -> CacheEntry | None:
         entry = await self.storage.get(key)
@@ -532,15 +538,15 @@ class CacheMiddleware:
         self, request: Request, key: str, entry: CacheEntry | None, call_next: CallNext
     ) -> Response:
         """Fetch for every identical request that arrives meanwhile (they await the result)."""
-        done: asyncio.Future[CacheEntry | None] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = done
+        self._inflight[key] = None
         stored: CacheEntry | None = None
         try:
             response, stored = await self._fetch(request, key, entry, call_next)
             return response
         finally:
-            del self._inflight[key]
-            done.set_result(stored)  # never an exception: followers then fetch for themselves
+            followers = self._inflight.pop(key)
+            if followers is not None:  # never an exception: followers then fetch themselves
+                followers.set_result(stored)
 
     async def _fetch(
         self, request: Request, key: str, entry: CacheEntry | None, call_next: CallNext

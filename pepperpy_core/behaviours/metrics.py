@@ -11,6 +11,7 @@ example keeps every latency in a list that grows forever).
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -53,11 +54,7 @@ class LatencyHistogram:
         self.max = max(self.max, seconds)
         index = math.ceil(math.log(max(seconds, self._FLOOR) / self._FLOOR) / self._GROWTH)
         self._log_buckets[index] = self._log_buckets.get(index, 0) + 1
-        for position, bound in enumerate(self.bounds):
-            if seconds <= bound:
-                self.cumulative_parts[position] += 1
-                return
-        self.cumulative_parts[-1] += 1
+        self.cumulative_parts[bisect_left(self.bounds, seconds)] += 1  # last slot: +Inf
 
     def quantile(self, q: float) -> float:
         """The ``q`` quantile (0..1) in seconds, as the upper edge of its bucket (0 if empty)."""

@@ -216,7 +216,9 @@ class MemoryRateLimitStore:
         if paused > 0:
             return paused
         windows = [self._window(key, rate, now) for rate in rates]
-        wait = max(w.wait_for(r, weight, now) for w, r in zip(windows, rates, strict=True))
+        wait = 0.0
+        for window, rate in zip(windows, rates, strict=True):
+            wait = max(wait, window.wait_for(rate, weight, now))
         if wait > 0:
             return wait
         for window in windows:

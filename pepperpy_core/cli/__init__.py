@@ -61,7 +61,10 @@ def _registrars() -> list[object]:
     return found
 
 
-_OPTIONAL: list[tuple[str, str]] = [("monitor", "add_monitor_parser")]
+_OPTIONAL: list[tuple[str, str]] = [
+    ("ws", "add_parser"),
+    ("monitor", "add_monitor_parser"),
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,7 +1,16 @@
-"""pepperpy-core: object-oriented async networking for Python services."""
+"""pepperpy-core: object-oriented async networking for Python services.
 
-from pepperpy_core._version import __version__
-from pepperpy_core.behaviours import RetryMiddleware, RetryMixin, RetryPolicy
+Everything public is importable from here; see ``docs/`` for guides.
+"""
+
+from pepperpy_core._version import (
+    __version__,
+)
+from pepperpy_core.behaviours import (
+    RetryMiddleware,
+    RetryMixin,
+    RetryPolicy,
+)
 from pepperpy_core.exceptions import (
     ChecksumMismatchError,
     ClientClosedError,
@@ -15,7 +24,9 @@ from pepperpy_core.exceptions import (
     HTTPStatusError,
     InvalidURLError,
     MessageTooLargeError,
+    OptionalDependencyError,
     PepperPyError,
+    ProbeError,
     RateLimitError,
     RateLimitException,
     ResponseTooLargeError,
@@ -27,17 +38,57 @@ from pepperpy_core.exceptions import (
     VisionError,
     WebSocketClosedError,
     WebSocketConnectionError,
+    WebSocketDecodeError,
+    WebSocketDisconnectedError,
     WebSocketError,
+    WebSocketHandshakeError,
 )
-from pepperpy_core.http import FilePart, HttpClient, Middleware, Request, Response, Timeout
-from pepperpy_core.logging import configure_logging
+from pepperpy_core.http import (
+    FilePart,
+    HttpClient,
+    Middleware,
+    Request,
+    Response,
+    Timeout,
+)
+from pepperpy_core.logging import (
+    configure_logging,
+)
+from pepperpy_core.network import (
+    ConnectionState,
+    DnsProbe,
+    HttpProbe,
+    NetworkManager,
+    TcpProbe,
+)
+from pepperpy_core.vision import (
+    AggTrade,
+    Kline,
+    RangePlan,
+    Trade,
+    VisionFile,
+    VisionFrame,
+    parse_csv,
+    plan_range,
+    read_archive,
+)
+from pepperpy_core.websocket import (
+    BatchWebSocket,
+    ReconnectPolicy,
+    RetryWebSocket,
+    WebSocket,
+)
 
 __all__ = [
+    "AggTrade",
+    "BatchWebSocket",
     "ChecksumMismatchError",
     "ClientClosedError",
     "ConfigurationError",
     "ConnectionError",
+    "ConnectionState",
     "DecodingError",
+    "DnsProbe",
     "DownloadError",
     "DownloadException",
     "DownloadStalledException",
@@ -45,28 +96,47 @@ __all__ = [
     "HTTPError",
     "HTTPStatusError",
     "HttpClient",
+    "HttpProbe",
     "InvalidURLError",
+    "Kline",
     "MessageTooLargeError",
     "Middleware",
+    "NetworkManager",
+    "OptionalDependencyError",
     "PepperPyError",
+    "ProbeError",
+    "RangePlan",
     "RateLimitError",
     "RateLimitException",
+    "ReconnectPolicy",
     "Request",
     "Response",
     "ResponseTooLargeError",
     "RetryMiddleware",
     "RetryMixin",
     "RetryPolicy",
+    "RetryWebSocket",
+    "TcpProbe",
     "Timeout",
     "TimeoutError",
     "TooManyRedirectsError",
+    "Trade",
     "TransportError",
     "UnsafeArchiveError",
     "VisionDataNotFoundError",
     "VisionError",
+    "VisionFile",
+    "VisionFrame",
+    "WebSocket",
     "WebSocketClosedError",
     "WebSocketConnectionError",
+    "WebSocketDecodeError",
+    "WebSocketDisconnectedError",
     "WebSocketError",
+    "WebSocketHandshakeError",
     "__version__",
     "configure_logging",
+    "parse_csv",
+    "plan_range",
+    "read_archive",
 ]

@@ -4,10 +4,10 @@
 The layer sits outside retry and rate limit: a hit costs no token and is never retried, and a
 revalidation is one logical request that the inner layers treat like any other.
 
-Cache key: the SHA-256 of the method, the full URL (query included, as sent), a digest of the
+Cache key: the method, the full URL (query included, exactly as sent), a SHA-256 digest of the
 ``Authorization`` header (two credentials never share an entry) and, for an opted-in POST, a
-digest of the body. Headers named by the response's ``Vary`` are stored with the entry and must
-match for a hit.
+digest of the body; the SQLite storage keeps only a digest of the whole key. Headers named
+by the response's ``Vary`` are stored with the entry and must match for a hit.
 """
 
 from __future__ import annotations
@@ -141,15 +141,16 @@ def _http_date(value: str | None) -> float | None:
 
 
 def cache_key(request: Request) -> str:
-    """The entry's key: SHA-256 of method, URL, an Authorization digest and (POST) the body."""
-    digest = hashlib.sha256(f"{request.method} {request.url}".encode())
+    """The entry's key: method and URL, plus SHA-256 digests of the ``Authorization`` header
+    and (POST) the body, so neither credentials nor bodies are ever stored in a key."""
+    key = f"{request.method} {request.url}"
     auth = request.headers.get("authorization")
     if auth:
-        digest.update(b"\0auth\0" + auth.encode())
+        key += " auth:" + hashlib.sha256(auth.encode()).hexdigest()[:32]
     if request.method == "POST":
         body = request.body if isinstance(request.body, bytes) else b""
-        digest.update(b"\0body\0" + body)
-    return digest.hexdigest()
+        key += " body:" + hashlib.sha256(body).hexdigest()
+    return key
 
 
 # --------------------------------------------------------------------------- stored entries
@@ -188,7 +189,7 @@ class CacheEntry:
         return self.initial_age + max(0.0, now - self.stored_at)
 
     def is_fresh(self, now: float) -> bool:
-        return self.age(now) < self.lifetime
+        return self.initial_age + now - self.stored_at < self.lifetime
 
     def usable_on_error(self, now: float) -> bool:
         """Whether ``stale-if-error`` lets this entry stand in for a failure now."""
@@ -408,6 +409,10 @@ class SQLiteCacheStorage:
                 raise RuntimeError("SQLiteCacheStorage is closed")
             return self._db.execute(sql, args).fetchall()
 
+    @staticmethod
+    def _digest(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
     def _next_tick(self) -> int:
         self._tick += 1
         return self._tick
@@ -436,14 +441,15 @@ class SQLiteCacheStorage:
             self._run("DELETE FROM entries WHERE key = ?", key)
             count, total = count - 1, total - size
 
+    # Keys are stored as SHA-256 digests: a URL may carry an API key in its query string.
     async def get(self, key: str) -> CacheEntry | None:
-        return await asyncio.to_thread(self._get, key)
+        return await asyncio.to_thread(self._get, self._digest(key))
 
     async def set(self, key: str, entry: CacheEntry) -> None:
-        await asyncio.to_thread(self._set, key, entry)
+        await asyncio.to_thread(self._set, self._digest(key), entry)
 
     async def delete(self, key: str) -> None:
-        await asyncio.to_thread(self._run, "DELETE FROM entries WHERE key = ?", key)
+        await asyncio.to_thread(self._run, "DELETE FROM entries WHERE key = ?", self._digest(key))
 
     async def clear(self) -> None:
         await asyncio.to_thread(self._run, "DELETE FROM entries")

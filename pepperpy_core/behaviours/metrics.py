@@ -11,8 +11,8 @@ example keeps every latency in a list that grows forever).
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
 import time
+from bisect import bisect_left
 from collections.abc import Mapping
 from typing import Any
 

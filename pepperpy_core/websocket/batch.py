@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pepperpy_core.exceptions import ConfigurationError, WebSocketClosedError
+from pepperpy_core.exceptions import ConfigurationError
 from pepperpy_core.logging import get_logger
 from pepperpy_core.websocket.client import WebSocket
 
@@ -130,10 +130,7 @@ class BatchWebSocket(WebSocket):
                 timer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await timer
-            try:
-                await self._flush()
-            except WebSocketClosedError:
-                pass
+            await self._flush()  # a failure is reported inside and leaves the batch in place
             if self.batch:
                 _log.warning("websocket.batch_unsent_at_close", size=len(self.batch))
         await super().close(code, reason)

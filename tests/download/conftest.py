@@ -110,7 +110,7 @@ def _range_start(request: web.Request, etag: str) -> int:
     if_range = request.headers.get("If-Range")
     if if_range is not None and if_range not in (etag, LAST_MODIFIED):
         return 0
-    return int(wanted[len("bytes="):-1])
+    return int(wanted[len("bytes=") : -1])
 
 
 async def _send(request: web.Request, response: web.StreamResponse, data: bytes, hit: int) -> None:

@@ -17,8 +17,12 @@ async def test_run_download_ok_with_plain_progress(files: Any, tmp_path: Path) -
     """Two files with checksums land in the folder; exit 0; the plain bar and a summary print."""
     out = io.StringIO()
     code = await run_download(
-        [files.url("c1.bin"), files.url("c2.bin")], out_dir=str(tmp_path), concurrency=2,
-        sha256=[files.sha("c1.bin"), files.sha("c2.bin")], progress="plain", stream=out,
+        [files.url("c1.bin"), files.url("c2.bin")],
+        out_dir=str(tmp_path),
+        concurrency=2,
+        sha256=[files.sha("c1.bin"), files.sha("c2.bin")],
+        progress="plain",
+        stream=out,
     )
     assert code == 0
     assert (tmp_path / "c1.bin").read_bytes() == files.body("c1.bin")
@@ -31,8 +35,11 @@ async def test_run_download_reports_failures(files: Any, tmp_path: Path) -> None
     pytest.importorskip("rich")
     out = io.StringIO()
     code = await run_download(
-        [files.url("ok.bin", size=1000), files.server.url("/missing")], out_dir=str(tmp_path),
-        progress="rich", stream=out, max_retries=0,
+        [files.url("ok.bin", size=1000), files.server.url("/missing")],
+        out_dir=str(tmp_path),
+        progress="rich",
+        stream=out,
+        max_retries=0,
     )
     assert code == 1
     assert "failed: " in out.getvalue() and "404" in out.getvalue()
@@ -50,8 +57,17 @@ async def test_parser_wiring(files: Any, tmp_path: Path) -> None:
     parser = argparse.ArgumentParser()
     add_download_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(
-        ["download", files.url("p.bin", size=500), "-o", str(tmp_path), "--concurrency", "2",
-         "--sha256", files.sha("p.bin", 500), "--no-progress"]
+        [
+            "download",
+            files.url("p.bin", size=500),
+            "-o",
+            str(tmp_path),
+            "--concurrency",
+            "2",
+            "--sha256",
+            files.sha("p.bin", 500),
+            "--no-progress",
+        ]
     )
     assert args.concurrency == 2 and args.sha256 == [files.sha("p.bin", 500)]
     assert await args.handler(args) == 0

@@ -16,7 +16,9 @@ from pepperpy_core.testing import FakeClock
 MiB = 1024 * 1024
 
 
-async def test_ten_files_at_most_three_in_flight(files: Any, http: HttpClient, tmp_path: Path) -> None:
+async def test_ten_files_at_most_three_in_flight(
+    files: Any, http: HttpClient, tmp_path: Path
+) -> None:
     """10 files with max_concurrent=3: all arrive intact and the server never sees more than 3
     at once (and does see 3)."""
     urls = [files.url(f"f{i}.bin", size=200_000, delay=0.05) for i in range(10)]
@@ -31,12 +33,18 @@ async def test_ten_files_at_most_three_in_flight(files: Any, http: HttpClient, t
     assert max(v.in_flight for v in views) <= 3
 
 
-async def test_one_failure_does_not_cancel_others(files: Any, http: HttpClient, tmp_path: Path) -> None:
+async def test_one_failure_does_not_cancel_others(
+    files: Any, http: HttpClient, tmp_path: Path
+) -> None:
     """A 404 and a bad checksum fail alone; the other files complete; results keep order."""
     urls = [files.url("g0.bin"), files.server.url("/missing"), files.url("g2.bin")]
     outcomes = await download_files_concurrently(
-        http, urls, [tmp_path / "a", tmp_path / "b", tmp_path / "c"], 2,
-        sha256=[None, None, "00" * 32], sleep=FakeClock().sleep,
+        http,
+        urls,
+        [tmp_path / "a", tmp_path / "b", tmp_path / "c"],
+        2,
+        sha256=[None, None, "00" * 32],
+        sleep=FakeClock().sleep,
     )
     assert [o.ok for o in outcomes] == [True, False, False]
     assert "404" in str(outcomes[1].error) and "sha256" in str(outcomes[2].error)
@@ -55,9 +63,7 @@ async def test_folder_destination(files: Any, http: HttpClient, tmp_path: Path) 
 async def test_cancel_leaves_no_partial_files(files: Any, http: HttpClient, tmp_path: Path) -> None:
     """Cancelling the batch stops every transfer and removes every part file."""
     urls = [files.url(f"h{i}.bin", stall_after=MiB) for i in range(4)]
-    task = asyncio.create_task(
-        download_files_concurrently(http, urls, tmp_path, 2, min_speed=None)
-    )
+    task = asyncio.create_task(download_files_concurrently(http, urls, tmp_path, 2, min_speed=None))
     for _ in range(200):
         await asyncio.sleep(0.01)
         if len(list(tmp_path.glob(".*.part"))) == 2:

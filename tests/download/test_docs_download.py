@@ -47,7 +47,9 @@ async def test_download_page(files: Any, tmp_path: Path, monkeypatch: pytest.Mon
     assert all(namespace["outcomes"])
 
 
-async def test_factory_page(server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_factory_page(
+    server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every python block of docs/factory.md runs, with api.example.com served locally."""
     monkeypatch.chdir(tmp_path)
     namespace = await run_page(

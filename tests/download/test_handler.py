@@ -39,7 +39,9 @@ def quick(http: Any, **kw: Any) -> DownloadHandler:
     return DownloadHandler(http, **kw)
 
 
-async def test_download_exact_bytes_into_new_folders(files: Any, http: HttpClient, tmp_path: Path) -> None:
+async def test_download_exact_bytes_into_new_folders(
+    files: Any, http: HttpClient, tmp_path: Path
+) -> None:
     """A plain download creates the parent folders and writes exactly the served bytes."""
     target = tmp_path / "a" / "b" / "data.bin"
     result = await DownloadHandler(http).download(files.url("data.bin"), target)
@@ -49,7 +51,9 @@ async def test_download_exact_bytes_into_new_folders(files: Any, http: HttpClien
     assert leftovers(tmp_path) == []
 
 
-async def test_download_file_returns_true_and_false(files: Any, http: HttpClient, tmp_path: Path) -> None:
+async def test_download_file_returns_true_and_false(
+    files: Any, http: HttpClient, tmp_path: Path
+) -> None:
     """download_file() is True on success; on a 404 it is False and last_error says why."""
     handler = DownloadHandler(http)
     assert await handler.download_file(url=files.url("ok.bin"), local_path=tmp_path / "ok.bin")
@@ -68,7 +72,9 @@ async def test_404_raises_without_retrying(files: Any, http: HttpClient, tmp_pat
     assert info.value.attempts == 1 and info.value.url.endswith("/nope")
 
 
-async def test_resume_after_dropped_connection(files: Any, http: HttpClient, tmp_path: Path) -> None:
+async def test_resume_after_dropped_connection(
+    files: Any, http: HttpClient, tmp_path: Path
+) -> None:
     """A connection cut half way resumes with Range + If-Range; the bytes are exact."""
     url = files.url("drop.bin", drop=MiB + 123)
     result = await quick(http).download(url, tmp_path / "drop.bin", compute_sha256=True)
@@ -81,7 +87,9 @@ async def test_resume_after_dropped_connection(files: Any, http: HttpClient, tmp
     assert leftovers(tmp_path) == []
 
 
-async def test_range_unsupported_restarts_cleanly(files: Any, http: HttpClient, tmp_path: Path) -> None:
+async def test_range_unsupported_restarts_cleanly(
+    files: Any, http: HttpClient, tmp_path: Path
+) -> None:
     """A server that answers 200 to a Range request makes the download start over, intact."""
     url = files.url("norange.bin", drop=MiB, norange=1)
     result = await quick(http).download(url, tmp_path / "n.bin", sha256=files.sha("norange.bin"))
@@ -194,7 +202,9 @@ async def test_chunks_are_bounded(files: Any, http: HttpClient, tmp_path: Path) 
     assert max(sizes) <= 64 * 1024 and sum(sizes) == 3 * MiB
 
 
-async def test_stall_on_real_server_ends_within_bound(files: Any, http: HttpClient, tmp_path: Path) -> None:
+async def test_stall_on_real_server_ends_within_bound(
+    files: Any, http: HttpClient, tmp_path: Path
+) -> None:
     """A server that stops sending is abandoned after the stall window, retried, and reported
     as DownloadStalledException within a tight real-time bound."""
     handler = DownloadHandler(http, min_speed=1024, stall_window=0.3, max_retries=1)
@@ -228,7 +238,9 @@ async def test_stall_on_fake_clock(files: Any, http: HttpClient, tmp_path: Path)
     assert info.value.attempts == 3 and clock.total_slept >= 3 * 60
 
 
-async def test_cancellation_leaves_no_partial_file(files: Any, http: HttpClient, tmp_path: Path) -> None:
+async def test_cancellation_leaves_no_partial_file(
+    files: Any, http: HttpClient, tmp_path: Path
+) -> None:
     """Cancelling a download mid-transfer removes the part file."""
     handler = DownloadHandler(http, min_speed=None)
     task = asyncio.create_task(
@@ -245,7 +257,9 @@ async def test_cancellation_leaves_no_partial_file(files: Any, http: HttpClient,
     assert list(tmp_path.iterdir()) == []
 
 
-async def test_names_from_server_stay_in_folder(files: Any, http: HttpClient, tmp_path: Path) -> None:
+async def test_names_from_server_stay_in_folder(
+    files: Any, http: HttpClient, tmp_path: Path
+) -> None:
     """A folder target takes a safe name from Content-Disposition or the URL; '../' tricks
     cannot leave the folder."""
     out = tmp_path / "out"
@@ -296,7 +310,9 @@ async def test_disk_full_is_a_clear_error(
     assert list(tmp_path.iterdir()) == []
 
 
-async def test_unwritable_folder_is_a_clear_error(files: Any, http: HttpClient, tmp_path: Path) -> None:
+async def test_unwritable_folder_is_a_clear_error(
+    files: Any, http: HttpClient, tmp_path: Path
+) -> None:
     """A parent that is a file (cannot hold the download) gives a DownloadError naming it."""
     (tmp_path / "blocker").write_text("x")
     with pytest.raises(DownloadError, match="cannot write"):
@@ -312,9 +328,7 @@ async def test_bad_arguments(http: HttpClient, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["aiohttp-session", "factory-aiohttp", "factory-httpx"])
-async def test_raw_clients_are_accepted(
-    files: Any, tmp_path: Path, kind: str
-) -> None:
+async def test_raw_clients_are_accepted(files: Any, tmp_path: Path, kind: str) -> None:
     """A raw aiohttp session or the factory's clients work and stay open for their owner."""
     if kind == "aiohttp-session":
         raw: Any = aiohttp.ClientSession()

@@ -30,6 +30,15 @@ from pepperpy_core.behaviours import (
     RetryPolicy,
     SQLiteCacheStorage,
 )
+from pepperpy_core.download import (
+    AggregateProgress,
+    DownloadHandler,
+    DownloadProgress,
+    DownloadProgressTracker,
+    DownloadResult,
+    FileOutcome,
+    download_files_concurrently,
+)
 from pepperpy_core.exceptions import (
     ChecksumMismatchError,
     ClientClosedError,
@@ -73,6 +82,11 @@ from pepperpy_core.http import (
 from pepperpy_core.http.api import (
     make_api_request,
 )
+from pepperpy_core.http.factory import (
+    create_aiohttp_client,
+    create_client,
+    create_httpx_client,
+)
 from pepperpy_core.logging import (
     configure_logging,
 )
@@ -94,6 +108,11 @@ from pepperpy_core.vision import (
     plan_range,
     read_archive,
 )
+from pepperpy_core.vision.manager import (
+    VisionDownloadManager,
+    VisionFileResult,
+    VisionRangeResult,
+)
 from pepperpy_core.websocket import (
     BatchWebSocket,
     ReconnectPolicy,
@@ -103,6 +122,7 @@ from pepperpy_core.websocket import (
 
 __all__ = [
     "AggTrade",
+    "AggregateProgress",
     "BatchWebSocket",
     "CacheEntry",
     "CacheMiddleware",
@@ -119,7 +139,12 @@ __all__ = [
     "DnsProbe",
     "DownloadError",
     "DownloadException",
+    "DownloadHandler",
+    "DownloadProgress",
+    "DownloadProgressTracker",
+    "DownloadResult",
     "DownloadStalledException",
+    "FileOutcome",
     "FilePart",
     "HTTPError",
     "HTTPStatusError",
@@ -165,9 +190,12 @@ __all__ = [
     "TransportError",
     "UnsafeArchiveError",
     "VisionDataNotFoundError",
+    "VisionDownloadManager",
     "VisionError",
     "VisionFile",
+    "VisionFileResult",
     "VisionFrame",
+    "VisionRangeResult",
     "WebSocket",
     "WebSocketClosedError",
     "WebSocketConnectionError",
@@ -177,6 +205,10 @@ __all__ = [
     "WebSocketHandshakeError",
     "__version__",
     "configure_logging",
+    "create_aiohttp_client",
+    "create_client",
+    "create_httpx_client",
+    "download_files_concurrently",
     "make_api_request",
     "parse_csv",
     "plan_range",

@@ -103,15 +103,16 @@ class HttpClient:
         self._headers.setdefault("User-Agent", self.config.user_agent or _user_agent())
         self._transport = transport or self._make_transport(session)
         self._closed = False
-        self._middlewares = order_middlewares([*self._default_layers(), *middlewares])
+        self._middlewares = order_middlewares(_merge_layers(self._default_layers(), middlewares))
         self._chain: CallNext = build_chain(self._middlewares, self._send_with_redirects)
 
     # ----------------------------------------------------------------- composition
 
     def _default_layers(self) -> list[Middleware]:
-        """Layers this class contributes; mixins extend the list through ``super()``."""
-        if self._retry_policy.total == 0:
-            return []
+        """Layers this class contributes; mixins extend the list through ``super()``.
+
+        The retry layer is always there (with ``retries=0`` it sends once) so that a
+        per-request ``retries=3`` works on any client."""
         from pepperpy_core.behaviours.retry import RetryMiddleware  # behaviours import http
 
         return [RetryMiddleware(self._retry_policy)]
@@ -354,6 +355,17 @@ class HttpClient:
 
 
 # --------------------------------------------------------------------- helpers
+
+
+def _merge_layers(defaults: list[Middleware], given: Iterable[Middleware]) -> list[Middleware]:
+    """The class's layers plus the caller's; a retry layer the caller passes replaces the
+    default one, so two retry layers never multiply their attempts."""
+    from pepperpy_core.behaviours.retry import RetryMiddleware
+
+    extra = list(given)
+    if any(isinstance(layer, RetryMiddleware) for layer in extra):
+        defaults = [layer for layer in defaults if not isinstance(layer, RetryMiddleware)]
+    return [*defaults, *extra]
 
 
 def _user_agent() -> str:

@@ -196,6 +196,11 @@ class Response:
         return self.status < 400
 
     @property
+    def from_cache(self) -> bool:
+        """True when a cache layer answered without a network round trip."""
+        return bool(self.metadata.get("from_cache", False))
+
+    @property
     def is_redirect(self) -> bool:
         return self.status in (301, 302, 303, 307, 308) and "location" in self.headers
 

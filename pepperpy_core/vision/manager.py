@@ -13,7 +13,7 @@ import datetime as dt
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -24,6 +24,7 @@ from pepperpy_core.exceptions import (
     ChecksumMismatchError,
     ConfigurationError,
     DownloadError,
+    PepperPyError,
     VisionDataNotFoundError,
     VisionError,
 )
@@ -73,6 +74,8 @@ class VisionRangeResult:
     not_yet_published: tuple[dt.date, ...] = ()
     elapsed: float = 0.0
     bytes_downloaded: int = field(default=0)
+    #: Files that failed (bad checksum after a retry, unsafe zip...), with ``strict=False``.
+    failed: tuple[tuple[VisionFile, PepperPyError], ...] = ()
 
     @property
     def rows(self) -> int:
@@ -122,13 +125,14 @@ class VisionDownloadManager:
     ) -> None:
         if max_concurrent < 1:
             raise ConfigurationError("VisionDownloadManager: max_concurrent must be >= 1")
-        schema_for(market, data_type)  # fails early, naming the bad market or data type
         self.symbol = symbol.upper()
         self.market = market
         self.data_type = data_type
         self.interval = interval if data_type.lower().endswith("klines") else None
-        # Validate the combination once, the same way every file will be built.
+        # Validate the combination once, the same way every file will be built, then check
+        # that we can parse it: both fail early with a message naming the bad value.
         self._template(dt.date(2024, 1, 1))
+        schema_for(market, data_type)
         self.base_url = base_url.rstrip("/")
         self.listing_base_url = listing_base_url
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
@@ -193,13 +197,15 @@ class VisionDownloadManager:
     # ----------------------------------------------------------------- a range
 
     async def download_range(
-        self, start: dt.date | dt.datetime, end: dt.date | dt.datetime
+        self, start: dt.date | dt.datetime, end: dt.date | dt.datetime, *, strict: bool = True
     ) -> VisionRangeResult:
         """The rows of the days ``start`` to ``end`` inclusive, downloaded concurrently.
 
         Whole completed months use one monthly file (falling back to the month's daily files
         when the monthly one is not published yet); verified files in ``cache_dir`` are reused;
-        days without a file are listed in ``missing_days`` instead of failing the call."""
+        days without a file are listed in ``missing_days`` instead of failing the call. A file
+        that fails otherwise (checksum still wrong after a retry, unsafe or broken zip) raises
+        once every other file is done; with ``strict=False`` it is listed in ``failed``."""
         first, last = _utc_date(start), _utc_date(end)
         started = time.monotonic()
         plan = plan_range(
@@ -211,9 +217,18 @@ class VisionDownloadManager:
             outcomes = await asyncio.gather(
                 *(self._fetch_or_fall_back(spec, folder, gate) for spec in plan.files)
             )
-            found = [r for results, _ in outcomes for r in results]
-            missing = sorted({d for _, days in outcomes for d in days if first <= d <= last})
-            frames = [await self._parse(r) for r in found]
+            found = [r for o in outcomes for r in o.found]
+            failed = [f for o in outcomes for f in o.failed]
+            missing = sorted({d for o in outcomes for d in o.missing if first <= d <= last})
+            frames: list[VisionFrame] = []
+            for item in found:
+                try:
+                    frames.append(await self._parse(item))
+                except VisionError as exc:
+                    failed.append((item.spec, exc))
+            if failed and strict:
+                raise failed[0][1]
+            found = [r for r in found if all(r.spec != spec for spec, _ in failed)]
         schema = schema_for(self.market, self.data_type)
         frame = concat(frames) if frames else VisionFrame.empty(schema)
         frame = frame.between(first, last + dt.timedelta(days=1))
@@ -221,6 +236,7 @@ class VisionDownloadManager:
             frame=frame, files=tuple(found), missing_days=tuple(missing),
             not_yet_published=plan.not_yet_published, elapsed=time.monotonic() - started,
             bytes_downloaded=sum(r.bytes for r in found if not r.from_cache),
+            failed=tuple(failed),
         )
         _log.info(
             "vision.range", symbol=self.symbol, data_type=self.data_type, files=len(found),
@@ -230,18 +246,24 @@ class VisionDownloadManager:
 
     async def _fetch_or_fall_back(
         self, spec: VisionFile, folder: Path, gate: asyncio.Semaphore
-    ) -> tuple[list[VisionFileResult], list[dt.date]]:
+    ) -> _Outcome:
         try:
             async with gate:
-                return [await self.fetch(spec, folder=folder)], []
+                return _Outcome(found=[await self.fetch(spec, folder=folder)])
         except VisionDataNotFoundError:
             if spec.frequency != "monthly" or self.interval in ("3d", "1w", "1mo"):
-                return [], spec.days()
+                return _Outcome(missing=spec.days())
+        except PepperPyError as exc:
+            return _Outcome(failed=[(spec, exc)])
         _log.info("vision.monthly_missing", file=spec.filename, fallback="daily files")
         parts = await asyncio.gather(
             *(self._fetch_or_fall_back(d, folder, gate) for d in spec.daily_files())
         )
-        return [r for rs, _ in parts for r in rs], [d for _, ds in parts for d in ds]
+        return _Outcome(
+            found=[r for p in parts for r in p.found],
+            missing=[d for p in parts for d in p.missing],
+            failed=[f for p in parts for f in p.failed],
+        )
 
     # ----------------------------------------------------------------- one file
 
@@ -344,6 +366,13 @@ class VisionDownloadManager:
         return _Temporary()
 
 
+@dataclass
+class _Outcome:
+    found: list[VisionFileResult] = field(default_factory=list)
+    missing: list[dt.date] = field(default_factory=list)
+    failed: list[tuple[VisionFile, PepperPyError]] = field(default_factory=list)
+
+
 class _Fixed:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -393,6 +422,3 @@ def _write_atomic(path: Path, data: bytes) -> None:
     temp.write_bytes(data)
     os.replace(temp, path)
 
-
-def _unused(_: Iterable[object]) -> None:  # pragma: no cover - keeps typing imports honest
-    return None

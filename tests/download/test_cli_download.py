@@ -35,7 +35,7 @@ async def test_run_download_reports_failures(files: Any, tmp_path: Path) -> None
     pytest.importorskip("rich")
     out = io.StringIO()
     code = await run_download(
-        [files.url("ok.bin", size=1000), files.server.url("/missing")],
+        [files.url("ok.bin", size=1000), files.server.url("/no/such.bin")],
         out_dir=str(tmp_path),
         progress="rich",
         stream=out,

@@ -37,7 +37,7 @@ async def test_one_failure_does_not_cancel_others(
     files: Any, http: HttpClient, tmp_path: Path
 ) -> None:
     """A 404 and a bad checksum fail alone; the other files complete; results keep order."""
-    urls = [files.url("g0.bin"), files.server.url("/missing"), files.url("g2.bin")]
+    urls = [files.url("g0.bin"), files.server.url("/no/such.bin"), files.url("g2.bin")]
     outcomes = await download_files_concurrently(
         http,
         urls,

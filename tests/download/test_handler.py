@@ -68,8 +68,8 @@ async def test_download_file_returns_true_and_false(
 async def test_404_raises_without_retrying(files: Any, http: HttpClient, tmp_path: Path) -> None:
     """download() raises a DownloadError naming the status after one attempt."""
     with pytest.raises(DownloadError, match="HTTP 404") as info:
-        await quick(http).download(files.server.url("/nope"), tmp_path / "n.bin")
-    assert info.value.attempts == 1 and info.value.url.endswith("/nope")
+        await quick(http).download(files.server.url("/no/pe.bin"), tmp_path / "n.bin")
+    assert info.value.attempts == 1 and info.value.url.endswith("/no/pe.bin")
 
 
 async def test_resume_after_dropped_connection(

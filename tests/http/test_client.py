@@ -250,6 +250,21 @@ async def test_retries_zero_disables(server: LocalServer, backend: str) -> None:
     assert response.status == 503 and hits(server, "y") == 1
 
 
+async def test_per_request_retries_on_a_client_without_retries(server: LocalServer) -> None:
+    """retries=3 on one call works even when the client was built with retries=0."""
+    async with HttpClient(base_url=server.base_url, retries=0) as c:
+        response = await c.get(
+            "/flaky/pr", params={"fail": 1}, retries=RetryPolicy(total=3, backoff_base=0.001)
+        )
+    assert response.status == 200 and response.metadata["attempts"] == 2
+
+
+def test_a_given_retry_layer_replaces_the_default() -> None:
+    """Passing a RetryMiddleware leaves exactly one retry layer in the chain."""
+    c = HttpClient(middlewares=[RetryMiddleware(RetryPolicy(total=1))])
+    assert sum(isinstance(layer, RetryMiddleware) for layer in c.middlewares) == 1
+
+
 async def test_retry_after_honoured_on_fake_clock(server: LocalServer) -> None:
     """A 429 with Retry-After: 7 makes the retry layer wait 7 s (virtual), then succeed."""
     clock = FakeClock()

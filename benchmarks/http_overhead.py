@@ -70,7 +70,7 @@ async def bench(base: str, requests: int, rounds: int) -> dict[str, dict[str, li
     results: dict[str, dict[str, list[float]]] = {}
     try:
         for concurrency in (1, 16, 64):
-            for name, (fetch, _) in clients.items():
+            for fetch, _ in clients.values():
                 await run_load(fetch, url, min(200, requests), concurrency)  # warm-up
             for _ in range(rounds):
                 for name, (fetch, _) in clients.items():  # interleaved: noise hits all alike

@@ -83,6 +83,8 @@ from pepperpy_core.http.api import (
     make_api_request,
 )
 from pepperpy_core.http.factory import (
+    AiohttpSession,
+    as_http_client,
     create_aiohttp_client,
     create_client,
     create_httpx_client,
@@ -123,6 +125,7 @@ from pepperpy_core.websocket import (
 __all__ = [
     "AggTrade",
     "AggregateProgress",
+    "AiohttpSession",
     "BatchWebSocket",
     "CacheEntry",
     "CacheMiddleware",
@@ -204,6 +207,7 @@ __all__ = [
     "WebSocketError",
     "WebSocketHandshakeError",
     "__version__",
+    "as_http_client",
     "configure_logging",
     "create_aiohttp_client",
     "create_client",

@@ -62,6 +62,7 @@ def _registrars() -> list[object]:
 
 
 _OPTIONAL: list[tuple[str, str]] = [
+    ("download", "add_download_parser"),
     ("ws", "add_parser"),
     ("monitor", "add_monitor_parser"),
 ]

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from pepperpy_core.behaviours.backoff import parse_retry_after
-from pepperpy_core.behaviours.retry import RetryMiddleware, RetryPolicy
+from pepperpy_core.behaviours.retry import RetryPolicy
 from pepperpy_core.exceptions import ConfigurationError, RateLimitError
-from pepperpy_core.http.client import HttpClient
+from pepperpy_core.http.factory import as_http_client
 from pepperpy_core.http.models import Response
 from pepperpy_core.logging import redact_url
 
@@ -37,29 +37,25 @@ async def make_api_request(
     (full jitter, capped at 60 s) or what ``Retry-After`` asks. A 429 that persists past the
     retries raises :class:`~pepperpy_core.RateLimitException` with ``retry_after``; any other
     4xx/5xx raises :class:`~pepperpy_core.HTTPStatusError`; a body that is not JSON raises
-    :class:`~pepperpy_core.DecodingError`. ``client`` is a :class:`HttpClient`.
+    :class:`~pepperpy_core.DecodingError`. ``client`` is a :class:`HttpClient` (preferred)
+    or a raw ``aiohttp.ClientSession`` / ``httpx.AsyncClient`` from
+    :func:`~pepperpy_core.create_client`, wrapped over the same session.
     """
-    http = _as_http_client(client)
     policy = _api_policy(max_retries, retry_delay)
     options: dict[str, Any] = {"params": params, "headers": headers}
     if json is not None:
         options["json"] = json
-    response = await _send(http, method, url, policy, options)
+    http, owned = as_http_client(client)
+    try:
+        response = await http.request(method, url, retries=policy, **options)
+    finally:
+        if owned:
+            await http.close()  # the wrapper only: the caller's raw client stays open
     if response.status == 429:
         raise _rate_limited(response)
     response.raise_for_status()
     body = await response.read()
     return await response.json() if body.strip() else None
-
-
-def _as_http_client(client: Any) -> HttpClient:
-    """The :class:`HttpClient` to send through. One place to teach ``make_api_request`` other
-    client types (a raw ``aiohttp.ClientSession`` or ``httpx.AsyncClient``, wrapped)."""
-    if isinstance(client, HttpClient):
-        return client
-    raise ConfigurationError(
-        f"make_api_request: client must be a pepperpy_core.HttpClient, got {type(client).__name__}"
-    )
 
 
 def _api_policy(max_retries: int, retry_delay: float) -> RetryPolicy:
@@ -71,16 +67,6 @@ def _api_policy(max_retries: int, retry_delay: float) -> RetryPolicy:
         total=max_retries, statuses=API_RETRY_STATUSES, backoff_base=retry_delay,
         backoff_max=max(60.0, retry_delay),
     )
-
-
-async def _send(
-    http: HttpClient, method: str, url: str, policy: RetryPolicy, options: dict[str, Any]
-) -> Response:
-    if any(isinstance(layer, RetryMiddleware) for layer in http.middlewares):
-        return await http.request(method, url, retries=policy, **options)
-    # The client was built without retries: apply the same layer around its hook.
-    request = http.build_request(method, url, **options)
-    return await RetryMiddleware(policy)(request, http._send_request)
 
 
 def _rate_limited(response: Response) -> RateLimitError:

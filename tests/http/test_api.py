@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiohttp import web
 
 from pepperpy_core import ConfigurationError, HttpClient, HTTPStatusError, RateLimitException
-from pepperpy_core.http.api import _as_http_client, make_api_request
+from pepperpy_core.http.api import make_api_request
 from pepperpy_core.testing import LocalServer
 
 
@@ -79,9 +80,14 @@ async def test_other_errors(api: tuple[LocalServer, Counter[str]]) -> None:
     assert seen["n"] == 1
 
 
-def test_client_resolution() -> None:
-    """_as_http_client accepts an HttpClient and names what it got otherwise."""
-    client = HttpClient()
-    assert _as_http_client(client) is client
+async def test_client_resolution(server: Any) -> None:
+    """make_api_request takes raw factory clients too, and names a wrong client type."""
+    from pepperpy_core import create_client
+
+    for kind in ("aiohttp", "httpx"):
+        raw = create_client(client_type=kind)
+        data = await make_api_request(client=raw, url=server.url("/data"), max_retries=0)
+        assert data is not None
+        await raw.aclose()
     with pytest.raises(ConfigurationError, match="dict"):
-        _as_http_client({})
+        await make_api_request({}, "http://127.0.0.1:9/")

@@ -65,6 +65,7 @@ _OPTIONAL: list[tuple[str, str]] = [
     ("download", "add_download_parser"),
     ("ws", "add_parser"),
     ("monitor", "add_monitor_parser"),
+    ("vision", "add_parser"),
 ]
 
 

@@ -42,7 +42,7 @@ from pepperpy_core.vision.listing import (
     parse_listing,
 )
 from pepperpy_core.vision.parse import Engine, read_archive
-from pepperpy_core.vision.paths import DEFAULT_BASE_URL, VisionFile, plan_range
+from pepperpy_core.vision.paths import DEFAULT_BASE_URL, RangePlan, VisionFile, plan_range
 
 __all__ = ["VisionDownloadManager", "VisionFileResult", "VisionRangeResult"]
 
@@ -196,8 +196,21 @@ class VisionDownloadManager:
 
     # ----------------------------------------------------------------- a range
 
+    def plan(self, start: dt.date | dt.datetime, end: dt.date | dt.datetime) -> RangePlan:
+        """The files :meth:`download_range` will fetch for ``start`` to ``end`` (no I/O)."""
+        return plan_range(
+            _utc_date(start), _utc_date(end), market=self.market, data_type=self.data_type,
+            symbol=self.symbol, interval=self.interval, today=self._today(),
+            prefer_monthly=self.prefer_monthly,
+        )
+
     async def download_range(
-        self, start: dt.date | dt.datetime, end: dt.date | dt.datetime, *, strict: bool = True
+        self,
+        start: dt.date | dt.datetime,
+        end: dt.date | dt.datetime,
+        *,
+        strict: bool = True,
+        on_file: Callable[[VisionFile, str], Any] | None = None,
     ) -> VisionRangeResult:
         """The rows of the days ``start`` to ``end`` inclusive, downloaded concurrently.
 
@@ -205,17 +218,18 @@ class VisionDownloadManager:
         when the monthly one is not published yet); verified files in ``cache_dir`` are reused;
         days without a file are listed in ``missing_days`` instead of failing the call. A file
         that fails otherwise (checksum still wrong after a retry, unsafe or broken zip) raises
-        once every other file is done; with ``strict=False`` it is listed in ``failed``."""
+        once every other file is done; with ``strict=False`` it is listed in ``failed``.
+        ``on_file(spec, status)`` is called as each file ends, with status ``"downloaded"``,
+        ``"cached"``, ``"missing"``, ``"fallback"`` (a monthly file replaced by daily ones)
+        or ``"failed"``."""
         first, last = _utc_date(start), _utc_date(end)
         started = time.monotonic()
-        plan = plan_range(
-            first, last, market=self.market, data_type=self.data_type, symbol=self.symbol,
-            interval=self.interval, today=self._today(), prefer_monthly=self.prefer_monthly,
-        )
+        plan = self.plan(first, last)
+        report = on_file or (lambda spec, status: None)
         with self._workdir() as folder:
             gate = asyncio.Semaphore(self.max_concurrent)
             outcomes = await asyncio.gather(
-                *(self._fetch_or_fall_back(spec, folder, gate) for spec in plan.files)
+                *(self._fetch_or_fall_back(spec, folder, gate, report) for spec in plan.files)
             )
             found = [r for o in outcomes for r in o.found]
             failed = [f for o in outcomes for f in o.failed]
@@ -245,19 +259,28 @@ class VisionDownloadManager:
         return result
 
     async def _fetch_or_fall_back(
-        self, spec: VisionFile, folder: Path, gate: asyncio.Semaphore
+        self,
+        spec: VisionFile,
+        folder: Path,
+        gate: asyncio.Semaphore,
+        report: Callable[[VisionFile, str], Any],
     ) -> _Outcome:
         try:
             async with gate:
-                return _Outcome(found=[await self.fetch(spec, folder=folder)])
+                found = await self.fetch(spec, folder=folder)
+            report(spec, "cached" if found.from_cache else "downloaded")
+            return _Outcome(found=[found])
         except VisionDataNotFoundError:
             if spec.frequency != "monthly" or self.interval in ("3d", "1w", "1mo"):
+                report(spec, "missing")
                 return _Outcome(missing=spec.days())
         except PepperPyError as exc:
+            report(spec, "failed")
             return _Outcome(failed=[(spec, exc)])
         _log.info("vision.monthly_missing", file=spec.filename, fallback="daily files")
+        report(spec, "fallback")
         parts = await asyncio.gather(
-            *(self._fetch_or_fall_back(d, folder, gate) for d in spec.daily_files())
+            *(self._fetch_or_fall_back(d, folder, gate, report) for d in spec.daily_files())
         )
         return _Outcome(
             found=[r for p in parts for r in p.found],

@@ -66,6 +66,7 @@ _OPTIONAL: list[tuple[str, str]] = [
     ("ws", "add_parser"),
     ("monitor", "add_monitor_parser"),
     ("vision", "add_parser"),
+    ("demo", "add_parser"),
 ]
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from multidict import CIMultiDict
+from typing_extensions import Self
 
 from pepperpy_core.config import HttpClientConfig, check_header, validate_config
 from pepperpy_core.exceptions import (
@@ -144,7 +145,7 @@ class HttpClient:
 
     # ----------------------------------------------------------------- lifecycle
 
-    async def __aenter__(self) -> HttpClient:
+    async def __aenter__(self) -> Self:
         self._check_open()
         return self
 

@@ -32,28 +32,32 @@ _SECRET_WORDS = re.compile(
 class _LibraryLogger:
     """Forwards to structlog, except that debug events are dropped until the application
     configures structlog: an unconfigured structlog prints everything to stdout, and a library
-    must not fill a user's terminal with per-request lines they never asked for."""
+    must not fill a user's terminal with per-request lines they never asked for.
 
-    __slots__ = ("_logger",)
+    The structlog logger is looked up on each event rather than held: a proxy kept at module
+    level would, under ``cache_logger_on_first_use``, stay bound to whatever configuration was
+    active first, and ignore the application's later one."""
+
+    __slots__ = ("_name",)
 
     def __init__(self, name: str) -> None:
-        self._logger = structlog.get_logger(name)
+        self._name = name
 
     def debug(self, event: str, **kw: Any) -> None:
         if debug_enabled():
-            self._logger.debug(event, **kw)
+            structlog.get_logger(self._name).debug(event, **kw)
 
     def info(self, event: str, **kw: Any) -> None:
-        self._logger.info(event, **kw)
+        structlog.get_logger(self._name).info(event, **kw)
 
     def warning(self, event: str, **kw: Any) -> None:
-        self._logger.warning(event, **kw)
+        structlog.get_logger(self._name).warning(event, **kw)
 
     def error(self, event: str, **kw: Any) -> None:
-        self._logger.error(event, **kw)
+        structlog.get_logger(self._name).error(event, **kw)
 
     def exception(self, event: str, **kw: Any) -> None:
-        self._logger.exception(event, **kw)
+        structlog.get_logger(self._name).exception(event, **kw)
 
     @property
     def debug_enabled(self) -> bool:

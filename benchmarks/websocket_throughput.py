@@ -320,6 +320,14 @@ def main() -> None:
         assert server.stdout is not None
         port = int(server.stdout.readline())
         pinned = pin(1)
+        import logging
+
+        import structlog
+
+        structlog.configure(  # as a service would: our per-connection info events stay quiet
+            wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+            cache_logger_on_first_use=True,
+        )
         started = time.perf_counter()
         results = asyncio.run(measure(f"ws://127.0.0.1:{port}", args.rounds))
         took = time.perf_counter() - started

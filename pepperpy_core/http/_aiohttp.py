@@ -99,9 +99,7 @@ class AiohttpTransport:
     def _client_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
         cached = self._timeouts.get(timeout)
         if cached is None:
-            cached = aiohttp.ClientTimeout(
-                total=timeout.total, connect=timeout.connect, sock_read=timeout.read
-            )
+            cached = _aiohttp_timeout(timeout)
             self._timeouts[timeout] = cached
         return cached
 
@@ -173,6 +171,19 @@ class AiohttpTransport:
             raise
         except Exception as exc:
             raise translate_error(exc, request) from exc
+
+
+def _aiohttp_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
+    """Our Timeout as aiohttp's, arming no timer that could never fire first.
+
+    ``connect`` maps to ``sock_connect``, timed only when a new connection is opened (a
+    pooled one costs no timer); waiting for a free pool slot is bounded by ``total``. A read
+    timeout not shorter than the total can never expire before it, so it is left out; that
+    saves a timer reset on every received chunk of every request."""
+    total, read = timeout.total, timeout.read
+    if total is not None and read is not None and read >= total:
+        read = None
+    return aiohttp.ClientTimeout(total=total, sock_connect=timeout.connect, sock_read=read)
 
 
 def _chunk_reader(raw: aiohttp.ClientResponse, request: Request) -> Any:

@@ -158,7 +158,9 @@ def _parse_pyarrow(body: memoryview, schema: Schema) -> dict[str, Array]:
     try:
         table = pacsv.read_csv(
             pa.BufferReader(pa.py_buffer(body)),
-            read_options=pacsv.ReadOptions(column_names=list(schema.names)),
+            read_options=pacsv.ReadOptions(
+                column_names=list(schema.names), use_threads=_usable_cores() > 1
+            ),
             convert_options=pacsv.ConvertOptions(
                 column_types={c.name: types[c.kind] for c in schema.columns},
                 true_values=["True", "true"],
@@ -170,6 +172,14 @@ def _parse_pyarrow(body: memoryview, schema: Schema) -> dict[str, Array]:
     except pa.ArrowInvalid as exc:
         raise VisionError(f"unparsable {schema.name} CSV: {exc}") from None
     return {name: _arrow_column(table, name, schema) for name in schema.names}
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on: pyarrow's thread pool only costs time on one."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - platforms without affinity
+        return os.cpu_count() or 1
 
 
 def _arrow_column(table: Any, name: str, schema: Schema) -> Array:

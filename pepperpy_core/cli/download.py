@@ -7,6 +7,7 @@ stderr otherwise. Exit code 0 when every file arrived, 1 when any failed.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -46,6 +47,8 @@ def add_download_parser(subparsers: Any) -> None:
     p.add_argument("--skip-if-same", action="store_true",
                    help="keep existing files of the announced size (or checksum)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object per file and a summary on stdout")
     p.set_defaults(handler=_run_from_args)
 
 
@@ -53,7 +56,8 @@ async def _run_from_args(args: argparse.Namespace) -> int:
     return await run_download(
         args.urls, out_dir=args.out_dir, concurrency=args.concurrency, sha256=args.sha256,
         max_retries=args.retries, skip_if_same=args.skip_if_same,
-        progress="none" if args.no_progress else "auto",
+        progress="none" if args.no_progress or args.json else "auto",
+        json_out=sys.stdout if args.json else None,
     )
 
 
@@ -68,6 +72,7 @@ async def run_download(
     progress: str = "auto",
     client: HttpClient | None = None,
     stream: TextIO | None = None,
+    json_out: TextIO | None = None,
     **handler_options: Any,
 ) -> int:
     """Download ``urls`` into ``out_dir``; print failures and a summary; return the exit code.
@@ -76,6 +81,7 @@ async def run_download(
     - ``progress``: ``"auto"`` (rich if installed, else plain), ``"rich"``, ``"plain"`` or
       ``"none"``; drawn on ``stream`` (default stderr).
     - ``client``: an HttpClient to use (default: a new one, closed afterwards).
+    - ``json_out``: also write a JSON summary there (``{"files": [...], "ok": n, ...}``).
     - ``handler_options``: passed to :class:`~pepperpy_core.DownloadHandler`.
     """
     out = stream or sys.stderr
@@ -100,11 +106,32 @@ async def run_download(
     for outcome in failed:
         print(f"failed: {outcome.url}: {outcome.error}", file=out)
     size = sum(o.result.bytes for o in outcomes if o.result is not None)
+    if json_out is not None:
+        json.dump(_json_summary(outcomes, size), json_out, indent=2)
+        json_out.write("\n")
     print(
         f"downloaded {len(outcomes) - len(failed)} of {len(outcomes)} file(s), "
         f"{_size(size)}, into {out_dir}", file=out,
     )
     return EXIT_FAILURE if failed else EXIT_OK
+
+
+def _json_summary(outcomes: Sequence[Any], size: int) -> dict[str, Any]:
+    files = [
+        {
+            "url": o.url,
+            "path": str(o.result.path if o.result is not None else o.path),
+            "ok": o.ok,
+            "bytes": o.result.bytes if o.result is not None else None,
+            "sha256": o.result.sha256 if o.result is not None else None,
+            "resumed": o.result.resumed if o.result is not None else False,
+            "attempts": o.result.attempts if o.result is not None else None,
+            "error": None if o.error is None else str(o.error),
+        }
+        for o in outcomes
+    ]
+    ok = sum(1 for f in files if f["ok"])
+    return {"files": files, "ok": ok, "failed": len(files) - ok, "bytes": size}
 
 
 # --------------------------------------------------------------------- progress display

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -44,6 +45,8 @@ def add_monitor_parser(subparsers: Any) -> None:
     p.add_argument("--all", action="store_true", help="online only when every target is up")
     p.add_argument("--duration", type=float, default=None,
                    help="stop after this many seconds (default: run until interrupted)")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per line: {time, state, latency_ms, error}")
     p.set_defaults(handler=_handle)
 
 
@@ -56,6 +59,7 @@ async def _handle(args: argparse.Namespace) -> int:
         list(args.targets), interval=args.interval, timeout=args.timeout,
         offline_after=args.offline_after, online_after=args.online_after,
         require="all" if args.all else "any", duration=args.duration,
+        as_json=args.json,
     )
 
 
@@ -71,12 +75,14 @@ async def run_monitor(
     max_transitions: int | None = None,
     out: TextIO | None = None,
     now: Callable[[], datetime] | None = None,
+    as_json: bool = False,
 ) -> int:
     """Print the first state, then every transition, until interrupted, ``duration`` seconds
     pass (None: no limit) or ``max_transitions`` transitions were printed (None: no limit).
 
     ``targets``: as for ``NetworkManager(targets=...)``; empty: the default public targets.
-    ``out``: where lines go (None: stdout); ``now``: the timestamp source (None: local time).
+    ``out``: where lines go (None: stdout); ``now``: the timestamp source (None: local time);
+    ``as_json``: one JSON object per line instead of text (no banner line).
     Returns 0 when online at the end, 1 when offline.
     """
     stream = out or sys.stdout
@@ -85,8 +91,14 @@ async def run_monitor(
     printed = 0
 
     def emit(label: str, state: ConnectionState) -> None:
-        print(f"{stamp().isoformat(timespec='seconds')}  {_describe(label, state)}",
-              file=stream, flush=True)
+        when = stamp().isoformat(timespec="seconds")
+        if as_json:
+            latency = None if state.latency is None else round(state.latency * 1000, 2)
+            record = {"time": when, "state": label, "latency_ms": latency,
+                      "error": None if label == "ONLINE" else state.last_error}
+            print(json.dumps(record), file=stream, flush=True)
+            return
+        print(f"{when}  {_describe(label, state)}", file=stream, flush=True)
 
     def on_change(label: str) -> Callable[[], None]:
         def callback() -> None:
@@ -103,7 +115,9 @@ async def run_monitor(
     )
     async with manager:
         names = ", ".join(str(t) for t in manager.targets)
-        print(f"monitoring {names} every {interval:g} s (Ctrl-C to stop)", file=stream, flush=True)
+        if not as_json:
+            print(f"monitoring {names} every {interval:g} s (Ctrl-C to stop)", file=stream,
+                  flush=True)
         online = await manager.check_connection()
         emit("ONLINE" if online else "OFFLINE", manager.state)
         await manager.monitor_connection(

@@ -72,6 +72,8 @@ def add_parser(sub: Any) -> None:
     _common_options(listing)
     listing.add_argument("--frequency", choices=("daily", "monthly"), default="daily")
     listing.add_argument("--listing-url", default=DEFAULT_LISTING_URL, help=argparse.SUPPRESS)
+    listing.add_argument("--json", action="store_true",
+                         help="one JSON array of {key, size, last_modified}")
     listing.set_defaults(handler=run_vision_list)
 
 
@@ -135,6 +137,11 @@ async def run_vision_list(args: argparse.Namespace, *, out: TextIO | None = None
     out = out or sys.stdout
     async with _manager(args, listing_base_url=args.listing_url) as manager:
         entries = await manager.list_files(frequency=args.frequency)
+    if args.json:
+        rows = [{"key": e.key, "size": e.size, "last_modified": e.last_modified}
+                for e in entries]
+        print(json.dumps(rows, indent=2, default=str), file=out)
+        return EXIT_OK
     for entry in entries:
         print(entry.key, file=out)
     print(f"{len(entries)} files", file=sys.stderr)

@@ -7,6 +7,7 @@ import json
 import re
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import websockets
@@ -84,3 +85,26 @@ async def test_ws_prints_messages(ws_url: str) -> None:
     code, out, _ = await cli("ws", ws_url, "--send", '{"type": "hello"}', "--count", "2")
     assert code == 0
     assert out.splitlines() == ['{"type":"hello"}', '{"echo":true}']
+
+
+async def test_download_json(server: LocalServer, tmp_path: Path) -> None:
+    """download --json prints one object scripts can read: per-file results and totals."""
+    code, out, _ = await cli(
+        "download", server.url("/big?size=300000"), server.url("/status/404"),
+        "-o", str(tmp_path), "--json", "--retries", "0",
+    )
+    doc = json.loads(out)
+    assert code == 1 and doc["ok"] == 1 and doc["failed"] == 1
+    good = next(f for f in doc["files"] if f["ok"])
+    assert good["bytes"] == 300000 and Path(good["path"]).stat().st_size == 300000
+    assert "404" in next(f for f in doc["files"] if not f["ok"])["error"]
+
+
+async def test_monitor_json(server: LocalServer) -> None:
+    """monitor --json prints one JSON object per state, here ONLINE for a live target."""
+    code, out, _ = await cli(
+        "monitor", f"127.0.0.1:{server.port}", "--interval", "0.05", "--duration", "0.3",
+        "--json",
+    )
+    first = json.loads(out.splitlines()[0])
+    assert code == 0 and first["state"] == "ONLINE" and first["latency_ms"] is not None

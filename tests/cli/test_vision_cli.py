@@ -70,3 +70,15 @@ async def test_vision_list(srv: VisionArchiveServer, capsys: pytest.CaptureFixtu
     assert await args.handler(args, out=out) == 0
     keys = out.getvalue().split()
     assert "data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2023-01-01.zip" in keys
+
+
+async def test_vision_list_json(srv: VisionArchiveServer) -> None:
+    """vision list --json gives key, size and last_modified for every file."""
+    args = parse(
+        "vision", "list", "BTCUSDT", "--interval", "1m", "--listing-url", srv.listing_url,
+        "--json",
+    )
+    out = io.StringIO()
+    assert await args.handler(args, out=out) == 0
+    rows = json.loads(out.getvalue())
+    assert all(row["size"] > 0 for row in rows) and len(rows) > 4

@@ -11,12 +11,13 @@ import asyncio
 import contextlib
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
 import aiohttp
+from multidict import CIMultiDict
 
 from pepperpy_core.exceptions import (
     ConnectionError,
@@ -53,6 +54,7 @@ class AiohttpTransport:
         cookies: dict[str, str] | None = None,
         trust_env: bool = False,
         max_body_size: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
     ) -> None:
         self._session = session
         self._owns_session = session is None
@@ -64,6 +66,10 @@ class AiohttpTransport:
         self._trust_env = trust_env
         self._max_body_size = max_body_size
         self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
+        self._last_timeout: tuple[Timeout, aiohttp.ClientTimeout] | None = None
+        # Headers every request carries live on the session we create: a request with exactly
+        # those passes none, and aiohttp skips merging them again on every call.
+        self._defaults = CIMultiDict(default_headers or {}) if session is None else None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -78,6 +84,7 @@ class AiohttpTransport:
                 # unsafe=True only means "also keep cookies of IP-address hosts" (as browsers
                 # and httpx do); domain and path scoping still apply.
                 cookie_jar=aiohttp.CookieJar(unsafe=True),
+                headers=self._defaults,
                 trust_env=self._trust_env,
                 auto_decompress=True,
                 timeout=aiohttp.ClientTimeout(total=None),
@@ -97,10 +104,14 @@ class AiohttpTransport:
             await session.close()
 
     def _client_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
+        last = self._last_timeout
+        if last is not None and last[0] is timeout:  # the client's own: no hashing needed
+            return last[1]
         cached = self._timeouts.get(timeout)
         if cached is None:
             cached = _aiohttp_timeout(timeout)
             self._timeouts[timeout] = cached
+        self._last_timeout = (timeout, cached)
         return cached
 
     async def send(self, request: Request) -> Response:
@@ -114,7 +125,7 @@ class AiohttpTransport:
         response = Response(
             raw.status,
             headers=raw.headers,
-            url=str(raw.url),
+            url=request.url,  # what we asked for; yarl's str() rebuilds it on every call
             reason=raw.reason or "",
             request=request,
             max_body_size=self._max_body_size,
@@ -133,10 +144,11 @@ class AiohttpTransport:
 
     async def _request(self, request: Request, data: Any) -> aiohttp.ClientResponse:
         try:
+            headers = request.headers
             return await self.session.request(
                 request.method,
                 request.url,
-                headers=request.headers,
+                headers=None if headers == self._defaults else headers,
                 data=data,
                 timeout=self._client_timeout(request.timeout),
                 allow_redirects=False,
@@ -152,7 +164,8 @@ class AiohttpTransport:
         if request.method == "HEAD":
             raw.release()
             return b""
-        declared = raw.content_length
+        length = raw.headers.get("Content-Length")
+        declared = int(length) if length is not None and length.isdigit() else None
         try:
             if limit is None or (declared is not None and declared <= limit):
                 return await raw.read()

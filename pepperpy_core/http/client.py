@@ -141,6 +141,7 @@ class HttpClient:
             max_connections=cfg.max_connections,
             max_connections_per_host=cfg.max_connections_per_host, proxy=cfg.proxy,
             cookies=cfg.cookies, trust_env=cfg.trust_env, max_body_size=cfg.max_body_size,
+            default_headers=self._headers,
         )
 
     # ----------------------------------------------------------------- lifecycle

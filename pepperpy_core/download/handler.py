@@ -29,6 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from pepperpy_core._hashing import sha256_file
 from pepperpy_core.behaviours.backoff import parse_retry_after
 from pepperpy_core.behaviours.retry import RetryPolicy
 from pepperpy_core.download.naming import filename_for, target_in
@@ -324,7 +325,7 @@ class DownloadHandler:
     @staticmethod
     async def _same_file(job: _Job, target: Path, announced: int | None) -> bool | None:
         if job.expected_sha is not None:
-            return await asyncio.to_thread(_sha256_of, target) == job.expected_sha
+            return await asyncio.to_thread(sha256_file, target) == job.expected_sha
         size = job.expected_size if job.expected_size is not None else announced
         if size is None:
             return None
@@ -560,14 +561,6 @@ def _parse_checksum(text: str, name: str, source: str) -> str:
     if lines:
         return _SHA256.search(lines[0]).group(0).lower()  # type: ignore[union-attr]
     raise DownloadError(f"no sha256 digest found in {redact_url(source)}")
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(MiB):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _content_length(response: Response) -> int | None:

@@ -11,6 +11,7 @@ import hmac
 import os
 import re
 
+from pepperpy_core._hashing import sha256_file
 from pepperpy_core.exceptions import ChecksumMismatchError, VisionError
 
 __all__ = ["parse_checksum", "sha256_bytes", "sha256_file", "verify_checksum"]
@@ -42,15 +43,6 @@ def parse_checksum(body: bytes | str, *, filename: str | None = None) -> str:
 def sha256_bytes(data: bytes) -> str:
     """Hex SHA-256 of ``data``."""
     return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: str | os.PathLike[str], *, chunk_size: int = _CHUNK) -> str:
-    """Hex SHA-256 of the file at ``path``, read ``chunk_size`` bytes at a time."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verify_checksum(

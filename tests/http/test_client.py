@@ -510,7 +510,7 @@ def test_library_does_not_configure_logging(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- TLS
 
 
-async def test_tls_verification_on_by_default(tmp_path: Path) -> None:
+async def test_tls_verification_on_by_default(tmp_path: Path, backend: str) -> None:
     """A self-signed server is refused by default and accepted with its CA bundle."""
     trustme = pytest.importorskip("trustme")
     import ssl
@@ -527,10 +527,11 @@ async def test_tls_verification_on_by_default(tmp_path: Path) -> None:
     bundle = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
     async with LocalServer(app, ssl_context=server_ctx) as srv:
-        async with HttpClient(retries=0) as c:
-            with pytest.raises(ConnectionError, match=r"certificate|SSL|ssl"):
+        async with HttpClient(retries=0, backend=backend) as c:
+            with pytest.raises(ConnectionError, match=r"certificate|SSL|ssl") as info:
                 await c.get(srv.url("/"))
-        async with HttpClient(verify=str(bundle)) as c:
+            assert info.value.request_sent is False  # so even a POST may be retried
+        async with HttpClient(verify=str(bundle), backend=backend) as c:
             assert await (await c.get(srv.url("/"))).text() == "secure"
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import ssl
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -97,28 +95,6 @@ async def test_proxy_is_used() -> None:
         text = await (await c.get("http://example.invalid/x")).text()
     assert text == "via proxy: http://example.invalid/x"
 
-
-async def test_tls_verification(tmp_path: Path) -> None:
-    """A self-signed server is refused by default and accepted with its CA bundle."""
-    trustme = pytest.importorskip("trustme")
-    ca = trustme.CA()
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
-    app = web.Application()
-
-    async def hello(request: web.Request) -> web.Response:
-        return web.Response(text="secure")
-
-    app.router.add_get("/", hello)
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    async with LocalServer(app, ssl_context=server_ctx) as srv:
-        async with HttpClient(backend="httpx", retries=0) as c:
-            with pytest.raises(ConnectionError, match="certificate") as info:
-                await c.get(srv.url("/"))
-            assert info.value.request_sent is False
-        async with HttpClient(backend="httpx", verify=str(bundle)) as c:
-            assert await (await c.get(srv.url("/"))).text() == "secure"
 
 
 def test_transport_constructs_without_a_loop() -> None:

@@ -8,7 +8,6 @@ failed download...), 2 bad usage or configuration, 3 network failure (connect, t
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 
@@ -84,4 +83,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
 
-_ = asyncio  # the handlers are coroutines run by run_guarded

@@ -42,7 +42,7 @@ from pepperpy_core.exceptions import (
     TransportError,
 )
 from pepperpy_core.http.client import HttpClient
-from pepperpy_core.http.factory import as_http_client
+from pepperpy_core.http.factory import ClientRef
 from pepperpy_core.http.models import Response
 from pepperpy_core.logging import get_logger, redact_url
 
@@ -164,9 +164,7 @@ class DownloadHandler:
             raise ConfigurationError("DownloadHandler: max_retries must be >= 0")
         if stall_window <= 0:
             raise ConfigurationError("DownloadHandler: stall_window must be > 0 seconds")
-        self._client_arg = client
-        self._http: HttpClient | None = None
-        self._owns_http = False
+        self._client = ClientRef(client)
         self.chunk_size = chunk_size
         self.policy = (retry_policy or RetryPolicy()).with_(total=max_retries)
         self.min_speed = min_speed
@@ -182,15 +180,11 @@ class DownloadHandler:
     @property
     def client(self) -> HttpClient:
         """The HttpClient downloads go through (a raw client is wrapped on first use)."""
-        if self._http is None:
-            self._http, self._owns_http = as_http_client(self._client_arg)
-        return self._http
+        return self._client.get()
 
     async def aclose(self) -> None:
         """Close the wrapper made around a raw client (the raw client itself stays open)."""
-        http, self._http = self._http, None
-        if http is not None and self._owns_http:
-            await http.aclose()
+        await self._client.aclose()
 
     async def __aenter__(self) -> DownloadHandler:
         return self

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AiohttpSession",
+    "ClientRef",
     "as_http_client",
     "create_aiohttp_client",
     "create_client",
@@ -194,6 +195,33 @@ def create_client(
     raise ConfigurationError(
         f"create_client: client_type: expected 'aiohttp' or 'httpx', got {client_type!r}"
     )
+
+
+class ClientRef:
+    """A ``client`` argument resolved on first use, inside the running loop, with its
+    ownership: an :class:`HttpClient` is used as is, a raw aiohttp/httpx client is wrapped
+    over its session (:func:`as_http_client`), and None calls ``make()``. ``aclose()`` closes
+    only what was made or wrapped here; a client the caller passed stays open."""
+
+    def __init__(self, client: Any, make: Callable[[], HttpClient] | None = None) -> None:
+        self._given = client
+        self._make = make
+        self._http: HttpClient | None = None
+        self._owned = False
+
+    def get(self) -> HttpClient:
+        """The HttpClient to send through (resolved once)."""
+        if self._http is None:
+            if self._given is None and self._make is not None:
+                self._http, self._owned = self._make(), True
+            else:
+                self._http, self._owned = as_http_client(self._given)
+        return self._http
+
+    async def aclose(self) -> None:
+        http, self._http = self._http, None
+        if http is not None and self._owned:
+            await http.aclose()
 
 
 def as_http_client(client: Any) -> tuple[HttpClient, bool]:

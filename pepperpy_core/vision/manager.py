@@ -29,7 +29,7 @@ from pepperpy_core.exceptions import (
     VisionError,
 )
 from pepperpy_core.http.client import HttpClient
-from pepperpy_core.http.factory import as_http_client
+from pepperpy_core.http.factory import ClientRef
 from pepperpy_core.logging import get_logger
 from pepperpy_core.vision.checksum import parse_checksum, sha256_file
 from pepperpy_core.vision.columns import schema_for
@@ -139,9 +139,7 @@ class VisionDownloadManager:
         self.max_concurrent = max_concurrent
         self.prefer_monthly = prefer_monthly
         self.engine: Engine = engine
-        self._client_arg = client
-        self._http: HttpClient | None = None
-        self._owns_http = False
+        self._client = ClientRef(client, make=lambda: HttpClient(timeout=300.0))
         self._max_retries = max_retries
         self._progress = progress
         self._today = today or (lambda: dt.datetime.now(dt.timezone.utc).date())
@@ -151,18 +149,11 @@ class VisionDownloadManager:
     @property
     def client(self) -> HttpClient:
         """The HttpClient every download goes through (made or wrapped on first use)."""
-        if self._http is None:
-            if self._client_arg is None:
-                self._http, self._owns_http = HttpClient(timeout=300.0), True
-            else:
-                self._http, self._owns_http = as_http_client(self._client_arg)
-        return self._http
+        return self._client.get()
 
     async def close(self) -> None:
         """Close the HttpClient this manager made or wrapped (a client you passed stays open)."""
-        http, self._http = self._http, None
-        if http is not None and self._owns_http:
-            await http.close()
+        await self._client.aclose()
 
     aclose = close
 

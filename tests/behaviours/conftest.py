@@ -6,11 +6,10 @@ import asyncio
 import json
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from email.utils import formatdate
 
 import pytest
-import structlog
 from aiohttp import web
 
 from pepperpy_core.testing import FakeClock, LocalServer
@@ -135,13 +134,6 @@ def make_app() -> web.Application:
     app.router.add_route("*", "/echo", echo)
     app.router.add_get("/throttle", throttle)
     return app
-
-
-@pytest.fixture(autouse=True)
-def _fresh_structlog() -> Iterator[None]:
-    """A test that configures structlog must not leak it into others."""
-    yield
-    structlog.reset_defaults()
 
 
 @pytest.fixture

@@ -83,10 +83,17 @@ def _wrapper_class() -> Any:
 
 def debug_enabled() -> bool:
     """Whether a debug event would be emitted under the current structlog configuration
-    (False while structlog is unconfigured). Cached per wrapper class: about 0.2 µs."""
-    if not structlog.is_configured():
+    (False while structlog is unconfigured). Cached per wrapper class: it runs on every request,
+    so the common case is two attribute reads and a dict lookup."""
+    config = _STRUCTLOG_CONFIG
+    if config is None:  # pragma: no cover - other structlog versions
+        if not structlog.is_configured():
+            return False
+        wrapper = _wrapper_class()
+    elif not config.is_configured:
         return False
-    wrapper = _wrapper_class()
+    else:
+        wrapper = config.default_wrapper_class
     known = _debug_by_wrapper.get(wrapper)
     if known is None:
         known = True

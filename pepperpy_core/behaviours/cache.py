@@ -25,9 +25,10 @@ from datetime import timezone
 from email.utils import parsedate_to_datetime
 from os import PathLike, fspath
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDict, CIMultiDictProxy, istr
 
 from pepperpy_core.behaviours._mixin import Clock, TimedMixin
 from pepperpy_core.exceptions import ConfigurationError, TransportError
@@ -57,6 +58,15 @@ CACHEABLE_STATUSES = frozenset({200, 203, 204, 300, 301, 308, 404, 405, 410, 414
 ERROR_STATUSES = frozenset({500, 502, 503, 504})
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "upgrade", "age"})
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Case-insensitive names made once: a lookup with them skips lower-casing the name each time.
+_CACHE_CONTROL = istr("Cache-Control")
+_AUTHORIZATION = istr("Authorization")
+_VARY = istr("Vary")
+_ETAG = istr("ETag")
+_LAST_MODIFIED = istr("Last-Modified")
+_EXPIRES = istr("Expires")
+_AGE = istr("Age")
+_NO_DIRECTIVES: Mapping[str, str | None] = MappingProxyType({})
 
 
 # --------------------------------------------------------------------------- the policy
@@ -96,12 +106,17 @@ class CachePolicy:
         """A copy with some fields changed."""
         return replace(self, **changes)
 
-    def applies_to(self, request: Request) -> bool:
-        """Whether this request may be answered from, or stored in, the cache."""
-        wanted = request.extensions.get("cache")
+    def applies_to(
+        self, request: Request, directives: Mapping[str, str | None] | None = None
+    ) -> bool:
+        """Whether this request may be answered from, or stored in, the cache
+        (``directives``: its ``Cache-Control``, when the caller has parsed it already)."""
+        wanted = request.extensions.get("cache") if request.extensions else None
         if wanted is False or request.stream or request.files:
             return False
-        if "no-store" in parse_cache_control(request.headers.get("cache-control")):
+        if directives is None:
+            directives = parse_cache_control(request.headers.get(_CACHE_CONTROL))
+        if "no-store" in directives:
             return False
         if request.method == "POST":
             body_is_bytes = request.body is None or isinstance(request.body, bytes)
@@ -144,7 +159,7 @@ def cache_key(request: Request) -> str:
     """The entry's key: method and URL, plus SHA-256 digests of the ``Authorization`` header
     and (POST) the body, so neither credentials nor bodies are ever stored in a key."""
     key = f"{request.method} {request.url}"
-    auth = request.headers.get("authorization")
+    auth = request.headers.get(_AUTHORIZATION)
     if auth:
         key += " auth:" + hashlib.sha256(auth.encode()).hexdigest()[:32]
     if request.method == "POST":
@@ -242,8 +257,8 @@ def _lifetime(
     max_age = _seconds(directives.get("max-age")) if "max-age" in directives else None
     if max_age is not None:
         return max_age
-    if "expires" in headers:
-        expires = _http_date(headers.get("expires"))
+    if _EXPIRES in headers:
+        expires = _http_date(headers.get(_EXPIRES))
         if expires is None:  # an invalid Expires means "already expired"
             return 0.0
         date = _http_date(headers.get("date")) or now
@@ -259,27 +274,30 @@ def make_entry(
     """The entry to store for ``response``, or None when it must not (or cannot) be stored."""
     if response.is_streaming or response.status not in CACHEABLE_STATUSES:
         return None
-    directives = parse_cache_control(response.headers.get("cache-control"))
+    headers = response.headers
+    control = headers.get(_CACHE_CONTROL)
+    directives = parse_cache_control(control) if control else {}
     if "no-store" in directives:
         return None
-    vary_names = [v.strip() for v in response.headers.get("vary", "").split(",") if v.strip()]
+    vary = headers.get(_VARY)
+    vary_names = [v.strip() for v in vary.split(",") if v.strip()] if vary else []
     if "*" in vary_names:
         return None
-    lifetime = _lifetime(response.headers, directives, response.status, policy, now)
-    has_validator = "etag" in response.headers or "last-modified" in response.headers
+    lifetime = _lifetime(headers, directives, response.status, policy, now)
+    has_validator = _ETAG in headers or _LAST_MODIFIED in headers
     if lifetime is None or (lifetime == 0 and not has_validator):
         if not has_validator:
             return None
         lifetime = 0.0
     return CacheEntry(
         status=response.status,
-        headers=_stored_headers(response.headers.items()),
+        headers=_stored_headers(headers.items()),
         body=response.content,
         url=response.url or request.url,
         reason=response.reason,
         stored_at=now,
         lifetime=lifetime,
-        initial_age=_seconds(response.headers.get("age")) or 0.0,
+        initial_age=_seconds(headers.get(_AGE)) or 0.0,
         vary=tuple((name.lower(), _joined(request.headers, name)) for name in vary_names),
         stale_if_error=_stale_allowance(directives, policy),
     )
@@ -345,13 +363,23 @@ class MemoryCacheStorage:
         return len(self._entries)
 
     async def get(self, key: str) -> CacheEntry | None:
+        return self.get_now(key)
+
+    async def set(self, key: str, entry: CacheEntry) -> None:
+        self.set_now(key, entry)
+
+    async def delete(self, key: str) -> None:
+        self.delete_now(key)
+
+    # The memory storage never suspends; the cache layer calls these directly.
+    def get_now(self, key: str) -> CacheEntry | None:
         entry = self._entries.get(key)
         if entry is not None:
             self._entries.move_to_end(key)
         return entry
 
-    async def set(self, key: str, entry: CacheEntry) -> None:
-        await self.delete(key)
+    def set_now(self, key: str, entry: CacheEntry) -> None:
+        self.delete_now(key)
         if entry.size > self.max_bytes:
             return
         self._entries[key] = entry
@@ -360,7 +388,7 @@ class MemoryCacheStorage:
             _, evicted = self._entries.popitem(last=False)
             self.bytes -= evicted.size
 
-    async def delete(self, key: str) -> None:
+    def delete_now(self, key: str) -> None:
         old = self._entries.pop(key, None)
         if old is not None:
             self.bytes -= old.size
@@ -507,52 +535,78 @@ class CacheMiddleware:
         # by the first follower, so a miss nobody shares costs no future)
         self._inflight: dict[str, asyncio.Future[CacheEntry | None] | None] = {}
 
+    @property
+    def storage(self) -> CacheStorage:
+        return self._storage
+
+    @storage.setter
+    def storage(self, value: CacheStorage) -> None:
+        self._storage = value
+        # The memory LRU never suspends: its synchronous methods save a coroutine per call.
+        plain = isinstance(value, MemoryCacheStorage) and all(
+            getattr(type(value), name) is getattr(MemoryCacheStorage, name)
+            for name in ("get", "set", "delete")
+        )
+        self._memory = value if plain and isinstance(value, MemoryCacheStorage) else None
+
     def __repr__(self) -> str:
         return f"CacheMiddleware({self.policy!r}, storage={type(self.storage).__name__})"
 
     async def __call__(self, request: Request, call_next: CallNext) -> Response:
-        if not self.policy.applies_to(request):
+        control = request.headers.get(_CACHE_CONTROL)
+        directives = parse_cache_control(control) if control else _NO_DIRECTIVES
+        if not self.policy.applies_to(request, directives):
             response = await call_next(request)
             response.metadata.setdefault("from_cache", False)
             response.metadata.setdefault("cache", "bypass")
             await self._invalidate_after(request, response)
             return response
         key = cache_key(request)
-        forced = "no-cache" in parse_cache_control(request.headers.get("cache-control"))
-        entry = await self._usable(key, request)
-        if entry is not None and not forced and entry.is_fresh(self._clock()):
-            return entry.to_response(request, self._clock(), "hit")
-        if self.policy.collapse and key in self._inflight:
+        memory = self._memory
+        entry = memory.get_now(key) if memory is not None else await self.storage.get(key)
+        if entry is not None:
+            if not entry.matches(request):
+                entry = None
+            elif "no-cache" not in directives and entry.is_fresh(self._clock()):
+                return entry.to_response(request, self._clock(), "hit")
+        inflight = self._inflight
+        if not self.policy.collapse:
+            response, _ = await self._fetch(request, key, entry, call_next)
+            return response
+        if key in inflight:
             shared = await asyncio.shield(self._follow(key))
             if shared is not None and shared.matches(request):
                 return shared.to_response(request, self._clock(), "hit")
             response, _ = await self._fetch(request, key, entry, call_next)
             return response
-        return await self._lead(request, key, entry, call_next)
+        # Lead: fetch for every identical request that arrives meanwhile (they await the result).
+        inflight[key] = None
+        stored: CacheEntry | None = None
+        try:
+            if entry is not None:
+                response, stored = await self._fetch(request, key, entry, call_next)
+                return response
+            # A plain miss, inline: nothing to revalidate, nothing stale to fall back on.
+            response = await call_next(request)
+            stored = make_entry(request, response, self.policy, self._clock())
+            if stored is not None:
+                if memory is not None:
+                    memory.set_now(key, stored)
+                else:
+                    await self.storage.set(key, stored)
+            response.metadata["from_cache"] = False
+            response.metadata["cache"] = "miss"
+            return response
+        finally:
+            followers = inflight.pop(key)
+            if followers is not None:  # never an exception: followers then fetch themselves
+                followers.set_result(stored)
 
     def _follow(self, key: str) -> asyncio.Future[CacheEntry | None]:
         pending = self._inflight[key]
         if pending is None:
             pending = self._inflight[key] = asyncio.get_running_loop().create_future()
         return pending
-
-    async def _usable(self, key: str, request: Request) -> CacheEntry | None:
-        entry = await self.storage.get(key)
-        return entry if entry is not None and entry.matches(request) else None
-
-    async def _lead(
-        self, request: Request, key: str, entry: CacheEntry | None, call_next: CallNext
-    ) -> Response:
-        """Fetch for every identical request that arrives meanwhile (they await the result)."""
-        self._inflight[key] = None
-        stored: CacheEntry | None = None
-        try:
-            response, stored = await self._fetch(request, key, entry, call_next)
-            return response
-        finally:
-            followers = self._inflight.pop(key)
-            if followers is not None:  # never an exception: followers then fetch themselves
-                followers.set_result(stored)
 
     async def _fetch(
         self, request: Request, key: str, entry: CacheEntry | None, call_next: CallNext

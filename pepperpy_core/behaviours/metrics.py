@@ -10,6 +10,7 @@ example keeps every latency in a list that grows forever).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from bisect import bisect_left
@@ -20,7 +21,7 @@ from pepperpy_core.behaviours._mixin import Clock, TimedMixin
 from pepperpy_core.http.chain import RANK_METRICS, CallNext, Middleware
 from pepperpy_core.http.client import HttpClient
 from pepperpy_core.http.models import Request, Response
-from pepperpy_core.logging import get_logger, redact_url
+from pepperpy_core.logging import debug_enabled, get_logger, redact_url
 
 __all__ = ["HttpMetrics", "LatencyHistogram", "MetricsClient", "MetricsMiddleware", "MetricsMixin"]
 
@@ -33,28 +34,32 @@ PROMETHEUS_BUCKETS = (
 
 
 class LatencyHistogram:
-    """Latencies in log-spaced buckets 4% wide (quantiles within ~2%), plus the fixed Prometheus
-    buckets. At most a few hundred counters, whatever the number of observations."""
+    """Latencies in log-spaced buckets 4% wide from 1 µs to about an hour (quantiles within
+    ~2%), whose edges include the Prometheus bounds, so one binary search files an observation
+    for both. A fixed few hundred counters, whatever the number of observations."""
 
     _FLOOR = 1e-6  # seconds; anything faster counts as 1 µs
-    _GROWTH = math.log(1.04)
+    _GROWTH = 1.04
+    _TOP = 3600.0  # above this, only ``max`` tells the size
 
     def __init__(self, buckets: tuple[float, ...] = PROMETHEUS_BUCKETS) -> None:
         self.bounds = buckets
-        self.cumulative_parts = [0] * (len(buckets) + 1)  # last one is +Inf
-        self._log_buckets: dict[int, int] = {}
+        self._edges = _edges_for(buckets, self._FLOOR, self._GROWTH, self._TOP)
+        self._bound_index = [self._edges.index(b) for b in buckets]
+        self._counts = [0] * (len(self._edges) + 1)  # the last one: above every edge
         self.count = 0
         self.sum = 0.0
         self.max = 0.0
 
     def observe(self, seconds: float) -> None:
-        seconds = max(0.0, seconds)
+        if seconds < 0.0:
+            seconds = 0.0
         self.count += 1
         self.sum += seconds
-        self.max = max(self.max, seconds)
-        index = math.ceil(math.log(max(seconds, self._FLOOR) / self._FLOOR) / self._GROWTH)
-        self._log_buckets[index] = self._log_buckets.get(index, 0) + 1
-        self.cumulative_parts[bisect_left(self.bounds, seconds)] += 1  # last slot: +Inf
+        if seconds > self.max:
+            self.max = seconds
+        # bucket i holds edges[i-1] < seconds <= edges[i]
+        self._counts[bisect_left(self._edges, seconds)] += 1
 
     def quantile(self, q: float) -> float:
         """The ``q`` quantile (0..1) in seconds, as the upper edge of its bucket (0 if empty)."""
@@ -62,21 +67,39 @@ class LatencyHistogram:
             return 0.0
         rank = max(1, math.ceil(q * self.count))
         seen = 0
-        for index in sorted(self._log_buckets):
-            seen += self._log_buckets[index]
+        for index, part in enumerate(self._counts[:-1]):
+            seen += part
             if seen >= rank:
-                return min(self.max, self._FLOOR * math.exp(index * self._GROWTH))
+                return min(self.max, self._edges[index])
         return self.max
 
     def cumulative(self) -> list[tuple[str, int]]:
         """``(le, count)`` pairs for a Prometheus histogram, ``+Inf`` last."""
         pairs: list[tuple[str, int]] = []
         running = 0
-        for bound, part in zip(self.bounds, self.cumulative_parts[:-1], strict=True):
-            running += part
+        start = 0
+        for bound, index in zip(self.bounds, self._bound_index, strict=True):
+            running += sum(self._counts[start : index + 1])
+            start = index + 1
             pairs.append((f"{bound:g}", running))
         pairs.append(("+Inf", self.count))
         return pairs
+
+
+@functools.lru_cache(maxsize=8)
+def _edges_for(
+    bounds: tuple[float, ...], floor: float, growth: float, top: float
+) -> list[float]:
+    """Sorted bucket edges: ``floor * growth**i`` up to ``top``, plus ``bounds``."""
+    edges = set(bounds)
+    edge = floor
+    while edge < top:
+        edges.add(edge)
+        edge *= growth
+    return sorted(edges)
+
+
+_STATUS_CLASSES = ("0xx", "1xx", "2xx", "3xx", "4xx", "5xx")
 
 
 class HttpMetrics:
@@ -98,11 +121,23 @@ class HttpMetrics:
 
     def record_response(self, response: Response, seconds: float) -> None:
         facts = response.metadata
-        self._count(facts, seconds, default_attempts=0 if facts.get("from_cache") else 1)
-        key = f"{response.status // 100}xx"
-        self.status_classes[key] = self.status_classes.get(key, 0) + 1
+        self.requests += 1
+        self.latency.observe(seconds)
+        attempts = facts.get("attempts")
+        if attempts is None:
+            attempts = 0 if facts.get("from_cache") else 1
+        self.attempts += attempts
+        if attempts > 1:
+            self.retries += attempts - 1
+        if "rate_limit_waits" in facts:
+            self.rate_limit_waits += facts["rate_limit_waits"]
+            self.rate_limit_wait_seconds += facts.get("rate_limit_wait_s", 0.0)
+        status = response.status
+        key = _STATUS_CLASSES[status // 100] if 0 < status < 600 else f"{status // 100}xx"
+        classes = self.status_classes
+        classes[key] = classes.get(key, 0) + 1
         outcome = facts.get("cache")
-        if outcome in self.cache:
+        if outcome is not None and outcome in self.cache:
             self.cache[outcome] += 1
 
     def record_error(self, error: BaseException, request: Request, seconds: float) -> None:
@@ -210,7 +245,7 @@ class MetricsMiddleware:
             raise
         elapsed = self._clock() - started
         self.metrics.record_response(response, elapsed)
-        if _log.debug_enabled:
+        if debug_enabled():
             _log.debug(
                 "http.request", method=request.method, url=redact_url(request.url),
                 status=response.status, elapsed_ms=round(elapsed * 1000, 2),

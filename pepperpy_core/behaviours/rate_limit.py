@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -99,6 +98,7 @@ class RateLimit:
             raise ConfigurationError("RateLimit.per must be 'global', 'host' or a function")
         if self.max_wait is not None and self.max_wait < 0:
             raise ConfigurationError("RateLimit.max_wait must be >= 0 seconds or None")
+        self._checked_weight(self.default_weight)
 
     @classmethod
     def of(cls, *rates: Rate | tuple[int, float], **options: Any) -> RateLimit:
@@ -125,7 +125,9 @@ class RateLimit:
 
     def weight_of(self, request: Request) -> int:
         """The request's weight (``weight=`` per request, else ``default_weight``)."""
-        weight = request.extensions.get("weight", self.default_weight)
+        return self._checked_weight(request.extensions.get("weight", self.default_weight))
+
+    def _checked_weight(self, weight: Any) -> int:
         if isinstance(weight, bool) or not isinstance(weight, int) or weight < 1:
             raise ConfigurationError(f"weight must be an int >= 1, got {weight!r}")
         too_heavy = [r for r in self.rates if weight > r.max_requests]
@@ -197,13 +199,35 @@ class _Window:
         return rate.window  # unreachable while weight <= max_requests
 
 
+class _KeyState:
+    """One key's logs (one per rate) and pause; ``rates``/``current`` remember the windows of the
+    last rate set asked for, so the usual call (same limiter, same rates) does no lookups."""
+
+    __slots__ = ("current", "paused_until", "rates", "windows")
+
+    def __init__(self) -> None:
+        self.windows: dict[tuple[int, float], _Window] = {}
+        self.paused_until = 0.0
+        self.rates: Sequence[Rate] | None = None
+        self.current: list[tuple[_Window, Rate]] = []
+
+    def windows_for(self, rates: Sequence[Rate]) -> list[tuple[_Window, Rate]]:
+        if rates is not self.rates:  # identity: held here, so it cannot be a recycled id
+            found = self.windows
+            self.current = [
+                (found.setdefault((rate.max_requests, rate.window), _Window()), rate)
+                for rate in rates
+            ]
+            self.rates = rates
+        return self.current
+
+
 class MemoryRateLimitStore:
     """Counts in this process's memory: bounded by ``max_requests`` entries per rate and key;
     keys idle for longer than their longest window are dropped."""
 
     def __init__(self, *, sweep_every: int = 4096) -> None:
-        self._windows: dict[tuple[str, Rate], _Window] = {}
-        self._paused: dict[str, float] = {}
+        self._keys: dict[str, _KeyState] = {}
         self._sweep_every = sweep_every
         self._since_sweep = 0
 
@@ -212,48 +236,49 @@ class MemoryRateLimitStore:
 
     def acquire_now(self, key: str, rates: Sequence[Rate], weight: int, now: float) -> float:
         """The synchronous body of :meth:`acquire` (it never needs to suspend)."""
-        paused = self._paused.get(key, 0.0) - now
-        if paused > 0:
-            return paused
-        windows = [self._window(key, rate, now) for rate in rates]
+        state = self._keys.get(key)
+        if state is None:
+            state = self._keys[key] = _KeyState()
+        if state.paused_until > now:
+            return state.paused_until - now
+        windows = state.windows_for(rates)
         wait = 0.0
-        for window, rate in zip(windows, rates, strict=True):
-            wait = max(wait, window.wait_for(rate, weight, now))
+        for window, rate in windows:
+            window.expire(now - rate.window)
+            if window.used + weight > rate.max_requests:
+                wait = max(wait, window.wait_for(rate, weight, now))
         if wait > 0:
             return wait
-        for window in windows:
-            window.log.append((now, weight))
+        entry = (now, weight)
+        for window, _ in windows:
+            window.log.append(entry)
             window.used += weight
-        self._maybe_sweep(now)
+        self._since_sweep += 1
+        if self._since_sweep >= self._sweep_every:
+            self._sweep(now)
         return 0.0
 
     async def pause(self, key: str, until: float) -> None:
-        if until > self._paused.get(key, 0.0):
-            self._paused[key] = until
+        state = self._keys.get(key)
+        if state is None:
+            state = self._keys[key] = _KeyState()
+        if until > state.paused_until:
+            state.paused_until = until
 
-    def _window(self, key: str, rate: Rate, now: float) -> _Window:
-        window = self._windows.get((key, rate))
-        if window is None:
-            window = self._windows[(key, rate)] = _Window()
-        window.expire(now - rate.window)
-        return window
-
-    def _maybe_sweep(self, now: float) -> None:
-        self._since_sweep += 1
-        if self._since_sweep < self._sweep_every:
-            return
+    def _sweep(self, now: float) -> None:
         self._since_sweep = 0
-        for (key, rate), window in list(self._windows.items()):
-            window.expire(now - rate.window)
-            if not window.log:
-                del self._windows[(key, rate)]
-        for key, until in list(self._paused.items()):
-            if until <= now:
-                del self._paused[key]
+        for key, state in list(self._keys.items()):
+            for (limit, window_s), window in list(state.windows.items()):
+                window.expire(now - window_s)
+                if not window.log:
+                    del state.windows[(limit, window_s)]
+                    state.rates = None  # a window was dropped: look them up again next time
+            if not state.windows and state.paused_until <= now:
+                del self._keys[key]
 
     def __len__(self) -> int:
         """Number of (key, rate) logs held (for tests of the memory bound)."""
-        return len(self._windows)
+        return sum(len(state.windows) for state in self._keys.values())
 
 
 # --------------------------------------------------------------------------- the middleware
@@ -279,37 +304,57 @@ class RateLimitMiddleware:
     ) -> None:
         self.limit = limit
         self.store: RateLimitStore = store if store is not None else MemoryRateLimitStore()
+        # The memory store never suspends: call its synchronous body and save a coroutine.
+        self._sync_store = (
+            self.store if isinstance(self.store, MemoryRateLimitStore)
+            and type(self.store).acquire is MemoryRateLimitStore.acquire else None
+        )
         self._clock = clock
         self._sleep = sleep
-        self._queues: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        # key -> [its lock, tasks queued or holding it]; dropped when the last one leaves
+        self._queues: dict[str, list[Any]] = {}
 
     def __repr__(self) -> str:
         return f"RateLimitMiddleware({self.limit!r})"
 
     async def __call__(self, request: Request, call_next: CallNext) -> Response:
-        key = self.limit.key_for(request)
-        await self._admit(request, key)
+        limit = self.limit
+        key = "*" if limit.per == "global" else limit.key_for(request)
+        weight = (
+            limit.weight_of(request) if "weight" in request.extensions else limit.default_weight
+        )
+        if key in self._queues:  # others are waiting: queue behind them
+            await self._queue_up(request, key, weight)
+        else:
+            store = self._sync_store
+            wait = (
+                store.acquire_now(key, limit.rates, weight, self._clock()) if store is not None
+                else await self.store.acquire(key, limit.rates, weight, self._clock())
+            )
+            if wait > 0:
+                await self._queue_up(request, key, weight)
         response = await call_next(request)
-        if "rate_limit_waits" in request.metadata:  # waits of this and earlier attempts
-            response.metadata["rate_limit_wait_s"] = request.metadata["rate_limit_wait_s"]
-            response.metadata["rate_limit_waits"] = request.metadata["rate_limit_waits"]
-        await self._maybe_pause(key, response)
+        facts = request.metadata
+        if "rate_limit_waits" in facts:  # waits of this and earlier attempts
+            response.metadata["rate_limit_wait_s"] = facts["rate_limit_wait_s"]
+            response.metadata["rate_limit_waits"] = facts["rate_limit_waits"]
+        if response.status in limit.pause_statuses:
+            await self._maybe_pause(key, response)
         return response
 
-    async def _admit(self, request: Request, key: str) -> float:
-        """Take a token for ``request``, waiting (or raising) as the policy says."""
-        weight = self.limit.weight_of(request)
-        queue = self._queues.get(key)
-        if queue is None or not queue.locked():  # nobody queued: try without queueing
-            wait = await self.store.acquire(key, self.limit.rates, weight, self._clock())
-            if wait <= 0:
-                return 0.0
-        if queue is None:
-            queue = self._queues[key] = asyncio.Lock()
-        async with queue:
-            waited = await self._wait_turn(request, key, weight)
+    async def _queue_up(self, request: Request, key: str, weight: int) -> float:
+        """Wait (or raise) in arrival order until a token is free for ``request``."""
+        slot = self._queues.get(key)
+        if slot is None:
+            slot = self._queues[key] = [asyncio.Lock(), 0]
+        slot[1] += 1
+        try:
+            async with slot[0]:
+                waited = await self._wait_turn(request, key, weight)
+        finally:
+            slot[1] -= 1
+            if not slot[1] and self._queues.get(key) is slot:
+                del self._queues[key]
         request.metadata["rate_limit_wait_s"] = (
             request.metadata.get("rate_limit_wait_s", 0.0) + waited
         )
@@ -341,8 +386,6 @@ class RateLimitMiddleware:
         )
 
     async def _maybe_pause(self, key: str, response: Response) -> None:
-        if response.status not in self.limit.pause_statuses:
-            return
         asked = parse_retry_after(response.headers.get("retry-after"))
         if asked is None or asked <= 0:
             return

@@ -149,35 +149,49 @@ class RetryMiddleware:
         return RetryPolicy.of(wanted)
 
     async def __call__(self, request: Request, call_next: CallNext) -> Response:
-        policy = self._policy_for(request)
-        if policy.total == 0:
-            request.metadata["attempt"] = 1
+        policy = self._policy_for(request) if request.extensions else self.policy
+        request.metadata["attempt"] = 1
+        # The first attempt runs here, the rest in _retry: most requests succeed at once and
+        # should pay for one frame, no clock read and no loop.
+        start = self._clock() if policy.deadline is not None else 0.0
+        try:
             response = await call_next(request)
+        except TransportError as exc:
+            return await self._retry(request, call_next, policy, start, error=exc)
+        if not policy.total:
             response.metadata.setdefault("attempts", 1)
             return response
-        return await self._attempts(request, call_next, policy)
+        if response.status in policy.statuses or policy.should_retry is not None:
+            return await self._retry(request, call_next, policy, start, response=response)
+        response.metadata["attempts"] = 1
+        return response
 
-    async def _attempts(
-        self, request: Request, call_next: CallNext, policy: RetryPolicy
+    async def _retry(
+        self,
+        request: Request,
+        call_next: CallNext,
+        policy: RetryPolicy,
+        start: float,
+        *,
+        response: Response | None = None,
+        error: TransportError | None = None,
     ) -> Response:
-        start = self._clock()
+        """Decide on the outcome of attempt 1 (a response or an error) and go on attempting
+        while the policy allows."""
         waited = 0.0
-        attempt = 0
+        attempt = 1
         while True:
-            attempt += 1
-            request.metadata["attempt"] = attempt
             retries_left = attempt <= policy.total
-            try:
-                response = await call_next(request)
-            except TransportError as exc:
+            if error is not None:
                 delay = policy.backoff(attempt, self._random)
-                if not (retries_left and policy.error_verdict(request, exc)) or self._overruns(
+                if not (retries_left and policy.error_verdict(request, error)) or self._overruns(
                     policy, start, delay
                 ):
-                    exc.attempts = attempt
-                    raise
-                self._note(request, attempt, delay, error=exc)
+                    error.attempts = attempt
+                    raise error
+                self._note(request, attempt, delay, error=error)
             else:
+                assert response is not None
                 if not (retries_left and policy.response_verdict(request, response)):
                     return self._finish(response, attempt, waited)
                 wanted = self._delay_for(policy, response, attempt)
@@ -188,6 +202,13 @@ class RetryMiddleware:
                 self._note(request, attempt, delay, status=response.status)
             waited += delay
             await self._sleep(delay)
+            attempt += 1
+            request.metadata["attempt"] = attempt
+            response = error = None
+            try:
+                response = await call_next(request)
+            except TransportError as exc:
+                error = exc
 
     def _delay_for(self, policy: RetryPolicy, response: Response, attempt: int) -> float | None:
         if policy.respect_retry_after and response.status in (429, 503):

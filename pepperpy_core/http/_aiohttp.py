@@ -12,11 +12,11 @@ import contextlib
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
-from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
 import aiohttp
+from aiohttp import hdrs
 from multidict import CIMultiDict
 
 from pepperpy_core.exceptions import (
@@ -117,11 +117,32 @@ class AiohttpTransport:
     async def send(self, request: Request) -> Response:
         """One exchange; the body is buffered (capped) unless ``request.stream``."""
         started = time.perf_counter()
-        if request.files:
-            with _open_files(request) as form:
-                raw = await self._request(request, form)
-        else:
-            raw = await self._request(request, request.body)
+        session = self._session if self._session is not None else self.session
+        timeout = request.timeout
+        last = self._last_timeout
+        client_timeout = last[1] if last is not None and last[0] is timeout else (
+            self._client_timeout(timeout)
+        )
+        headers = request.headers
+        try:
+            if request.files:
+                with _open_files(request) as form:
+                    raw = await session.request(
+                        request.method, request.url, headers=headers, data=form,
+                        timeout=client_timeout, allow_redirects=False, proxy=self._proxy,
+                    )
+            else:
+                raw = await session.request(
+                    request.method,
+                    request.url,
+                    headers=None if headers == self._defaults else headers,
+                    data=request.body,
+                    timeout=client_timeout,
+                    allow_redirects=False,
+                    proxy=self._proxy,
+                )
+        except Exception as exc:
+            raise translate_error(exc, request) from exc
         response = Response(
             raw.status,
             headers=raw.headers,
@@ -132,58 +153,49 @@ class AiohttpTransport:
         )
         if request.stream:
             response._stream = ByteStream(_chunk_reader(raw, request), _releaser(raw))
-            response.elapsed = timedelta(seconds=time.perf_counter() - started)
-            return response
-        try:
-            response._body = await self._read_capped(raw, request, response)
-        except BaseException:
-            raw.close()
-            raise
-        response.elapsed = timedelta(seconds=time.perf_counter() - started)
+        else:
+            limit = self._max_body_size
+            length = raw.headers.get(hdrs.CONTENT_LENGTH)
+            try:
+                if request.method == "HEAD":
+                    raw.release()
+                    response._body = b""
+                elif limit is None or (length is not None and length.isdigit()
+                                       and int(length) <= limit):
+                    response._body = await raw.read()
+                else:
+                    response._body = await self._read_capped(raw, request, response, length)
+            except HTTPError:
+                raw.close()
+                raise
+            except Exception as exc:
+                raw.close()
+                raise translate_error(exc, request) from exc
+            except BaseException:
+                raw.close()
+                raise
+        response.elapsed_s = time.perf_counter() - started
         return response
 
-    async def _request(self, request: Request, data: Any) -> aiohttp.ClientResponse:
-        try:
-            headers = request.headers
-            return await self.session.request(
-                request.method,
-                request.url,
-                headers=None if headers == self._defaults else headers,
-                data=data,
-                timeout=self._client_timeout(request.timeout),
-                allow_redirects=False,
-                proxy=self._proxy,
-            )
-        except Exception as exc:
-            raise translate_error(exc, request) from exc
-
     async def _read_capped(
-        self, raw: aiohttp.ClientResponse, request: Request, response: Response
+        self, raw: aiohttp.ClientResponse, request: Request, response: Response,
+        length: str | None,
     ) -> bytes:
+        """A body that may pass ``max_body_size``: refused up front when its declared length
+        does, otherwise read in chunks and refused as soon as it grows past the cap."""
         limit = self._max_body_size
-        if request.method == "HEAD":
-            raw.release()
-            return b""
-        length = raw.headers.get("Content-Length")
-        declared = int(length) if length is not None and length.isdigit() else None
-        try:
-            if limit is None or (declared is not None and declared <= limit):
-                return await raw.read()
-            if declared is not None:
+        assert limit is not None
+        if length is not None and length.isdigit():
+            raise body_too_large(response, limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in raw.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > limit:
                 raise body_too_large(response, limit)
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in raw.content.iter_chunked(64 * 1024):
-                size += len(chunk)
-                if size > limit:
-                    raise body_too_large(response, limit)
-                chunks.append(chunk)
-            raw.release()
-            return b"".join(chunks)
-        except HTTPError:
-            raise
-        except Exception as exc:
-            raise translate_error(exc, request) from exc
+            chunks.append(chunk)
+        raw.release()
+        return b"".join(chunks)
 
 
 def _aiohttp_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:

@@ -16,7 +16,6 @@ import contextlib
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
 from os import PathLike
 from typing import IO, Any
 
@@ -155,13 +154,13 @@ class HttpxTransport:
         )
         if request.stream:
             response._stream = ByteStream(_chunk_reader(raw, request, deadline), raw.aclose)
-            response.elapsed = timedelta(seconds=time.perf_counter() - started)
+            response.elapsed_s = time.perf_counter() - started
             return response
         try:
             response._body = await self._read_capped(raw, request, response)
         finally:
             await raw.aclose()
-        response.elapsed = timedelta(seconds=time.perf_counter() - started)
+        response.elapsed_s = time.perf_counter() - started
         return response
 
     async def _send_raw(self, request: Request, files: Any) -> httpx.Response:

@@ -31,7 +31,7 @@ from pepperpy_core.exceptions import (
 )
 from pepperpy_core.http.chain import CallNext, Middleware, build_chain, order_middlewares
 from pepperpy_core.http.models import FilePart, Request, Response, Timeout
-from pepperpy_core.logging import get_logger, redact_url
+from pepperpy_core.logging import debug_enabled, get_logger, redact_url
 
 if TYPE_CHECKING:
     from pepperpy_core.behaviours.retry import RetryPolicy
@@ -43,6 +43,8 @@ _log = get_logger("pepperpy_core.http")
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"})
 _CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
 _UNSET: Any = object()
+_NO_HOST = ("", "/", "?", "#")
+_REQUEST_ARGS = frozenset({"params", "headers", "json", "data", "files", "timeout"})
 
 
 class Transport(Protocol):
@@ -206,31 +208,40 @@ class HttpClient:
     async def _send_request(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The documented hook: override it (``*args, **kwargs`` then ``super()``) to wrap
         every request; the behaviour chain runs inside it."""
-        self._check_open()
+        if self._closed:
+            self._check_open()
         return await self._chain(request)
+
+    def _prepare(self, method: str, url: str, kwargs: dict[str, Any]) -> Request:
+        """The verbs' way to :meth:`build_request`: keyword arguments it does not know become
+        per-request extensions, as :meth:`request` does."""
+        if not kwargs:
+            return self.build_request(method, url)
+        known = {k: kwargs.pop(k) for k in _REQUEST_ARGS.intersection(kwargs)}
+        return self.build_request(method, url, **known, extensions=kwargs)
 
     async def get(self, url: str, **kwargs: Any) -> Response:
         """GET ``url``; keywords as for :meth:`request`."""
-        return await self.request("GET", url, **kwargs)
+        return await self._send_request(self._prepare("GET", url, kwargs))
 
     async def post(self, url: str, **kwargs: Any) -> Response:
         """POST ``url`` (``json=``, ``data=`` or ``files=``); not retried unless opted in."""
-        return await self.request("POST", url, **kwargs)
+        return await self._send_request(self._prepare("POST", url, kwargs))
 
     async def put(self, url: str, **kwargs: Any) -> Response:
-        return await self.request("PUT", url, **kwargs)
+        return await self._send_request(self._prepare("PUT", url, kwargs))
 
     async def patch(self, url: str, **kwargs: Any) -> Response:
-        return await self.request("PATCH", url, **kwargs)
+        return await self._send_request(self._prepare("PATCH", url, kwargs))
 
     async def delete(self, url: str, **kwargs: Any) -> Response:
-        return await self.request("DELETE", url, **kwargs)
+        return await self._send_request(self._prepare("DELETE", url, kwargs))
 
     async def head(self, url: str, **kwargs: Any) -> Response:
-        return await self.request("HEAD", url, **kwargs)
+        return await self._send_request(self._prepare("HEAD", url, kwargs))
 
     async def options(self, url: str, **kwargs: Any) -> Response:
-        return await self.request("OPTIONS", url, **kwargs)
+        return await self._send_request(self._prepare("OPTIONS", url, kwargs))
 
     @asynccontextmanager
     async def stream(self, method: str, url: str, **kwargs: Any) -> AsyncIterator[Response]:
@@ -269,33 +280,38 @@ class HttpClient:
         extensions: dict[str, Any] | None = None,
     ) -> Request:
         """Validate the arguments and assemble a :class:`Request` (no I/O)."""
-        self._check_open()
-        verb = method.upper() if isinstance(method, str) else method
-        if verb not in METHODS:
-            raise ConfigurationError(
-                f"unknown HTTP method {method!r}; expected one of {', '.join(sorted(METHODS))}"
-            )
+        if self._closed:
+            self._check_open()
+        verb = method if type(method) is str and method in METHODS else _checked_method(method)
         merged = CIMultiDict(self._headers)
         if headers:
             for key, value in headers.items():
                 check_header(key, value)
                 merged[key] = value
-        body = _encode_body(json, data, files, merged)
+        body = (
+            None if json is _UNSET and data is None and not files
+            else _encode_body(json, data, files, merged)
+        )
+        target = self._absolute(url)
         return Request(
-            method=verb,
-            url=_with_params(self._absolute(url), params),
-            headers=merged,
-            body=body,
-            files=_file_parts(files) if files else None,
-            timeout=(
-                self._timeout if timeout is _UNSET
-                else _checked_timeout(timeout, self._timeout_parts)
-            ),
-            stream=stream,
-            extensions=extensions or {},
+            verb,
+            _with_params(target, params) if params else target,
+            merged,
+            body,
+            _file_parts(files) if files else None,
+            self._timeout if timeout is _UNSET else _checked_timeout(timeout, self._timeout_parts),
+            stream,
+            extensions if extensions is not None else {},
         )
 
     def _absolute(self, url: str) -> str:
+        if type(url) is str:
+            # The common case, an absolute http(s) URL with a host, costs two string checks.
+            if url.startswith("https://"):
+                if url[8:9] not in _NO_HOST:
+                    return url
+            elif url.startswith("http://") and url[7:8] not in _NO_HOST:
+                return url
         if not isinstance(url, str) or not url:
             raise InvalidURLError(f"URL must be a non-empty string, got {url!r}")
         if "://" not in url:
@@ -314,16 +330,24 @@ class HttpClient:
 
     # ----------------------------------------------------------------- below the chain
 
-    async def _send_with_redirects(self, request: Request) -> Response:
+    async def _send_with_redirects(self, request: Request, follow: bool = True) -> Response:
         """The chain's endpoint: one attempt, following redirects with credential hygiene."""
+        try:
+            response = await self._transport.send(request)
+        except TransportError as exc:
+            if debug_enabled():
+                _log_attempt(request, error=type(exc).__name__)
+            raise
+        if debug_enabled():
+            _log_attempt(request, response)
+        if follow and response.status in _REDIRECT_STATUSES and self.config.follow_redirects:
+            return await self._follow(request, response)
+        return response
+
+    async def _follow(self, request: Request, response: Response) -> Response:
         hops: list[str] = []
         current = request
-        while True:
-            response = await self._send_once(current)
-            if not (self.config.follow_redirects and response.is_redirect):
-                if hops:
-                    response.metadata["redirects"] = hops
-                return response
+        while response.is_redirect:
             await response.aclose()
             if len(hops) >= self.config.max_redirects:
                 raise TooManyRedirectsError(
@@ -332,23 +356,9 @@ class HttpClient:
                 )
             hops.append(current.url)
             current = _redirected(current, response)
-
-    async def _send_once(self, request: Request) -> Response:
-        try:
-            response = await self._transport.send(request)
-        except TransportError as exc:
-            if _log.debug_enabled:
-                _log.debug(
-                    "http.attempt", method=request.method, url=redact_url(request.url),
-                    attempt=request.metadata.get("attempt", 1), error=type(exc).__name__,
-                )
-            raise
-        if _log.debug_enabled:
-            _log.debug(
-                "http.attempt", method=request.method, url=redact_url(request.url),
-                status=response.status, attempt=request.metadata.get("attempt", 1),
-                elapsed_ms=round(response.elapsed.total_seconds() * 1000, 2),
-            )
+            response = await self._send_with_redirects(current, follow=False)
+        if hops:
+            response.metadata["redirects"] = hops
         return response
 
     def __repr__(self) -> str:
@@ -357,6 +367,20 @@ class HttpClient:
 
 
 # --------------------------------------------------------------------- helpers
+
+
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+def _log_attempt(request: Request, response: Response | None = None, **extra: Any) -> None:
+    """The per-attempt debug event (only built when debug events are emitted)."""
+    if response is not None:
+        extra["status"] = response.status
+        extra["elapsed_ms"] = round(response.elapsed_s * 1000, 2)
+    _log.debug(
+        "http.attempt", method=request.method, url=redact_url(request.url),
+        attempt=request.metadata.get("attempt", 1), **extra,
+    )
 
 
 def _merge_layers(defaults: list[Middleware], given: Iterable[Middleware]) -> list[Middleware]:
@@ -417,10 +441,18 @@ def _is_httpx_client(session: Any) -> bool:
 
 
 def _split_extensions(kwargs: dict[str, Any]) -> dict[str, Any]:
-    known = {"params", "headers", "json", "data", "files", "timeout"}
-    out = {k: v for k, v in kwargs.items() if k in known}
-    out["extensions"] = {k: v for k, v in kwargs.items() if k not in known}
+    out = {k: v for k, v in kwargs.items() if k in _REQUEST_ARGS}
+    out["extensions"] = {k: v for k, v in kwargs.items() if k not in _REQUEST_ARGS}
     return out
+
+
+def _checked_method(method: Any) -> str:
+    verb = method.upper() if isinstance(method, str) else method
+    if verb not in METHODS:
+        raise ConfigurationError(
+            f"unknown HTTP method {method!r}; expected one of {', '.join(sorted(METHODS))}"
+        )
+    return str(verb)
 
 
 def _with_params(url: str, params: Any) -> str:

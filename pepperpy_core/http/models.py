@@ -81,7 +81,7 @@ class FilePart:
         raise TypeError(f"files[{name!r}]: expected bytes, a path or a binary file object")
 
 
-@dataclass
+@dataclass(slots=True)
 class Request:
     """One HTTP request as it travels down the chain.
 
@@ -150,7 +150,7 @@ class Response:
         "_body",
         "_max_body_size",
         "_stream",
-        "elapsed",
+        "elapsed_s",
         "headers",
         "metadata",
         "reason",
@@ -168,7 +168,7 @@ class Response:
         url: str = "",
         reason: str = "",
         request: Request | None = None,
-        elapsed: timedelta = timedelta(0),
+        elapsed: timedelta | float = 0.0,
         stream: ByteStream | None = None,
         metadata: dict[str, Any] | None = None,
         max_body_size: int | None = None,
@@ -184,11 +184,23 @@ class Response:
         self.url = url
         self.reason = reason
         self.request = request
-        self.elapsed = elapsed
+        #: Seconds to the response headers (or the buffered body); ``elapsed`` as a timedelta.
+        self.elapsed_s: float = (
+            elapsed.total_seconds() if isinstance(elapsed, timedelta) else float(elapsed)
+        )
         self.metadata: dict[str, Any] = metadata if metadata is not None else {}
 
     def __repr__(self) -> str:
         return f"<Response [{self.status} {self.reason}] {self.url}>"
+
+    @property
+    def elapsed(self) -> timedelta:
+        """Time to the response headers, or to the whole body when it was buffered."""
+        return timedelta(seconds=self.elapsed_s)
+
+    @elapsed.setter
+    def elapsed(self, value: timedelta | float) -> None:
+        self.elapsed_s = value.total_seconds() if isinstance(value, timedelta) else float(value)
 
     @property
     def ok(self) -> bool:

@@ -290,6 +290,19 @@ async def test_concurrent_misses_collapse(
     assert sum(r.metadata["cache"] == "hit" for r in responses) == 49
 
 
+async def test_concurrent_misses_without_collapse_each_fetch(
+    server: LocalServer, hits: Counter[str], clock: FakeClock
+) -> None:
+    """collapse=False: identical concurrent misses each go to the server, and all succeed."""
+    async with cached(server, clock, CachePolicy(collapse=False)) as client:
+        responses = await asyncio.gather(
+            *(client.get("/fresh", params={"slow": 0.05}) for _ in range(5))
+        )
+        assert hits["fresh"] == 5
+        assert all(r.metadata["cache"] == "miss" for r in responses)
+        assert (await client.get("/fresh", params={"slow": 0.05})).metadata["cache"] == "hit"
+
+
 async def test_uncacheable_concurrent_requests_do_not_serialise(
     server: LocalServer, hits: Counter[str], clock: FakeClock
 ) -> None:

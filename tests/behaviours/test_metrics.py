@@ -30,13 +30,28 @@ def test_histogram_quantiles_within_a_few_percent() -> None:
     assert hist.count == 100_000 and hist.cumulative()[-1] == ("+Inf", 100_000)
 
 
+def test_prometheus_buckets_count_exactly() -> None:
+    """Each cumulative Prometheus bucket holds exactly the observations <= its bound."""
+    hist = LatencyHistogram()
+    values = [10 ** random.Random(4).uniform(-7, 2.5) for _ in range(20_000)]
+    values += [0.005, 0.25, 60.0, -1.0]  # on a bound, and a negative clamped to 0
+    for v in values:
+        hist.observe(v)
+    clamped = [max(0.0, v) for v in values]
+    for le, count in hist.cumulative()[:-1]:
+        assert count == sum(v <= float(le) for v in clamped), le
+    assert hist.cumulative()[-1] == ("+Inf", len(values))
+
+
 def test_histogram_memory_is_bounded() -> None:
     """A million observations over 10 decades keep a few hundred counters."""
     hist = LatencyHistogram()
+    counters = len(hist._counts)
     rng = random.Random(2)
     for _ in range(200_000):
-        hist.observe(10 ** rng.uniform(-6, 3))
-    assert len(hist._log_buckets) < 600
+        hist.observe(10 ** rng.uniform(-6, 4))
+    assert len(hist._counts) == counters < 700
+    assert hist.quantile(1.0) == hist.max
 
 
 async def test_counts_from_metadata() -> None:

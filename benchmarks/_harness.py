@@ -6,6 +6,7 @@ Only 127.0.0.1 is ever used; every loop is bounded in count and wall time.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -14,9 +15,10 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -73,6 +75,54 @@ def local_server(code: str = SERVER_CODE, core: int = 0) -> Iterator[str]:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+Fetch = Callable[[str], Awaitable[Any]]
+
+
+async def run_load(fetch: Fetch, url: str, total: int, concurrency: int) -> tuple[float, float]:
+    """``total`` requests through ``fetch`` with ``concurrency`` workers: (req/s, client CPU
+    µs per request). Bounded: 120 s at most."""
+    remaining = total
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            await fetch(url)
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))), timeout=120)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return total / wall, cpu / total * 1e6
+
+
+async def paired_rounds(
+    clients: dict[str, Fetch], url: str, requests: int, rounds: int, concurrency: int,
+    baseline: str,
+) -> dict[str, dict[str, list[float]]]:
+    """Every client once per round, in a rotated order, so slow drifts of the machine hit all
+    of them alike. Per client: ``rps`` and ``cpu`` per round, and ``ratio`` (its req/s over the
+    baseline's in the same round) and ``extra_cpu`` (its CPU µs/request minus the baseline's in
+    the same round): the medians of those paired figures are what the tables quote."""
+    names = list(clients)
+    for fetch in clients.values():
+        await run_load(fetch, url, min(200, requests), concurrency)  # warm-up
+    out: dict[str, dict[str, list[float]]] = {
+        n: {"rps": [], "cpu": [], "ratio": [], "extra_cpu": []} for n in names
+    }
+    for index in range(rounds):
+        order = names[index % len(names):] + names[: index % len(names)]
+        figures = {name: await run_load(clients[name], url, requests, concurrency)
+                   for name in order}
+        base_rps, base_cpu = figures[baseline]
+        for name, (rps, cpu) in figures.items():
+            cell = out[name]
+            cell["rps"].append(rps)
+            cell["cpu"].append(cpu)
+            cell["ratio"].append(rps / base_rps)
+            cell["extra_cpu"].append(cpu - base_cpu)
+    return out
 
 
 def machine() -> str:

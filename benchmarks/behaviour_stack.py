@@ -13,25 +13,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from _harness import local_server, median, pin_client, write_result
+from _harness import Fetch, local_server, median, paired_rounds, pin_client, write_result
+from http_overhead import iqr
 
-Fetch = Callable[[str], Awaitable[Any]]
 CONCURRENCY = (1, 16)
-
-
-async def run_load(fetch: Fetch, url: str, total: int, concurrency: int) -> float:
-    """``total`` requests through ``fetch`` with ``concurrency`` workers: requests/second."""
-    remaining = total
-
-    async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            await fetch(url)
-
-    started = time.perf_counter()
-    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))), timeout=60)
-    return total / (time.perf_counter() - started)
+RAW = "aiohttp (raw)"
+PLAIN = "HttpClient (retry only)"
+STACK = "full stack, cache miss"
 
 
 def full_stack() -> Any:
@@ -70,23 +58,24 @@ async def make_clients() -> dict[str, tuple[Fetch, Callable[[], Awaitable[None]]
         return (await stack.get(url)).content
 
     return {
-        "aiohttp (raw)": (raw, session.close),
-        "HttpClient (retry only)": (plain_fetch, plain.close),
-        "full stack, cache miss": (stack_fetch, stack.close),
+        RAW: (raw, session.close),
+        PLAIN: (plain_fetch, plain.close),
+        STACK: (stack_fetch, stack.close),
     }
 
 
-async def throughput(base: str, requests: int, rounds: int) -> dict[str, list[float]]:
+async def throughput(base: str, requests: int, rounds: int) -> dict[str, dict[str, list[float]]]:
     clients = await make_clients()
-    results: dict[str, list[float]] = {}
+    fetches = {name: fetch for name, (fetch, _) in clients.items()}
+    results: dict[str, dict[str, list[float]]] = {}
     try:
         for concurrency in CONCURRENCY:
-            for fetch, _ in clients.values():
-                await run_load(fetch, base + "/small", 200, concurrency)  # warm-up
-            for _ in range(rounds):
-                for name, (fetch, _) in clients.items():  # interleaved: noise hits all alike
-                    rps = await run_load(fetch, base + "/small", requests, concurrency)
-                    results.setdefault(f"{name}|{concurrency}", []).append(rps)
+            paired = await paired_rounds(fetches, base + "/small", requests, rounds,
+                                         concurrency, RAW)
+            stack, plain = paired[STACK], paired[PLAIN]
+            stack["vs_plain"] = [s / p for s, p in zip(stack["rps"], plain["rps"], strict=True)]
+            for name, cell in paired.items():
+                results[f"{name}|{concurrency}"] = cell
     finally:
         for _, close in clients.values():
             await close()
@@ -118,26 +107,31 @@ async def hit_vs_round_trip(base: str, requests: int, rounds: int) -> dict[str, 
     return out
 
 
-def report(rps: dict[str, list[float]], hit: dict[str, list[float]], requests: int,
+def report(rps: dict[str, dict[str, list[float]]], hit: dict[str, list[float]], requests: int,
            rounds: int) -> str:
     lines = [
         "## Behaviour stack (`benchmarks/behaviour_stack.py`)",
         "",
-        f"{requests} GETs of a 27-byte JSON body per round, {rounds} rounds, median shown; "
-        "server (aiohttp) pinned to core 0, client to core 1. The full stack is metrics + "
-        "cache (every request a miss: the response has no cache headers) + retry + a rate "
-        "limit of 1,000,000/s (never waits).",
+        f"{requests} GETs of a 27-byte JSON body per round, {rounds} rounds with every client "
+        "once per round in a rotated order; server (aiohttp) pinned to core 0, client to core "
+        "1. Ratios are medians of the per-round comparisons (IQR: the middle half of the "
+        "per-round ratios against raw aiohttp). The full stack is metrics + cache (every "
+        "request a miss: the response has no cache headers) + retry + a rate limit of "
+        "1,000,000/s (never waits).",
         "",
-        "| client | concurrency | req/s | vs raw aiohttp | vs HttpClient |",
-        "|---|---:|---:|---:|---:|",
+        "| client | concurrency | req/s | vs raw aiohttp | IQR | vs HttpClient |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for concurrency in CONCURRENCY:
-        raw = median(rps[f"aiohttp (raw)|{concurrency}"])
-        plain = median(rps[f"HttpClient (retry only)|{concurrency}"])
-        for name in ("aiohttp (raw)", "HttpClient (retry only)", "full stack, cache miss"):
-            value = median(rps[f"{name}|{concurrency}"])
-            lines.append(f"| {name} | {concurrency} | {value:,.0f} | {value / raw:.2f}x "
-                         f"| {value / plain:.2f}x |")
+        for name in (RAW, PLAIN, STACK):
+            cell = rps[f"{name}|{concurrency}"]
+            versus_plain = (
+                f"{median(cell['vs_plain']):.2f}x" if "vs_plain" in cell else "-"
+            )
+            lines.append(
+                f"| {name} | {concurrency} | {median(cell['rps']):,.0f} "
+                f"| {median(cell['ratio']):.2f}x | {iqr(cell['ratio'])} | {versus_plain} |"
+            )
     hit_us, trip_us = median(hit["hit_us"]), median(hit["round_trip_us"])
     lines += [
         "",
@@ -152,8 +146,8 @@ def report(rps: dict[str, list[float]], hit: dict[str, list[float]], requests: i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
     pin_client()
     with local_server() as base:

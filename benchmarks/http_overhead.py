@@ -1,38 +1,24 @@
 """HttpClient's overhead against raw aiohttp and httpx on the same local server.
 
-Sequential and at concurrency 16 and 64: requests/second (median of rounds) and client CPU
-microseconds per request; ratios against raw aiohttp in one run.
+Sequential and at concurrency 16 and 64: requests/second and client CPU microseconds per
+request. Every client runs once per round, in a rotated order; a client's ratio is its req/s
+over raw aiohttp's in the same round, and its extra CPU the difference in the same round; the
+tables quote medians of those paired figures (with the interquartile range of the ratio).
 
-    python benchmarks/http_overhead.py [--requests 2000] [--rounds 5]
+    python benchmarks/http_overhead.py [--requests 1000] [--rounds 15]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import time
+import statistics
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from _harness import local_server, median, pin_client, write_result
+from _harness import Fetch, local_server, median, paired_rounds, pin_client, write_result
 
-Fetch = Callable[[str], Awaitable[Any]]
-
-
-async def run_load(fetch: Fetch, url: str, total: int, concurrency: int) -> tuple[float, float]:
-    """``total`` requests through ``fetch`` with ``concurrency`` workers: (req/s, cpu µs/req)."""
-    remaining = total
-
-    async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            await fetch(url)
-
-    wall, cpu = time.perf_counter(), time.process_time()
-    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))), timeout=120)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return total / wall, cpu / total * 1e6
+RAW = "aiohttp (raw)"
+CONCURRENCY = (1, 16, 64)
 
 
 async def make_clients() -> dict[str, tuple[Fetch, Callable[[], Awaitable[None]]]]:
@@ -58,7 +44,7 @@ async def make_clients() -> dict[str, tuple[Fetch, Callable[[], Awaitable[None]]
         return (await hx.get(url)).content
 
     return {
-        "aiohttp (raw)": (raw_fetch, session.close),
+        RAW: (raw_fetch, session.close),
         "pepperpy-core HttpClient": (our_fetch, ours.close),
         "httpx": (hx_fetch, hx.aclose),
     }
@@ -67,50 +53,55 @@ async def make_clients() -> dict[str, tuple[Fetch, Callable[[], Awaitable[None]]
 async def bench(base: str, requests: int, rounds: int) -> dict[str, dict[str, list[float]]]:
     url = base + "/small"
     clients = await make_clients()
+    fetches = {name: fetch for name, (fetch, _) in clients.items()}
     results: dict[str, dict[str, list[float]]] = {}
     try:
-        for concurrency in (1, 16, 64):
-            for fetch, _ in clients.values():
-                await run_load(fetch, url, min(200, requests), concurrency)  # warm-up
-            for _ in range(rounds):
-                for name, (fetch, _) in clients.items():  # interleaved: noise hits all alike
-                    rps, cpu = await run_load(fetch, url, requests, concurrency)
-                    cell = results.setdefault(f"{name}|{concurrency}", {"rps": [], "cpu": []})
-                    cell["rps"].append(rps)
-                    cell["cpu"].append(cpu)
+        for concurrency in CONCURRENCY:
+            paired = await paired_rounds(fetches, url, requests, rounds, concurrency, RAW)
+            for name, cell in paired.items():
+                results[f"{name}|{concurrency}"] = cell
     finally:
         for _, close in clients.values():
             await close()
     return results
 
 
+def iqr(values: list[float]) -> str:
+    """The middle half of ``values`` as "low-high"."""
+    if len(values) < 4:
+        return "-"
+    low, _, high = statistics.quantiles(values, n=4)
+    return f"{low:.2f}-{high:.2f}"
+
+
 def report(results: dict[str, dict[str, list[float]]], requests: int, rounds: int) -> str:
     lines = [
         "## HTTP client overhead (`benchmarks/http_overhead.py`)",
         "",
-        f"{requests} GETs of a 27-byte JSON body per round, {rounds} rounds, median shown; "
-        "server (aiohttp) pinned to core 0, client to core 1.",
+        f"{requests} GETs of a 27-byte JSON body per round, {rounds} rounds with every client "
+        "once per round in a rotated order; server (aiohttp) pinned to core 0, client to core "
+        "1. Ratio and extra CPU are medians of the per-round comparisons with raw aiohttp "
+        "(IQR: the middle half of the per-round ratios).",
         "",
-        "| client | concurrency | req/s | vs raw aiohttp | client CPU µs/req | extra CPU µs/req |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| client | concurrency | req/s | vs raw aiohttp | IQR | client CPU µs/req "
+        "| extra CPU µs/req |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for concurrency in (1, 16, 64):
-        base_rps = median(results[f"aiohttp (raw)|{concurrency}"]["rps"])
-        base_cpu = median(results[f"aiohttp (raw)|{concurrency}"]["cpu"])
-        for name in ("aiohttp (raw)", "pepperpy-core HttpClient", "httpx"):
+    for concurrency in CONCURRENCY:
+        for name in (RAW, "pepperpy-core HttpClient", "httpx"):
             cell = results[f"{name}|{concurrency}"]
-            rps, cpu = median(cell["rps"]), median(cell["cpu"])
             lines.append(
-                f"| {name} | {concurrency} | {rps:,.0f} | {rps / base_rps:.2f}x | {cpu:.0f} "
-                f"| {cpu - base_cpu:+.1f} |"
+                f"| {name} | {concurrency} | {median(cell['rps']):,.0f} "
+                f"| {median(cell['ratio']):.2f}x | {iqr(cell['ratio'])} "
+                f"| {median(cell['cpu']):.0f} | {median(cell['extra_cpu']):+.1f} |"
             )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
     pin_client()
     with local_server() as base:

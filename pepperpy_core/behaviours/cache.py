@@ -66,6 +66,10 @@ _ETAG = istr("ETag")
 _LAST_MODIFIED = istr("Last-Modified")
 _EXPIRES = istr("Expires")
 _AGE = istr("Age")
+#: How long, and for how many URLs, an unstorable answer turns collapsing off (Varnish calls
+#: this "hit-for-miss"): polling an uncacheable URL from many tasks must not serialise them.
+PASS_SECONDS = 60.0
+PASS_KEYS = 1024
 _NO_DIRECTIVES: Mapping[str, str | None] = MappingProxyType({})
 
 
@@ -272,10 +276,15 @@ def make_entry(
     request: Request, response: Response, policy: CachePolicy, now: float
 ) -> CacheEntry | None:
     """The entry to store for ``response``, or None when it must not (or cannot) be stored."""
-    if response.is_streaming or response.status not in CACHEABLE_STATUSES:
+    if response.status not in CACHEABLE_STATUSES or response.is_streaming:
         return None
     headers = response.headers
     control = headers.get(_CACHE_CONTROL)
+    if control is None and (
+        (policy.ttl is None or response.status not in (200, 203))
+        and _EXPIRES not in headers and _ETAG not in headers and _LAST_MODIFIED not in headers
+    ):
+        return None  # nothing says how long it stays fresh, nothing to revalidate it with
     directives = parse_cache_control(control) if control else {}
     if "no-store" in directives:
         return None
@@ -534,6 +543,8 @@ class CacheMiddleware:
         # key -> None while a leader fetches alone, or the future its followers wait on (created
         # by the first follower, so a miss nobody shares costs no future)
         self._inflight: dict[str, asyncio.Future[CacheEntry | None] | None] = {}
+        # keys whose last response could not be stored -> until when not to collapse them
+        self._passes: OrderedDict[str, float] = OrderedDict()
 
     @property
     def storage(self) -> CacheStorage:
@@ -570,17 +581,22 @@ class CacheMiddleware:
             elif "no-cache" not in directives and entry.is_fresh(self._clock()):
                 return entry.to_response(request, self._clock(), "hit")
         inflight = self._inflight
-        if not self.policy.collapse:
-            response, _ = await self._fetch(request, key, entry, call_next)
-            return response
-        if key in inflight:
+        collapse = self.policy.collapse
+        if collapse and self._passes:
+            until = self._passes.get(key)
+            if until is not None:
+                if until > self._clock():
+                    collapse = False  # unstorable lately: no queueing behind a leader
+                else:
+                    del self._passes[key]
+        if collapse and key in inflight:
             shared = await asyncio.shield(self._follow(key))
             if shared is not None and shared.matches(request):
                 return shared.to_response(request, self._clock(), "hit")
             response, _ = await self._fetch(request, key, entry, call_next)
             return response
-        # Lead: fetch for every identical request that arrives meanwhile (they await the result).
-        inflight[key] = None
+        if collapse:  # lead: identical requests arriving meanwhile await this one's result
+            inflight[key] = None
         stored: CacheEntry | None = None
         try:
             if entry is not None:
@@ -594,13 +610,27 @@ class CacheMiddleware:
                     memory.set_now(key, stored)
                 else:
                     await self.storage.set(key, stored)
+                if self._passes:
+                    self._passes.pop(key, None)
+            elif collapse:
+                self._mark_pass(key)
             response.metadata["from_cache"] = False
             response.metadata["cache"] = "miss"
             return response
         finally:
-            followers = inflight.pop(key)
-            if followers is not None:  # never an exception: followers then fetch themselves
-                followers.set_result(stored)
+            if collapse:
+                followers = inflight.pop(key)
+                if followers is not None:  # never an exception: followers then fetch themselves
+                    followers.set_result(stored)
+
+    def _mark_pass(self, key: str) -> None:
+        """Remember that ``key`` answered with something unstorable: for a while, identical
+        requests go out side by side instead of queueing behind one that will not be stored."""
+        passes = self._passes
+        passes[key] = self._clock() + PASS_SECONDS
+        passes.move_to_end(key)
+        if len(passes) > PASS_KEYS:
+            passes.popitem(last=False)
 
     def _follow(self, key: str) -> asyncio.Future[CacheEntry | None]:
         pending = self._inflight[key]

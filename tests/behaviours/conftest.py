@@ -36,8 +36,10 @@ async def fresh(request: web.Request) -> web.Response:
 
 
 async def plain(request: web.Request) -> web.Response:
-    """No cache headers at all (what cache_ttl is for)."""
-    return _json({"n": _count(request, "plain")})
+    """No cache headers at all (what cache_ttl is for); ``slow`` delays the answer."""
+    n = _count(request, "plain")
+    await asyncio.sleep(float(request.query.get("slow", 0)))
+    return _json({"n": n})
 
 
 async def expires(request: web.Request) -> web.Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -310,6 +311,27 @@ async def test_uncacheable_concurrent_requests_do_not_serialise(
     async with cached(server, clock) as client:
         responses = await asyncio.gather(*(client.get("/no-store") for _ in range(10)))
     assert hits["no-store"] == 10 and all(r.status == 200 for r in responses)
+
+
+async def test_unstorable_url_is_not_collapsed_again(
+    server: LocalServer, hits: Counter[str], clock: FakeClock
+) -> None:
+    """Once a URL answered with something unstorable, identical requests go out side by side
+    instead of waiting for one another; a storable answer turns collapsing back on."""
+    async with cached(server, clock) as client:
+        first = await client.get("/plain", params={"slow": 0.2})
+        assert first.metadata["cache"] == "miss"
+        started = time.perf_counter()
+        burst = await asyncio.gather(
+            *(client.get("/plain", params={"slow": 0.2}) for _ in range(10))
+        )
+        took = time.perf_counter() - started
+        assert hits["plain"] == 11 and all(r.metadata["cache"] == "miss" for r in burst)
+        assert took < 0.35  # queued behind a leader, the followers would need 0.4 s
+        clock.advance(61)  # the marker expires: the next burst queues behind a leader again
+        started = time.perf_counter()
+        await asyncio.gather(*(client.get("/plain", params={"slow": 0.2}) for _ in range(5)))
+        assert time.perf_counter() - started >= 0.4
 
 
 async def test_client_bounds_and_sqlite_restart(

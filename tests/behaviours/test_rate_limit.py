@@ -97,6 +97,22 @@ async def test_pause_holds_the_key() -> None:
     assert await store.acquire("k", rates, 1, 7.0) == 0
 
 
+def test_log_of_a_high_rate_stays_small() -> None:
+    """A million-per-second rate fed 100,000 requests holds about a thousand log entries, and
+    still never lets more than max_requests through in any window."""
+    store = MemoryRateLimitStore()
+    rates = [Rate(1_000_000, 1.0)]
+    for i in range(100_000):
+        assert store.acquire_now("k", rates, 1, i * 1e-5) == 0
+    (window,) = store._keys["k"].windows.values()
+    assert len(window.log) <= 1001 and window.used == 100_000
+    tight = [Rate(3, 1.0)]
+    for t in (0.0, 0.0002, 0.0004):  # one slot: they expire together, with the latest
+        assert store.acquire_now("t", tight, 1, t) == 0
+    assert store.acquire_now("t", tight, 1, 0.5) == pytest.approx(0.5004)
+    assert store.acquire_now("t", tight, 1, 1.0004) == 0
+
+
 async def test_store_memory_is_bounded() -> None:
     """Idle keys are swept away; a log never holds more than max_requests entries."""
     store = MemoryRateLimitStore(sweep_every=100)

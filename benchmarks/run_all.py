@@ -29,6 +29,7 @@ BENCHMARKS = [
     ("websocket_throughput.py", "websocket", ["--rounds", "3"]),
     ("download_throughput.py", "download", ["--size-mib", "128", "--rounds", "2"]),
     ("vision_parse.py", "vision_parse", ["--rows", "200000", "--rounds", "3"]),
+    ("instructions.py", "instructions", ["--low", "200", "--high", "700"]),
 ]
 
 HEADER = """\

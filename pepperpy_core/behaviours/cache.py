@@ -526,6 +526,10 @@ class CacheMiddleware:
 
     ``clock`` is wall-clock seconds (entries may outlive the process). Per request,
     ``cache=False`` bypasses the cache (no read, no write); ``cache=True`` opts a POST in.
+
+    Identical concurrent misses share one request (``CachePolicy.collapse``), except for a URL
+    whose last answer could not be stored: for ``PASS_SECONDS`` its requests go out side by
+    side, since queueing them behind a leader would only delay them.
     """
 
     rank = RANK_CACHE

@@ -19,10 +19,8 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from _harness import local_server, run_load, write_result
 
@@ -41,48 +39,19 @@ HERE = Path(__file__).resolve().parent
 # --- child: one client, one concurrency, a fixed number of requests -------------------------
 
 
-async def make_client(kind: str) -> tuple[Callable[[str], Awaitable[Any]], Callable[[], Any]]:
-    """``(fetch, close)`` for one client; only that client's library is imported."""
-    if kind == "raw":
-        import aiohttp
-
-        session = aiohttp.ClientSession()
-
-        async def raw_fetch(url: str) -> bytes:
-            async with session.get(url) as r:
-                return await r.read()
-
-        return raw_fetch, session.close
-    if kind == "plain":
-        from pepperpy_core import HttpClient
-
-        client = HttpClient()
-
-        async def plain_fetch(url: str) -> bytes:
-            return (await client.get(url)).content
-
-        return plain_fetch, client.close
-    if kind == "stack":
-        from behaviour_stack import full_stack
-
-        stack = full_stack()
-
-        async def stack_fetch(url: str) -> bytes:
-            return (await stack.get(url)).content
-
-        return stack_fetch, stack.close
-    raise ValueError(f"unknown client {kind!r}")
-
-
 async def child(kind: str, concurrency: int, requests: int, base: str) -> None:
+    from behaviour_stack import PLAIN, RAW, STACK, make_clients
+
     url = base + "/small"
-    fetch, close = await make_client(kind)
+    clients = await make_clients()  # the benchmark's own three clients; one of them is used
+    fetch = clients[{"raw": RAW, "plain": PLAIN, "stack": STACK}[kind]][0]
     try:
         # run_load bounds each run to 120 s; under callgrind 1,300 requests take about 20 s.
         await run_load(fetch, url, WARM_UP, concurrency)
         await run_load(fetch, url, requests, concurrency)
     finally:
-        await close()
+        for _, close in clients.values():
+            await close()
 
 
 def child_main(argv: list[str]) -> None:

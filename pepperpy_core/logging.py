@@ -59,11 +59,6 @@ class _LibraryLogger:
     def exception(self, event: str, **kw: Any) -> None:
         structlog.get_logger(self._name).exception(event, **kw)
 
-    @property
-    def debug_enabled(self) -> bool:
-        """False when a debug event would be dropped: the hot path skips building it."""
-        return debug_enabled()
-
 
 _debug_by_wrapper: dict[Any, bool] = {}
 

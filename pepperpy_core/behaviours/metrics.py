@@ -122,14 +122,7 @@ class HttpMetrics:
     def record_response(self, response: Response, seconds: float) -> None:
         facts = response.metadata
         self.requests += 1
-        latency = self.latency  # LatencyHistogram.observe, inline: this runs on every request
-        if seconds < 0.0:
-            seconds = 0.0
-        latency.count += 1
-        latency.sum += seconds
-        if seconds > latency.max:
-            latency.max = seconds
-        latency._counts[bisect_left(latency._edges, seconds)] += 1
+        self.latency.observe(seconds)
         attempts = facts.get("attempts")
         if attempts is None:
             attempts = 0 if facts.get("from_cache") else 1

@@ -247,12 +247,10 @@ class MemoryRateLimitStore:
             state = self._keys[key] = _KeyState()
         if state.paused_until > now:
             return state.paused_until - now
-        windows = state.current if rates is state.rates else state.windows_for(rates)
+        windows = state.windows_for(rates)
         wait = 0.0
         for window, rate in windows:
-            log = window.log
-            if log and log[0][0] <= now - rate.window:
-                window.expire(now - rate.window)
+            window.expire(now - rate.window)
             if window.used + weight > rate.max_requests:
                 wait = max(wait, window.wait_for(rate, weight, now))
         if wait > 0:

@@ -38,6 +38,8 @@ from pepperpy_core.logging import redact_url
 
 __all__ = ["AiohttpTransport", "translate_error"]
 
+_NO_FILES: contextlib.nullcontext[None] = contextlib.nullcontext()  # stateless: shared
+
 
 class AiohttpTransport:
     """Sends requests through one ``aiohttp.ClientSession``, created lazily inside the running
@@ -118,26 +120,15 @@ class AiohttpTransport:
         """One exchange; the body is buffered (capped) unless ``request.stream``."""
         started = time.perf_counter()
         session = self._session if self._session is not None else self.session
-        timeout = request.timeout
-        last = self._last_timeout
-        client_timeout = last[1] if last is not None and last[0] is timeout else (
-            self._client_timeout(timeout)
-        )
         headers = request.headers
         try:
-            if request.files:
-                with _open_files(request) as form:
-                    raw = await session.request(
-                        request.method, request.url, headers=headers, data=form,
-                        timeout=client_timeout, allow_redirects=False, proxy=self._proxy,
-                    )
-            else:
+            with _open_files(request) if request.files else _NO_FILES as form:
                 raw = await session.request(
                     request.method,
                     request.url,
                     headers=None if headers == self._defaults else headers,
-                    data=request.body,
-                    timeout=client_timeout,
+                    data=request.body if form is None else form,
+                    timeout=self._client_timeout(request.timeout),
                     allow_redirects=False,
                     proxy=self._proxy,
                 )

@@ -70,10 +70,17 @@ except ImportError:  # pragma: no cover - other structlog versions
     _STRUCTLOG_CONFIG = None
 
 
-def _wrapper_class() -> Any:
-    if _STRUCTLOG_CONFIG is not None:
-        return _STRUCTLOG_CONFIG.default_wrapper_class
-    return structlog.get_config()["wrapper_class"]  # pragma: no cover
+def _debug_for(wrapper: Any) -> bool:
+    """Whether ``wrapper`` (a structlog wrapper class) emits debug events; probed once."""
+    known = True
+    if hasattr(wrapper, "is_enabled_for"):
+        try:
+            probe = wrapper(None, processors=[], context={})
+            known = bool(probe.is_enabled_for(logging.DEBUG))
+        except Exception:  # an unusual wrapper class: assume it wants everything
+            known = True
+    _debug_by_wrapper[wrapper] = known
+    return known
 
 
 def debug_enabled() -> bool:
@@ -81,25 +88,22 @@ def debug_enabled() -> bool:
     (False while structlog is unconfigured). Cached per wrapper class: it runs on every request,
     so the common case is two attribute reads and a dict lookup."""
     config = _STRUCTLOG_CONFIG
-    if config is None:  # pragma: no cover - other structlog versions
+    if not config.is_configured:
+        return False
+    wrapper = config.default_wrapper_class
+    known = _debug_by_wrapper.get(wrapper)
+    return known if known is not None else _debug_for(wrapper)
+
+
+if _STRUCTLOG_CONFIG is None:  # pragma: no cover - other structlog versions
+
+    def debug_enabled() -> bool:
+        """As above, through structlog's public (slower) API."""
         if not structlog.is_configured():
             return False
-        wrapper = _wrapper_class()
-    elif not config.is_configured:
-        return False
-    else:
-        wrapper = config.default_wrapper_class
-    known = _debug_by_wrapper.get(wrapper)
-    if known is None:
-        known = True
-        if hasattr(wrapper, "is_enabled_for"):
-            try:
-                probe = wrapper(None, processors=[], context={})
-                known = bool(probe.is_enabled_for(logging.DEBUG))
-            except Exception:  # an unusual wrapper class: assume it wants everything
-                known = True
-        _debug_by_wrapper[wrapper] = known
-    return known
+        wrapper = structlog.get_config()["wrapper_class"]
+        known = _debug_by_wrapper.get(wrapper)
+        return known if known is not None else _debug_for(wrapper)
 
 
 def get_logger(name: str) -> Any:

@@ -158,10 +158,9 @@ class RetryMiddleware:
             response = await call_next(request)
         except TransportError as exc:
             return await self._retry(request, call_next, policy, start, error=exc)
-        if not policy.total:
-            response.metadata.setdefault("attempts", 1)
-            return response
-        if response.status in policy.statuses or policy.should_retry is not None:
+        if (policy.total and response.status in policy.statuses) or (
+            policy.should_retry is not None
+        ):
             return await self._retry(request, call_next, policy, start, response=response)
         response.metadata["attempts"] = 1
         return response

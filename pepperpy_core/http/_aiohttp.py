@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from time import perf_counter
 from typing import IO, Any
 
 import aiohttp
@@ -26,6 +26,7 @@ from pepperpy_core.exceptions import (
     TimeoutError,
     TransportError,
 )
+from pepperpy_core.http._attempt import REDIRECT_STATUSES, RedirectHandler, log_attempt
 from pepperpy_core.http.models import (
     ByteStream,
     FilePart,
@@ -34,12 +35,11 @@ from pepperpy_core.http.models import (
     Timeout,
     body_too_large,
 )
-from pepperpy_core.logging import redact_url
+from pepperpy_core.logging import debug_enabled, redact_url
 
 __all__ = ["AiohttpTransport", "translate_error"]
 
-_NO_FILES: contextlib.nullcontext[None] = contextlib.nullcontext()  # stateless: shared
-
+_CONTENT_LENGTH = hdrs.CONTENT_LENGTH
 
 class AiohttpTransport:
     """Sends requests through one ``aiohttp.ClientSession``, created lazily inside the running
@@ -56,7 +56,7 @@ class AiohttpTransport:
         cookies: dict[str, str] | None = None,
         trust_env: bool = False,
         max_body_size: int | None = None,
-        default_headers: Mapping[str, str] | None = None,
+        default_headers: CIMultiDict[str] | None = None,
     ) -> None:
         self._session = session
         self._owns_session = session is None
@@ -68,10 +68,15 @@ class AiohttpTransport:
         self._trust_env = trust_env
         self._max_body_size = max_body_size
         self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
-        self._last_timeout: tuple[Timeout, aiohttp.ClientTimeout] | None = None
+        self._last_timeout: Timeout | None = None
+        self._last_client_timeout = aiohttp.ClientTimeout()
         # Headers every request carries live on the session we create: a request with exactly
         # those passes none, and aiohttp skips merging them again on every call.
-        self._defaults = CIMultiDict(default_headers or {}) if session is None else None
+        # Kept as the very object the client's requests share (see Request.headers), so that
+        # spotting them costs an identity check.
+        self._defaults = default_headers if session is None else None
+        #: The client's redirect follower; None: redirects are returned as they are.
+        self.redirect_handler: RedirectHandler | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -106,47 +111,49 @@ class AiohttpTransport:
             await session.close()
 
     def _client_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
-        last = self._last_timeout
-        if last is not None and last[0] is timeout:  # the client's own: no hashing needed
-            return last[1]
+        """aiohttp's form of ``timeout``, built once per distinct value. The last one is also
+        kept by identity (``send`` checks that inline): nearly every request carries the
+        client's own Timeout object."""
         cached = self._timeouts.get(timeout)
         if cached is None:
             cached = _aiohttp_timeout(timeout)
             self._timeouts[timeout] = cached
-        self._last_timeout = (timeout, cached)
+        self._last_timeout, self._last_client_timeout = timeout, cached
         return cached
 
-    async def send(self, request: Request) -> Response:
-        """One exchange; the body is buffered (capped) unless ``request.stream``."""
-        started = time.perf_counter()
+    async def send(self, request: Request, follow: bool = True) -> Response:
+        """One exchange; the body is buffered (capped) unless ``request.stream``. A redirect
+        goes to ``redirect_handler`` when one is set and ``follow`` is true."""
+        started = perf_counter()
         session = self._session if self._session is not None else self.session
-        headers = request.headers
+        timeout = self._last_client_timeout
         try:
-            with _open_files(request) if request.files else _NO_FILES as form:
+            if request.files:
+                raw = await self._send_form(session, request)
+            else:
                 raw = await session.request(
                     request.method,
                     request.url,
-                    headers=None if headers == self._defaults else headers,
-                    data=request.body if form is None else form,
-                    timeout=self._client_timeout(request.timeout),
+                    # A request still sharing the client's headers sends none: they are the
+                    # session's, and aiohttp then skips merging them again.
+                    headers=None if request._headers is self._defaults else request._headers,
+                    data=request.body,
+                    timeout=timeout if request.timeout is self._last_timeout
+                    else self._client_timeout(request.timeout),
                     allow_redirects=False,
                     proxy=self._proxy,
                 )
         except Exception as exc:
-            raise translate_error(exc, request) from exc
-        response = Response(
-            raw.status,
-            headers=raw.headers,
-            url=request.url,  # what we asked for; yarl's str() rebuilds it on every call
-            reason=raw.reason or "",
-            request=request,
-            max_body_size=self._max_body_size,
-        )
+            raise self._failed(exc, request) from exc
+        headers = raw.headers
+        response = Response._received(
+            raw.status, headers, request.url, raw.reason or "", request, self._max_body_size
+        )  # request.url: what we asked for; yarl's str() rebuilds it on every call
         if request.stream:
             response._stream = ByteStream(_chunk_reader(raw, request), _releaser(raw))
         else:
             limit = self._max_body_size
-            length = raw.headers.get(hdrs.CONTENT_LENGTH)
+            length = headers.get(_CONTENT_LENGTH)
             try:
                 if request.method == "HEAD":
                     raw.release()
@@ -161,12 +168,34 @@ class AiohttpTransport:
                 raise
             except Exception as exc:
                 raw.close()
-                raise translate_error(exc, request) from exc
+                raise self._failed(exc, request) from exc
             except BaseException:
                 raw.close()
                 raise
-        response.elapsed_s = time.perf_counter() - started
+        response.elapsed_s = perf_counter() - started
+        if debug_enabled():
+            log_attempt(request, response)
+        if follow and raw.status in REDIRECT_STATUSES and self.redirect_handler is not None:
+            return await self.redirect_handler(request, response)
         return response
+
+    async def _send_form(
+        self, session: aiohttp.ClientSession, request: Request
+    ) -> aiohttp.ClientResponse:
+        """A multipart request: files opened from paths are closed once it is sent."""
+        with _open_files(request) as form:
+            return await session.request(
+                request.method, request.url, headers=request._headers, data=form,
+                timeout=self._client_timeout(request.timeout), allow_redirects=False,
+                proxy=self._proxy,
+            )
+
+    @staticmethod
+    def _failed(exc: Exception, request: Request) -> PepperPyTransportError:
+        error = translate_error(exc, request)
+        if debug_enabled():
+            log_attempt(request, error=type(error).__name__)
+        return error
 
     async def _read_capped(
         self, raw: aiohttp.ClientResponse, request: Request, response: Response,

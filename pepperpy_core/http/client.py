@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json as _json
 import ssl
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from os import PathLike, fspath
 from pathlib import Path
@@ -29,21 +29,21 @@ from pepperpy_core.exceptions import (
     TooManyRedirectsError,
     TransportError,
 )
+from pepperpy_core.http._attempt import REDIRECT_STATUSES, log_attempt
 from pepperpy_core.http.chain import CallNext, Middleware, build_chain, order_middlewares
 from pepperpy_core.http.models import FilePart, Request, Response, Timeout
-from pepperpy_core.logging import debug_enabled, get_logger, redact_url
+from pepperpy_core.logging import debug_enabled, redact_url
 
 if TYPE_CHECKING:
     from pepperpy_core.behaviours.retry import RetryPolicy
 
 __all__ = ["HttpClient", "Transport"]
 
-_log = get_logger("pepperpy_core.http")
-
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"})
 _CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
 _UNSET: Any = object()
-_NO_HOST = ("", "/", "?", "#")
+#: How many checked URLs a client remembers (then it starts afresh).
+_URL_MEMO_SIZE = 1024
 _REQUEST_ARGS = frozenset({"params", "headers", "json", "data", "files", "timeout"})
 
 
@@ -106,8 +106,21 @@ class HttpClient:
         self._headers.setdefault("User-Agent", self.config.user_agent or _user_agent())
         self._transport = transport or self._make_transport(session)
         self._closed = False
+        self._urls: dict[str, str] = {}
         self._middlewares = order_middlewares(_merge_layers(self._default_layers(), middlewares))
-        self._chain: CallNext = build_chain(self._middlewares, self._send_with_redirects)
+        self._chain: CallNext = build_chain(self._middlewares, self._endpoint())
+
+    def _endpoint(self) -> CallNext:
+        """The chain's last step. Built-in transports log each attempt and hand redirects to
+        :meth:`_follow` themselves (one coroutine frame fewer per request); any other
+        transport is wrapped in :meth:`_send_with_redirects`, which does the same."""
+        transport: Any = self._transport
+        self._native = hasattr(transport, "redirect_handler")
+        if not self._native:
+            return self._send_with_redirects
+        transport.redirect_handler = self._follow if self.config.follow_redirects else None
+        send: CallNext = transport.send
+        return send
 
     # ----------------------------------------------------------------- composition
 
@@ -205,20 +218,28 @@ class HttpClient:
         )
         return await self._send_request(request)
 
-    async def _send_request(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """The documented hook: override it (``*args, **kwargs`` then ``super()``) to wrap
-        every request; the behaviour chain runs inside it."""
+    def _send_request(self, request: Request, *args: Any, **kwargs: Any) -> Awaitable[Response]:
+        """The documented hook: override it as a coroutine (``async def``, ``*args, **kwargs``,
+        then ``await super()._send_request(...)``) to wrap every request; the behaviour chain
+        runs inside it. The base method hands back the chain's awaitable rather than being a
+        coroutine itself, which saves a frame on every request; awaiting it is the same."""
         if self._closed:
             self._check_open()
-        return await self._chain(request)
+        return self._chain(request)
 
     def _prepare(self, method: str, url: str, kwargs: dict[str, Any]) -> Request:
         """The verbs' way to :meth:`build_request`: keyword arguments it does not know become
         per-request extensions, as :meth:`request` does."""
-        if not kwargs:
-            return self.build_request(method, url)
-        known = {k: kwargs.pop(k) for k in _REQUEST_ARGS.intersection(kwargs)}
-        return self.build_request(method, url, **known, extensions=kwargs)
+        if kwargs:
+            known = {k: kwargs.pop(k) for k in _REQUEST_ARGS.intersection(kwargs)}
+            return self.build_request(method, url, **known, extensions=kwargs)
+        if self._closed:
+            self._check_open()
+        target = self._urls.get(url) if type(url) is str else None  # _absolute's memo, inline
+        return Request._with_shared_headers(
+            method, target if target is not None else self._absolute(url), self._headers,
+            self._timeout,
+        )
 
     async def get(self, url: str, **kwargs: Any) -> Response:
         """GET ``url``; keywords as for :meth:`request`."""
@@ -283,35 +304,50 @@ class HttpClient:
         if self._closed:
             self._check_open()
         verb = method if type(method) is str and method in METHODS else _checked_method(method)
+        target = self._absolute(url)
+        if params:
+            target = _with_params(target, params)
+        limit = self._timeout if timeout is _UNSET else _checked_timeout(
+            timeout, self._timeout_parts
+        )
+        no_body = json is _UNSET and data is None and not files
+        if not headers and no_body:
+            request = Request._with_shared_headers(verb, target, self._headers, limit)
+            request.stream = stream
+            if extensions is not None:
+                request.extensions = extensions
+            return request
         merged = CIMultiDict(self._headers)
         if headers:
             for key, value in headers.items():
                 check_header(key, value)
                 merged[key] = value
-        body = (
-            None if json is _UNSET and data is None and not files
-            else _encode_body(json, data, files, merged)
-        )
-        target = self._absolute(url)
         return Request(
             verb,
-            _with_params(target, params) if params else target,
+            target,
             merged,
-            body,
+            None if no_body else _encode_body(json, data, files, merged),
             _file_parts(files) if files else None,
-            self._timeout if timeout is _UNSET else _checked_timeout(timeout, self._timeout_parts),
+            limit,
             stream,
             extensions if extensions is not None else {},
         )
 
     def _absolute(self, url: str) -> str:
-        if type(url) is str:
-            # The common case, an absolute http(s) URL with a host, costs two string checks.
-            if url.startswith("https://"):
-                if url[8:9] not in _NO_HOST:
-                    return url
-            elif url.startswith("http://") and url[7:8] not in _NO_HOST:
-                return url
+        """``url`` checked and made absolute (joined with ``base_url`` when relative).
+
+        Services call the same few endpoints over and over, so checked URLs are remembered
+        (up to :data:`_URL_MEMO_SIZE` of them): a repeated URL costs one dict lookup."""
+        known = self._urls.get(url) if type(url) is str else None
+        if known is not None:
+            return known
+        absolute = self._check_url(url)
+        if len(self._urls) >= _URL_MEMO_SIZE:
+            self._urls.clear()
+        self._urls[url] = absolute
+        return absolute
+
+    def _check_url(self, url: str) -> str:
         if not isinstance(url, str) or not url:
             raise InvalidURLError(f"URL must be a non-empty string, got {url!r}")
         if "://" not in url:
@@ -331,18 +367,27 @@ class HttpClient:
     # ----------------------------------------------------------------- below the chain
 
     async def _send_with_redirects(self, request: Request, follow: bool = True) -> Response:
-        """The chain's endpoint: one attempt, following redirects with credential hygiene."""
+        """The chain's endpoint for a custom transport: one attempt, logged, following
+        redirects with credential hygiene (built-in transports do this in their ``send``)."""
         try:
             response = await self._transport.send(request)
         except TransportError as exc:
             if debug_enabled():
-                _log_attempt(request, error=type(exc).__name__)
+                log_attempt(request, error=type(exc).__name__)
             raise
         if debug_enabled():
-            _log_attempt(request, response)
-        if follow and response.status in _REDIRECT_STATUSES and self.config.follow_redirects:
+            log_attempt(request, response)
+        if follow and response.status in REDIRECT_STATUSES and self.config.follow_redirects:
             return await self._follow(request, response)
         return response
+
+    def _hop(self, request: Request) -> Awaitable[Response]:
+        """One redirect hop: an attempt that does not itself follow redirects."""
+        if self._native:
+            send: Any = self._transport.send
+            hop: Awaitable[Response] = send(request, False)
+            return hop
+        return self._send_with_redirects(request, follow=False)
 
     async def _follow(self, request: Request, response: Response) -> Response:
         hops: list[str] = []
@@ -356,7 +401,7 @@ class HttpClient:
                 )
             hops.append(current.url)
             current = _redirected(current, response)
-            response = await self._send_with_redirects(current, follow=False)
+            response = await self._hop(current)
         if hops:
             response.metadata["redirects"] = hops
         return response
@@ -367,20 +412,6 @@ class HttpClient:
 
 
 # --------------------------------------------------------------------- helpers
-
-
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
-
-def _log_attempt(request: Request, response: Response | None = None, **extra: Any) -> None:
-    """The per-attempt debug event (only built when debug events are emitted)."""
-    if response is not None:
-        extra["status"] = response.status
-        extra["elapsed_ms"] = round(response.elapsed_s * 1000, 2)
-    _log.debug(
-        "http.attempt", method=request.method, url=redact_url(request.url),
-        attempt=request.metadata.get("attempt", 1), **extra,
-    )
 
 
 def _merge_layers(defaults: list[Middleware], given: Iterable[Middleware]) -> list[Middleware]:

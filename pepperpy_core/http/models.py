@@ -9,7 +9,7 @@ from __future__ import annotations
 import json as _json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any, Union
@@ -81,7 +81,6 @@ class FilePart:
         raise TypeError(f"files[{name!r}]: expected bytes, a path or a binary file object")
 
 
-@dataclass(slots=True)
 class Request:
     """One HTTP request as it travels down the chain.
 
@@ -89,33 +88,106 @@ class Request:
     encoded up front), a form mapping, or None; ``files`` are multipart parts. ``extensions``
     carries per-request options for layers (``cache``, ``retries``, ``weight``...); ``metadata``
     is where layers record what they did (``attempt``...).
+
+    ``headers`` is this request's own mutable mapping. A request built by a client starts out
+    sharing the client's default headers and copies them the first time ``headers`` is read, so
+    a request nobody looks at costs no copy, and changing one request never changes another.
     """
 
-    method: str
-    url: str
-    headers: CIMultiDict[str] = field(default_factory=CIMultiDict)
-    body: bytes | Mapping[str, Any] | None = None
-    files: Mapping[str, FilePart] | None = None
-    timeout: Timeout = field(default_factory=Timeout)
-    stream: bool = False
-    extensions: dict[str, Any] = field(default_factory=dict)
-    metadata: dict[str, Any] = field(default_factory=dict)
+    __slots__ = (
+        "_headers",
+        "_shared",
+        "body",
+        "extensions",
+        "files",
+        "metadata",
+        "method",
+        "stream",
+        "timeout",
+        "url",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | Mapping[str, Any] | None = None,
+        files: Mapping[str, FilePart] | None = None,
+        timeout: Timeout | None = None,
+        stream: bool = False,
+        extensions: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self._headers: CIMultiDict[str] = (
+            headers if type(headers) is CIMultiDict else CIMultiDict(headers or {})
+        )
+        self._shared = False
+        self.body = body
+        self.files = files
+        self.timeout = timeout if timeout is not None else _DEFAULT_TIMEOUT
+        self.stream = stream
+        self.extensions = extensions if extensions is not None else {}
+        self.metadata = metadata if metadata is not None else {}
+
+    @classmethod
+    def _with_shared_headers(
+        cls, method: str, url: str, headers: CIMultiDict[str], timeout: Timeout
+    ) -> Request:
+        """A body-less request sharing ``headers`` (copied on first read of ``.headers``): the
+        client's way to build the common request cheaply."""
+        self = cls.__new__(cls)
+        self.method = method
+        self.url = url
+        self._headers = headers
+        self._shared = True
+        self.body = None
+        self.files = None
+        self.timeout = timeout
+        self.stream = False
+        self.extensions = {}
+        self.metadata = {}
+        return self
+
+    @property
+    def headers(self) -> CIMultiDict[str]:
+        """The request's headers (case-insensitive, multi-valued, mutable)."""
+        if self._shared:
+            self._headers = CIMultiDict(self._headers)
+            self._shared = False
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: Mapping[str, str]) -> None:
+        self._headers = value if type(value) is CIMultiDict else CIMultiDict(value)
+        self._shared = False
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {redact_url(self.url)}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Request):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in _REQUEST_FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaced
 
     def copy_with(self, **changes: Any) -> Request:
         """A shallow copy with some fields replaced; headers and dicts are copied, not shared."""
-        data: dict[str, Any] = {
-            "method": self.method,
-            "url": self.url,
-            "headers": CIMultiDict(self.headers),
-            "body": self.body,
-            "files": self.files,
-            "timeout": self.timeout,
-            "stream": self.stream,
-            "extensions": dict(self.extensions),
-            "metadata": dict(self.metadata),
-        }
+        data: dict[str, Any] = {name: getattr(self, name) for name in _REQUEST_FIELDS}
+        data["headers"] = CIMultiDict(self._headers)
+        data["extensions"] = dict(self.extensions)
+        data["metadata"] = dict(self.metadata)
         data.update(changes)
         return Request(**data)
+
+
+_DEFAULT_TIMEOUT = Timeout()
+_REQUEST_FIELDS = (
+    "method", "url", "headers", "body", "files", "timeout", "stream", "extensions", "metadata"
+)
 
 
 class ByteStream:
@@ -189,6 +261,26 @@ class Response:
             elapsed.total_seconds() if isinstance(elapsed, timedelta) else float(elapsed)
         )
         self.metadata: dict[str, Any] = metadata if metadata is not None else {}
+
+    @classmethod
+    def _received(
+        cls, status: int, headers: Headers, url: str, reason: str, request: Request,
+        max_body_size: int | None,
+    ) -> Response:
+        """A transport's way to wrap what arrived: the same object as the keyword constructor
+        builds, without its conversions (the transport already has the right types)."""
+        self = cls.__new__(cls)
+        self.status = status
+        self.headers = headers
+        self._body = None
+        self._stream = None
+        self._max_body_size = max_body_size
+        self.url = url
+        self.reason = reason
+        self.request = request
+        self.elapsed_s = 0.0
+        self.metadata = {}
+        return self
 
     def __repr__(self) -> str:
         return f"<Response [{self.status} {self.reason}] {self.url}>"

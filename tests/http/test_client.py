@@ -22,6 +22,8 @@ from pepperpy_core import (
     HttpClient,
     HTTPStatusError,
     InvalidURLError,
+    Request,
+    Response,
     ResponseTooLargeError,
     RetryMiddleware,
     RetryPolicy,
@@ -29,6 +31,7 @@ from pepperpy_core import (
     TimeoutError,
     TooManyRedirectsError,
 )
+from pepperpy_core.http.chain import CallNext
 from pepperpy_core.testing import FakeClock, LocalServer
 
 # --------------------------------------------------------------------------- the spec examples
@@ -383,6 +386,84 @@ async def test_redirects_can_be_disabled(server: LocalServer) -> None:
     async with HttpClient(base_url=server.base_url, follow_redirects=False) as c:
         response = await c.get("/redirect", params={"to": "/echo"})
     assert response.status == 302 and response.headers["Location"] == "/echo"
+
+
+class _PlainTransport:
+    """A custom transport (no ``redirect_handler``): one exchange through a built-in one that
+    is told not to follow redirects, so the client's own wrapper must follow them."""
+
+    def __init__(self) -> None:
+        from pepperpy_core.http._aiohttp import AiohttpTransport
+
+        self.inner = AiohttpTransport()
+        self.sent: list[str] = []
+
+    async def send(self, request: Request) -> Response:
+        self.sent.append(request.url)
+        return await self.inner.send(request, follow=False)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_custom_transport_redirects_followed_by_the_client(
+    server: LocalServer, other_server: LocalServer
+) -> None:
+    """With a custom transport the client still follows redirects, one exchange per hop, and
+    strips credentials across origins."""
+    transport = _PlainTransport()
+    async with HttpClient(base_url=server.base_url, transport=transport) as c:
+        response = await c.get(
+            "/redirect", params={"to": other_server.url("/echo")},
+            headers={"Authorization": "Bearer s3cret"},
+        )
+        echo = await response.json()
+    assert response.status == 200 and "Authorization" not in echo["headers"]
+    assert transport.sent == [response.metadata["redirects"][0], other_server.url("/echo")]
+
+
+async def test_a_layer_changing_headers_changes_only_its_request(
+    server: LocalServer, backend: str
+) -> None:
+    """Requests start from the client's headers; a layer that changes or removes them for one
+    request leaves the client's defaults and every other request as they were."""
+
+    class OneOff:
+        async def __call__(self, request: Request, call_next: CallNext) -> Response:
+            if request.extensions.get("tag"):
+                request.headers["X-App"] = "changed"
+                request.headers["X-Tag"] = "yes"
+            return await call_next(request)
+
+    async with HttpClient(base_url=server.base_url, headers={"X-App": "one"},
+                          middlewares=[OneOff()], backend=backend) as c:
+        tagged = await (await c.get("/echo", tag=True)).json()
+        plain = await (await c.get("/echo")).json()
+        again = await (await c.get("/echo", headers={"X-Extra": "1"})).json()
+    assert tagged["headers"]["X-App"] == "changed" and tagged["headers"]["X-Tag"] == "yes"
+    assert plain["headers"]["X-App"] == "one" and "X-Tag" not in plain["headers"]
+    assert again["headers"]["X-App"] == "one" and again["headers"]["X-Extra"] == "1"
+    assert "X-Tag" not in again["headers"]
+
+
+async def test_relative_urls_resolved_every_time(server: LocalServer) -> None:
+    """Repeated and many distinct URLs resolve correctly against base_url (checked URLs are
+    remembered, in bounded memory), and a bad URL is refused however many good ones came
+    before it."""
+    async with HttpClient(base_url=server.base_url + "/", retries=0) as c:
+        for _ in range(3):
+            assert (await c.get("/data")).url == server.url("/data")
+            assert (await c.get("data")).url == server.url("/data")
+        for n in range(1500):
+            c._absolute(f"/items/{n}")
+        assert len(c._urls) <= 1024
+        assert c._absolute("/items/7") == server.url("/items/7")
+    async with HttpClient() as bare:
+        for _ in range(2):
+            with pytest.raises(InvalidURLError, match="needs base_url"):
+                await bare.get("/data")
+            with pytest.raises(InvalidURLError, match="non-empty string"):
+                await bare.get(b"http://127.0.0.1/")  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- lifecycle

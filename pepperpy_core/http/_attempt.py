@@ -1,9 +1,10 @@
 """What every transport does at the end of one exchange: the per-attempt debug event, and
 handing a redirect to the client, which follows it with credential hygiene.
 
-Built-in transports do this inside their own ``send`` instead of under a wrapper coroutine of
-the client's: one coroutine frame fewer on every request (see ``docs/design.md``, the hot path).
-A custom transport without a ``redirect_handler`` attribute gets the client's wrapper instead.
+The aiohttp transport, the one on the hot path, does this inside its own ``send`` rather than
+under a wrapper coroutine of the client's: one coroutine frame fewer on every request (see
+``docs/design.md``, the hot path). Any transport without a ``redirect_handler`` attribute (the
+httpx one, a custom one) is wrapped by the client's ``_send_with_redirects`` instead.
 """
 
 from __future__ import annotations

@@ -29,7 +29,6 @@ from pepperpy_core.exceptions import (
     TimeoutError,
     TransportError,
 )
-from pepperpy_core.http._attempt import REDIRECT_STATUSES, RedirectHandler, log_attempt
 from pepperpy_core.http.models import (
     ByteStream,
     FilePart,
@@ -38,7 +37,7 @@ from pepperpy_core.http.models import (
     Timeout,
     body_too_large,
 )
-from pepperpy_core.logging import debug_enabled, redact_url
+from pepperpy_core.logging import redact_url
 
 try:
     import httpx
@@ -83,8 +82,6 @@ class HttpxTransport:
         self._trust_env = trust_env
         self._max_body_size = max_body_size
         self._timeouts: dict[Timeout, httpx.Timeout] = {}
-        #: The client's redirect follower; None: redirects are returned as they are.
-        self.redirect_handler: RedirectHandler | None = None
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -132,28 +129,16 @@ class HttpxTransport:
             self._timeouts[timeout] = cached
         return cached
 
-    async def send(self, request: Request, follow: bool = True) -> Response:
-        """One exchange; the body is buffered (capped) unless ``request.stream``. A redirect
-        goes to ``redirect_handler`` when one is set and ``follow`` is true."""
+    async def send(self, request: Request) -> Response:
+        """One exchange; the body is buffered (capped) unless ``request.stream``."""
         total = request.timeout.total
+        if total is None:
+            return await self._exchange(request, None)
+        deadline = time.monotonic() + total
         try:
-            if total is None:
-                response = await self._exchange(request, None)
-            else:
-                deadline = time.monotonic() + total
-                try:
-                    response = await asyncio.wait_for(self._exchange(request, deadline), total)
-                except asyncio.TimeoutError as exc:
-                    raise translate_error(exc, request) from exc
-        except TransportError as exc:
-            if debug_enabled():
-                log_attempt(request, error=type(exc).__name__)
-            raise
-        if debug_enabled():
-            log_attempt(request, response)
-        if follow and response.status in REDIRECT_STATUSES and self.redirect_handler is not None:
-            return await self.redirect_handler(request, response)
-        return response
+            return await asyncio.wait_for(self._exchange(request, deadline), total)
+        except asyncio.TimeoutError as exc:
+            raise translate_error(exc, request) from exc
 
     async def _exchange(self, request: Request, deadline: float | None) -> Response:
         started = time.perf_counter()

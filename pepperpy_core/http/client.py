@@ -111,9 +111,9 @@ class HttpClient:
         self._chain: CallNext = build_chain(self._middlewares, self._endpoint())
 
     def _endpoint(self) -> CallNext:
-        """The chain's last step. Built-in transports log each attempt and hand redirects to
-        :meth:`_follow` themselves (one coroutine frame fewer per request); any other
-        transport is wrapped in :meth:`_send_with_redirects`, which does the same."""
+        """The chain's last step. The aiohttp transport logs each attempt and hands redirects
+        to :meth:`_follow` itself (one coroutine frame fewer per request); any other transport
+        is wrapped in :meth:`_send_with_redirects`, which does the same."""
         transport: Any = self._transport
         self._native = hasattr(transport, "redirect_handler")
         if not self._native:
@@ -367,8 +367,8 @@ class HttpClient:
     # ----------------------------------------------------------------- below the chain
 
     async def _send_with_redirects(self, request: Request, follow: bool = True) -> Response:
-        """The chain's endpoint for a custom transport: one attempt, logged, following
-        redirects with credential hygiene (built-in transports do this in their ``send``)."""
+        """The chain's endpoint for a transport without ``redirect_handler``: one attempt,
+        logged, following redirects with credential hygiene."""
         try:
             response = await self._transport.send(request)
         except TransportError as exc:

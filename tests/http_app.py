@@ -41,6 +41,7 @@ def make_app() -> web.Application:
                 "method": request.method,
                 "query": dict(request.query),
                 "headers": dict(request.headers),
+                "header_list": list(request.headers.items()),
                 "body": body.decode("utf-8", "replace"),
                 "content_type": request.content_type,
             }

@@ -158,7 +158,7 @@ class RetryMiddleware:
             response = await call_next(request)
         except TransportError as exc:
             return await self._retry(request, call_next, policy, start, error=exc)
-        if (policy.total and response.status in policy.statuses) or (
+        if (response.status in policy.statuses and policy.total) or (
             policy.should_retry is not None
         ):
             return await self._retry(request, call_next, policy, start, response=response)

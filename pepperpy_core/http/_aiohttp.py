@@ -40,6 +40,7 @@ from pepperpy_core.logging import debug_enabled, redact_url
 __all__ = ["AiohttpTransport", "translate_error"]
 
 _CONTENT_LENGTH = hdrs.CONTENT_LENGTH
+_USER_AGENT = hdrs.USER_AGENT
 
 class AiohttpTransport:
     """Sends requests through one ``aiohttp.ClientSession``, created lazily inside the running
@@ -71,9 +72,9 @@ class AiohttpTransport:
         self._last_timeout: Timeout | None = None
         self._last_client_timeout = aiohttp.ClientTimeout()
         # Headers every request carries live on the session we create: a request with exactly
-        # those passes none, and aiohttp skips merging them again on every call.
-        # Kept as the very object the client's requests share (see Request.headers), so that
-        # spotting them costs an identity check.
+        # those passes none, and aiohttp skips merging them again on every call. Kept as the
+        # very object the client's requests share (see Request.headers), so that spotting them
+        # costs an identity check.
         self._defaults = default_headers if session is None else None
         #: The client's redirect follower; None: redirects are returned as they are.
         self.redirect_handler: RedirectHandler | None = None
@@ -85,13 +86,15 @@ class AiohttpTransport:
             connector = aiohttp.TCPConnector(
                 limit=self._limit, limit_per_host=self._limit_per_host, ssl=self._ssl
             )
+            headers, request_class = _session_headers(self._defaults)
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 cookies=self._cookies,
                 # unsafe=True only means "also keep cookies of IP-address hosts" (as browsers
                 # and httpx do); domain and path scoping still apply.
                 cookie_jar=aiohttp.CookieJar(unsafe=True),
-                headers=self._defaults,
+                headers=headers,
+                request_class=request_class,
                 trust_env=self._trust_env,
                 auto_decompress=True,
                 timeout=aiohttp.ClientTimeout(total=None),
@@ -216,6 +219,29 @@ class AiohttpTransport:
             chunks.append(chunk)
         raw.release()
         return b"".join(chunks)
+
+
+def _session_headers(
+    defaults: CIMultiDict[str] | None,
+) -> tuple[CIMultiDict[str] | None, type[aiohttp.ClientRequest]]:
+    """The session's default headers and request class for the client's ``defaults``.
+
+    aiohttp copies a session's default headers into every request one by one in Python, but
+    fills in its automatic headers (Accept, Accept-Encoding, User-Agent) from a class-level
+    table, several times cheaper. So our User-Agent joins that table, in a request class made
+    for this session (``request_class`` is a documented ClientSession argument), and only the
+    other default headers stay on the session. A request that sets its own User-Agent still
+    wins: aiohttp adds an automatic header only when the request has none of that name."""
+    table = getattr(aiohttp.ClientRequest, "DEFAULT_HEADERS", None)
+    if not defaults or not isinstance(table, dict) or len(defaults.getall(_USER_AGENT, ())) != 1:
+        return defaults, aiohttp.ClientRequest
+    others = defaults.copy()
+    agent = others.popone(_USER_AGENT)
+    request_class = type(
+        "PepperPyClientRequest", (aiohttp.ClientRequest,),
+        {"DEFAULT_HEADERS": {**table, _USER_AGENT: agent}},
+    )
+    return others, request_class
 
 
 def _aiohttp_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:

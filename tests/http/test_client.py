@@ -8,6 +8,7 @@ import hashlib
 import io
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
@@ -165,6 +166,24 @@ async def test_client_headers_sent_and_overridable(server: LocalServer, backend:
         second = await (await c.get(server.url("/echo"), headers={"x-app": "two"})).json()
     assert first["headers"]["X-App"] == "one"
     assert {k.lower(): v for k, v in second["headers"].items()}["x-app"] == "two"
+
+
+async def test_user_agent_sent_once_and_overridable(server: LocalServer, backend: str) -> None:
+    """Exactly one User-Agent goes out: ours by default, the client's user_agent= or
+    headers=, or a per-request one, which wins over all of them."""
+    async def agents(client: HttpClient, **kwargs: Any) -> list[str]:
+        echo = await (await client.get(server.url("/echo"), **kwargs)).json()
+        return [v for k, v in echo["header_list"] if k.lower() == "user-agent"]
+
+    async with HttpClient(backend=backend) as c:
+        assert [a.split("/")[0] for a in await agents(c)] == ["pepperpy-core"]
+        assert await agents(c, headers={"user-agent": "mine/2"}) == ["mine/2"]
+        assert [a.split("/")[0] for a in await agents(c)] == ["pepperpy-core"]
+    async with HttpClient(user_agent="app/1", backend=backend) as c:
+        assert await agents(c) == ["app/1"]
+    async with HttpClient(headers={"User-Agent": "hdr/3", "X-A": "a"}, backend=backend) as c:
+        assert await agents(c) == ["hdr/3"]
+        assert await agents(c, headers={"User-Agent": "req/4"}) == ["req/4"]
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "OPTIONS"])

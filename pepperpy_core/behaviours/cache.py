@@ -28,7 +28,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
-from multidict import CIMultiDict, CIMultiDictProxy, istr
+from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping, istr
 
 from pepperpy_core.behaviours._mixin import Clock, TimedMixin
 from pepperpy_core.exceptions import ConfigurationError, TransportError
@@ -119,7 +119,7 @@ class CachePolicy:
         if wanted is False or request.stream or request.files:
             return False
         if directives is None:
-            directives = parse_cache_control(request.headers.get(_CACHE_CONTROL))
+            directives = parse_cache_control(request.header_view.get(_CACHE_CONTROL))
         if "no-store" in directives:
             return False
         if request.method == "POST":
@@ -163,7 +163,7 @@ def cache_key(request: Request) -> str:
     """The entry's key: method and URL, plus SHA-256 digests of the ``Authorization`` header
     and (POST) the body, so neither credentials nor bodies are ever stored in a key."""
     key = f"{request.method} {request.url}"
-    auth = request.headers.get(_AUTHORIZATION)
+    auth = request.header_view.get(_AUTHORIZATION)
     if auth:
         key += " auth:" + hashlib.sha256(auth.encode()).hexdigest()[:32]
     if request.method == "POST":
@@ -218,7 +218,9 @@ class CacheEntry:
 
     def matches(self, request: Request) -> bool:
         """Whether the request's ``Vary`` headers equal those stored."""
-        return all(_joined(request.headers, name) == value for name, value in self.vary)
+        if not self.vary:
+            return True
+        return all(_joined(request.header_view, name) == value for name, value in self.vary)
 
     def validators(self) -> dict[str, str]:
         """Conditional-request headers that revalidate this entry."""
@@ -233,16 +235,17 @@ class CacheEntry:
 
     def to_response(self, request: Request, now: float, how: str) -> Response:
         """A live-looking :class:`Response` for ``request``, tagged ``from_cache``."""
-        headers = CIMultiDict(self.headers)
+        headers = self.header_map.copy()  # a copy of the parsed headers: cheaper than anew
         headers["Age"] = str(int(self.age(now)))
-        return Response(
-            self.status, headers=CIMultiDictProxy(headers), body=self.body, url=self.url,
-            reason=self.reason, request=request,
-            metadata={"from_cache": True, "cache": how, "attempts": 0},
+        response = Response._received(
+            self.status, CIMultiDictProxy(headers), self.url, self.reason, request, None
         )
+        response._body = self.body
+        response.metadata = {"from_cache": True, "cache": how, "attempts": 0}
+        return response
 
 
-def _joined(headers: CIMultiDict[str] | CIMultiDictProxy[str], name: str) -> str | None:
+def _joined(headers: MultiMapping[str], name: str) -> str | None:
     values = headers.getall(name, [])
     return ", ".join(values) if values else None
 
@@ -307,7 +310,7 @@ def make_entry(
         stored_at=now,
         lifetime=lifetime,
         initial_age=_seconds(headers.get(_AGE)) or 0.0,
-        vary=tuple((name.lower(), _joined(request.headers, name)) for name in vary_names),
+        vary=tuple((name.lower(), _joined(request.header_view, name)) for name in vary_names),
         stale_if_error=_stale_allowance(directives, policy),
     )
 
@@ -568,7 +571,7 @@ class CacheMiddleware:
         return f"CacheMiddleware({self.policy!r}, storage={type(self.storage).__name__})"
 
     async def __call__(self, request: Request, call_next: CallNext) -> Response:
-        control = request.headers.get(_CACHE_CONTROL)
+        control = request.header_view.get(_CACHE_CONTROL)
         directives = parse_cache_control(control) if control else _NO_DIRECTIVES
         if not self.policy.applies_to(request, directives):
             response = await call_next(request)
@@ -582,8 +585,10 @@ class CacheMiddleware:
         if entry is not None:
             if not entry.matches(request):
                 entry = None
-            elif "no-cache" not in directives and entry.is_fresh(self._clock()):
-                return entry.to_response(request, self._clock(), "hit")
+            elif "no-cache" not in directives:
+                now = self._clock()
+                if entry.is_fresh(now):
+                    return entry.to_response(request, now, "hit")
         inflight = self._inflight
         collapse = self.policy.collapse
         if collapse and self._passes:

@@ -99,7 +99,8 @@ def _edges_for(
     return sorted(edges)
 
 
-_STATUS_CLASSES = ("0xx", "1xx", "2xx", "3xx", "4xx", "5xx")
+#: status -> its class ("2xx"), for every status a server can send
+_STATUS_CLASS = {status: f"{status // 100}xx" for status in range(100, 600)}
 
 
 class HttpMetrics:
@@ -133,11 +134,11 @@ class HttpMetrics:
             self.rate_limit_waits += facts["rate_limit_waits"]
             self.rate_limit_wait_seconds += facts.get("rate_limit_wait_s", 0.0)
         status = response.status
-        key = _STATUS_CLASSES[status // 100] if 0 < status < 600 else f"{status // 100}xx"
+        key = _STATUS_CLASS.get(status) or f"{status // 100}xx"
         classes = self.status_classes
         classes[key] = classes.get(key, 0) + 1
         outcome = facts.get("cache")
-        if outcome is not None and outcome in self.cache:
+        if outcome in self.cache:
             self.cache[outcome] += 1
 
     def record_error(self, error: BaseException, request: Request, seconds: float) -> None:

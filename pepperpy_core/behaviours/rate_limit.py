@@ -250,7 +250,9 @@ class MemoryRateLimitStore:
         windows = state.windows_for(rates)
         wait = 0.0
         for window, rate in windows:
-            window.expire(now - rate.window)
+            log = window.log
+            if log and log[0][0] <= now - rate.window:  # anything to expire? (seldom)
+                window.expire(now - rate.window)
             if window.used + weight > rate.max_requests:
                 wait = max(wait, window.wait_for(rate, weight, now))
         if wait > 0:

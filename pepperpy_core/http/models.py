@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any, Union
 
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
 
 from pepperpy_core.exceptions import DecodingError, HTTPStatusError, ResponseTooLargeError
 from pepperpy_core.logging import redact_url
@@ -163,6 +163,12 @@ class Request:
     def headers(self, value: Mapping[str, str]) -> None:
         self._headers = value if type(value) is CIMultiDict else CIMultiDict(value)
         self._shared = False
+
+    @property
+    def header_view(self) -> MultiMapping[str]:
+        """The headers, read-only: what a layer that only looks at them should use, since it
+        costs no copy of headers the request still shares with its client."""
+        return self._headers
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {redact_url(self.url)}>"

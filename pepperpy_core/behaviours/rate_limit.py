@@ -247,7 +247,7 @@ class MemoryRateLimitStore:
             state = self._keys[key] = _KeyState()
         if state.paused_until > now:
             return state.paused_until - now
-        windows = state.windows_for(rates)
+        windows = state.current if rates is state.rates else state.windows_for(rates)
         wait = 0.0
         for window, rate in windows:
             log = window.log

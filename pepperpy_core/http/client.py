@@ -105,17 +105,19 @@ class HttpClient:
         self._headers = CIMultiDict(self.config.headers or {})
         self._headers.setdefault("User-Agent", self.config.user_agent or _user_agent())
         self._transport = transport or self._make_transport(session)
+        self._own_transport = transport is None
         self._closed = False
         self._urls: dict[str, str] = {}
         self._middlewares = order_middlewares(_merge_layers(self._default_layers(), middlewares))
         self._chain: CallNext = build_chain(self._middlewares, self._endpoint())
 
     def _endpoint(self) -> CallNext:
-        """The chain's last step. The aiohttp transport logs each attempt and hands redirects
-        to :meth:`_follow` itself (one coroutine frame fewer per request); any other transport
-        is wrapped in :meth:`_send_with_redirects`, which does the same."""
+        """The chain's last step. The aiohttp transport this client made logs each attempt and
+        hands redirects to :meth:`_follow` itself (one coroutine frame fewer per request); any
+        other transport, including one passed in (it may serve other clients too, so it is
+        never rewired), is wrapped in :meth:`_send_with_redirects`, which does the same."""
         transport: Any = self._transport
-        self._native = hasattr(transport, "redirect_handler")
+        self._native = self._own_transport and hasattr(transport, "redirect_handler")
         if not self._native:
             return self._send_with_redirects
         transport.redirect_handler = self._follow if self.config.follow_redirects else None

@@ -441,6 +441,22 @@ async def test_custom_transport_redirects_followed_by_the_client(
     assert transport.sent == [response.metadata["redirects"][0], other_server.url("/echo")]
 
 
+async def test_a_transport_passed_in_is_not_rewired(server: LocalServer) -> None:
+    """Two clients sharing one AiohttpTransport each follow their own redirects with their own
+    limits; the transport is left as it was given."""
+    from pepperpy_core.http._aiohttp import AiohttpTransport
+
+    shared = AiohttpTransport()
+    one = HttpClient(base_url=server.base_url, transport=shared)
+    two = HttpClient(base_url=server.base_url, transport=shared, follow_redirects=False)
+    first = await one.get("/redirect", params={"to": "/data"})
+    second = await two.get("/redirect", params={"to": "/data"})
+    assert first.status == 200 and len(first.metadata["redirects"]) == 1
+    assert second.status == 302 and shared.redirect_handler is None
+    await one.close()
+    await two.close()
+
+
 async def test_a_layer_changing_headers_changes_only_its_request(
     server: LocalServer, backend: str
 ) -> None:

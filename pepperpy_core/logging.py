@@ -70,29 +70,37 @@ except ImportError:  # pragma: no cover - other structlog versions
     _STRUCTLOG_CONFIG = None
 
 
+#: The wrapper class last asked about and its answer: the one every request asks about.
+_last_wrapper: Any = None
+_last_debug = False
+
+
 def _debug_for(wrapper: Any) -> bool:
     """Whether ``wrapper`` (a structlog wrapper class) emits debug events; probed once."""
-    known = True
-    if hasattr(wrapper, "is_enabled_for"):
-        try:
-            probe = wrapper(None, processors=[], context={})
-            known = bool(probe.is_enabled_for(logging.DEBUG))
-        except Exception:  # an unusual wrapper class: assume it wants everything
-            known = True
-    _debug_by_wrapper[wrapper] = known
+    global _last_wrapper, _last_debug
+    known = _debug_by_wrapper.get(wrapper)
+    if known is None:
+        known = True
+        if hasattr(wrapper, "is_enabled_for"):
+            try:
+                probe = wrapper(None, processors=[], context={})
+                known = bool(probe.is_enabled_for(logging.DEBUG))
+            except Exception:  # an unusual wrapper class: assume it wants everything
+                known = True
+        _debug_by_wrapper[wrapper] = known
+    _last_wrapper, _last_debug = wrapper, known
     return known
 
 
 def debug_enabled() -> bool:
     """Whether a debug event would be emitted under the current structlog configuration
     (False while structlog is unconfigured). Cached per wrapper class: it runs on every request,
-    so the common case is two attribute reads and a dict lookup."""
+    so the common case is two attribute reads and an identity check."""
     config = _STRUCTLOG_CONFIG
     if not config.is_configured:
         return False
     wrapper = config.default_wrapper_class
-    known = _debug_by_wrapper.get(wrapper)
-    return known if known is not None else _debug_for(wrapper)
+    return _last_debug if wrapper is _last_wrapper else _debug_for(wrapper)
 
 
 if _STRUCTLOG_CONFIG is None:  # pragma: no cover - other structlog versions
@@ -102,8 +110,7 @@ if _STRUCTLOG_CONFIG is None:  # pragma: no cover - other structlog versions
         if not structlog.is_configured():
             return False
         wrapper = structlog.get_config()["wrapper_class"]
-        known = _debug_by_wrapper.get(wrapper)
-        return known if known is not None else _debug_for(wrapper)
+        return _last_debug if wrapper is _last_wrapper else _debug_for(wrapper)
 
 
 def get_logger(name: str) -> Any:

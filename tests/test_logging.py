@@ -40,6 +40,20 @@ def test_debug_dropped_until_configured() -> None:
     assert debug_enabled() is False
 
 
+def test_debug_check_follows_every_reconfiguration() -> None:
+    """The answer is remembered per wrapper class, yet follows the application switching back
+    and forth between levels, and back to unconfigured."""
+    import logging
+
+    for level, expected in [(logging.DEBUG, True), (logging.INFO, False), (logging.DEBUG, True),
+                            (logging.WARNING, False), (logging.DEBUG, True)]:
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
+        assert debug_enabled() is expected, level
+        assert debug_enabled() is expected, level
+    structlog.reset_defaults()
+    assert debug_enabled() is False
+
+
 def test_logger_follows_a_later_configuration() -> None:
     """After one configuration (with logger caching), a later one still gets our events."""
     log = get_logger("pepperpy_core.test")

@@ -327,12 +327,22 @@ class RateLimitMiddleware:
         # key -> [its lock, tasks queued or holding it]; dropped when the last one leaves
         self._queues: dict[str, list[Any]] = {}
 
+    @property
+    def limit(self) -> RateLimit:
+        """The :class:`RateLimit` this layer applies (may be replaced at run time)."""
+        return self._limit
+
+    @limit.setter
+    def limit(self, value: RateLimit) -> None:
+        self._limit = value
+        self._global = value.per == "global"
+
     def __repr__(self) -> str:
         return f"RateLimitMiddleware({self.limit!r})"
 
     async def __call__(self, request: Request, call_next: CallNext) -> Response:
-        limit = self.limit
-        key = "*" if limit.per == "global" else limit.key_for(request)
+        limit = self._limit
+        key = "*" if self._global else limit.key_for(request)
         weight = (
             limit.weight_of(request) if "weight" in request.extensions else limit.default_weight
         )

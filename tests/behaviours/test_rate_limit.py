@@ -172,6 +172,16 @@ async def test_per_host_keys_are_independent(clock: FakeClock) -> None:
     assert clock.total_slept == pytest.approx(1.0)
 
 
+async def test_replacing_the_limit_changes_the_keys(clock: FakeClock) -> None:
+    """A layer's limit replaced at run time applies from the next request, keys included."""
+    layer = layer_on(clock, RateLimit.of((1, 1.0), per="host"))
+    await layer(Request("GET", "http://a/"), ok)
+    layer.limit = layer.limit.with_(per="global")
+    await layer(Request("GET", "http://b/"), ok)
+    await layer(Request("GET", "http://c/"), ok)
+    assert clock.total_slept == pytest.approx(1.0)
+
+
 async def test_waiters_are_released_in_order(clock: FakeClock) -> None:
     """Concurrent waiters on one key pass in arrival order, one per slot."""
     layer = layer_on(clock, RateLimit.of((1, 1.0)))

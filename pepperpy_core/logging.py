@@ -70,14 +70,14 @@ except ImportError:  # pragma: no cover - other structlog versions
     _STRUCTLOG_CONFIG = None
 
 
-#: The wrapper class last asked about and its answer: the one every request asks about.
-_last_wrapper: Any = None
-_last_debug = False
+#: The wrapper class last asked about and its answer (one tuple, replaced whole, so that a
+#: reader never pairs one class with another's answer).
+_last: tuple[Any, bool] = (None, False)
 
 
 def _debug_for(wrapper: Any) -> bool:
     """Whether ``wrapper`` (a structlog wrapper class) emits debug events; probed once."""
-    global _last_wrapper, _last_debug
+    global _last
     known = _debug_by_wrapper.get(wrapper)
     if known is None:
         known = True
@@ -88,7 +88,7 @@ def _debug_for(wrapper: Any) -> bool:
             except Exception:  # an unusual wrapper class: assume it wants everything
                 known = True
         _debug_by_wrapper[wrapper] = known
-    _last_wrapper, _last_debug = wrapper, known
+    _last = (wrapper, known)
     return known
 
 
@@ -100,7 +100,8 @@ def debug_enabled() -> bool:
     if not config.is_configured:
         return False
     wrapper = config.default_wrapper_class
-    return _last_debug if wrapper is _last_wrapper else _debug_for(wrapper)
+    last = _last
+    return last[1] if wrapper is last[0] else _debug_for(wrapper)
 
 
 if _STRUCTLOG_CONFIG is None:  # pragma: no cover - other structlog versions
@@ -110,7 +111,8 @@ if _STRUCTLOG_CONFIG is None:  # pragma: no cover - other structlog versions
         if not structlog.is_configured():
             return False
         wrapper = structlog.get_config()["wrapper_class"]
-        return _last_debug if wrapper is _last_wrapper else _debug_for(wrapper)
+        last = _last
+        return last[1] if wrapper is last[0] else _debug_for(wrapper)
 
 
 def get_logger(name: str) -> Any:

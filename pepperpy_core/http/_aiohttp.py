@@ -42,6 +42,7 @@ __all__ = ["AiohttpTransport", "translate_error"]
 _CONTENT_LENGTH = hdrs.CONTENT_LENGTH
 _USER_AGENT = hdrs.USER_AGENT
 
+
 class AiohttpTransport:
     """Sends requests through one ``aiohttp.ClientSession``, created lazily inside the running
     loop, or through a session the caller owns (then ``aclose()`` leaves it open)."""

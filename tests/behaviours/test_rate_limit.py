@@ -123,6 +123,19 @@ async def test_store_memory_is_bounded() -> None:
     assert isinstance(store, RateLimitStore)
 
 
+def test_sweeping_after_every_new_slot_forgets_no_count() -> None:
+    """With two rates on a key and a sweep after every new slot, every rate still counts every
+    request (a sweep never drops a window that is about to be written)."""
+    store = MemoryRateLimitStore(sweep_every=1)
+    rates = [Rate(2, 1.0), Rate(3, 10.0)]
+    assert store.acquire_now("k", rates, 1, 0.0) == 0
+    assert store.acquire_now("k", rates, 1, 0.5) == 0
+    assert store.acquire_now("k", rates, 1, 0.6) == pytest.approx(0.4)  # 2 per second
+    assert store.acquire_now("k", rates, 1, 1.1) == 0
+    assert store.acquire_now("k", rates, 1, 2.2) == pytest.approx(7.8)  # 3 per 10 s
+    assert store.acquire_now("k", rates, 1, 10.0) == 0
+
+
 # --------------------------------------------------------------------------- the layer
 
 

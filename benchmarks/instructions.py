@@ -21,6 +21,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from _harness import local_server, run_load, write_result
 
@@ -28,6 +29,11 @@ RAW = "aiohttp (raw)"
 PLAIN = "pepperpy-core HttpClient"
 STACK = "full stack"
 CLIENTS = {"raw": RAW, "plain": PLAIN, "stack": STACK}
+#: With --layers: each layer of the full stack alone, and three pass-through layers.
+LAYERS = {
+    "metrics": "metrics layer only", "cache": "cache layer only (miss)",
+    "ratelimit": "rate-limit layer only", "frames": "three pass-through layers",
+}
 CONCURRENCY = (1, 16)
 WARM_UP = 50
 CHILD_TIMEOUT = 600  # seconds per child process
@@ -39,12 +45,47 @@ HERE = Path(__file__).resolve().parent
 # --- child: one client, one concurrency, a fixed number of requests -------------------------
 
 
+def layer_client(kind: str) -> Any:
+    """A client with one layer of the full stack (``--layers``), or three pass-through layers
+    at the stack's ranks (what the frames alone cost)."""
+    from pepperpy_core import HttpClient
+    from pepperpy_core.behaviours import CacheMixin, MetricsMixin, RateLimit, RateLimitMixin
+    from pepperpy_core.http.chain import RANK_CACHE, RANK_METRICS, RANK_RATE_LIMIT, CallNext
+    from pepperpy_core.http.models import Request, Response
+
+    class PassThrough:
+        def __init__(self, rank: int) -> None:
+            self.rank = rank
+
+        async def __call__(self, request: Request, call_next: CallNext) -> Response:
+            return await call_next(request)
+
+    if kind == "frames":
+        ranks = (RANK_METRICS, RANK_CACHE, RANK_RATE_LIMIT)
+        return HttpClient(middlewares=[PassThrough(rank) for rank in ranks])
+    mixin = {"metrics": MetricsMixin, "cache": CacheMixin, "ratelimit": RateLimitMixin}[kind]
+
+    class OneLayer(mixin, HttpClient):  # type: ignore[valid-type, misc]
+        rate_limit = RateLimit.of((1_000_000, 1.0))  # as in the full stack: never waits
+
+    return OneLayer()
+
+
 async def child(kind: str, concurrency: int, requests: int, base: str) -> None:
     from behaviour_stack import PLAIN, RAW, STACK, make_clients
 
     url = base + "/small"
     clients = await make_clients()  # the benchmark's own three clients; one of them is used
-    fetch = clients[{"raw": RAW, "plain": PLAIN, "stack": STACK}[kind]][0]
+    if kind in LAYERS:
+        extra = layer_client(kind)
+
+        async def extra_fetch(url: str) -> bytes:
+            return bytes((await extra.get(url)).content)
+
+        clients[kind] = (extra_fetch, extra.close)
+        fetch = extra_fetch
+    else:
+        fetch = clients[{"raw": RAW, "plain": PLAIN, "stack": STACK}[kind]][0]
     try:
         # run_load bounds each run to 120 s; under callgrind 1,300 requests take about 20 s.
         await run_load(fetch, url, WARM_UP, concurrency)
@@ -121,6 +162,39 @@ def measure(base: str, low: int, high: int) -> dict[str, dict[str, float]]:
     return results
 
 
+def measure_layers(base: str, low: int, high: int, concurrency: int = 16) -> dict[str, float]:
+    """``--layers``: instructions per request of the plain client, of each layer of the full
+    stack on top of it alone, and of three pass-through layers; at one concurrency."""
+    kinds = ["plain", *LAYERS]
+    jobs = [(kind, concurrency, n) for kind in kinds for n in (low, high)]
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        futures = {job: pool.submit(count, *job, base) for job in jobs}
+        totals = {job: future.result() for job, future in futures.items()}
+    return {
+        kind: (totals[(kind, concurrency, high)] - totals[(kind, concurrency, low)])
+        / (high - low)
+        for kind in kinds
+    }
+
+
+def report_layers(per_request: dict[str, float], concurrency: int = 16) -> str:
+    plain = per_request["plain"]
+    lines = [
+        "## Instructions per layer (`benchmarks/instructions.py --layers`)",
+        "",
+        f"As above, at concurrency {concurrency}: the plain client, then each layer of the full "
+        "stack alone on top of it, and three layers that only pass the request on (what a "
+        "layer's coroutine frame and its glue cost without any work).",
+        "",
+        "| client | instructions per request | extra vs plain HttpClient |",
+        "|---|---:|---:|",
+        f"| {PLAIN} | {plain:,.0f} | - |",
+    ]
+    for kind, name in LAYERS.items():
+        lines.append(f"| {name} | {per_request[kind]:,.0f} | {per_request[kind] - plain:+,.0f} |")
+    return "\n".join(lines)
+
+
 HEADING = "## Instructions per request (`benchmarks/instructions.py`)"
 
 
@@ -157,6 +231,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--low", type=int, default=300, help="requests in the short run")
     parser.add_argument("--high", type=int, default=1300, help="requests in the long run")
+    parser.add_argument("--layers", action="store_true",
+                        help="instead: the cost of each layer of the full stack alone")
     args = parser.parse_args()
     if args.high <= args.low:
         parser.error("--high must be larger than --low")
@@ -165,6 +241,14 @@ def main() -> None:
               "(install it, e.g. apt-get install valgrind)")
         text = HEADING + "\n\nSkipped: valgrind was not installed on this machine."
         write_result("instructions", text, {"skipped": "valgrind not installed"})
+        return
+    if args.layers:
+        with local_server() as base:
+            layers = measure_layers(base, args.low, args.high)
+        text = report_layers(layers)
+        print(text)
+        write_result("instructions_layers", text, {"low": args.low, "high": args.high,
+                                                   "per_request": layers})
         return
     with local_server() as base:
         results = measure(base, args.low, args.high)

@@ -30,6 +30,7 @@ BENCHMARKS = [
     ("download_throughput.py", "download", ["--size-mib", "128", "--rounds", "2"]),
     ("vision_parse.py", "vision_parse", ["--rows", "200000", "--rounds", "3"]),
     ("instructions.py", "instructions", ["--low", "200", "--high", "700"]),
+    ("instructions.py", "instructions_layers", ["--layers", "--low", "200", "--high", "700"]),
 ]
 
 HEADER = """\
@@ -79,8 +80,9 @@ def main() -> None:
     for script, name, quick in BENCHMARKS:
         if only and name not in only:
             continue
-        print(f"== {script}", flush=True)
-        seconds = run(script, quick if args.quick else [])
+        print(f"== {script} ({name})", flush=True)
+        extra = [a for a in quick if a == "--layers"]  # a mode, not a size: kept in full runs
+        seconds = run(script, quick if args.quick else extra)
         print(f"   {seconds:.0f} s", flush=True)
     sections = [
         (RESULTS / f"{name}.md").read_text(encoding="utf-8")

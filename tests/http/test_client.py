@@ -441,6 +441,17 @@ async def test_custom_transport_redirects_followed_by_the_client(
     assert transport.sent == [response.metadata["redirects"][0], other_server.url("/echo")]
 
 
+async def test_send_request_result_is_a_task_ready_coroutine(server: LocalServer) -> None:
+    """The base _send_request hands back the chain's coroutine: it can be awaited, gathered or
+    made a task, as a coroutine function's result could."""
+    async with HttpClient(base_url=server.base_url) as c:
+        pending = c._send_request(c.build_request("GET", "/data"))
+        assert asyncio.iscoroutine(pending)
+        task = asyncio.create_task(pending)  # type: ignore[arg-type]
+        first, second = await asyncio.gather(task, c._send_request(c.build_request("GET", "/data")))
+    assert first.status == second.status == 200
+
+
 async def test_a_transport_passed_in_is_not_rewired(server: LocalServer) -> None:
     """Two clients sharing one AiohttpTransport each follow their own redirects with their own
     limits; the transport is left as it was given."""

@@ -581,12 +581,7 @@ class CacheMiddleware:
             return response
         key = cache_key(request)
         memory = self._memory
-        if memory is not None:  # MemoryCacheStorage.get_now, inline: the most common lookup
-            entry = memory._entries.get(key)
-            if entry is not None:
-                memory._entries.move_to_end(key)
-        else:
-            entry = await self.storage.get(key)
+        entry = memory.get_now(key) if memory is not None else await self.storage.get(key)
         if entry is not None:
             if not entry.matches(request):
                 entry = None

@@ -105,19 +105,18 @@ class HttpClient:
         self._headers = CIMultiDict(self.config.headers or {})
         self._headers.setdefault("User-Agent", self.config.user_agent or _user_agent())
         self._transport = transport or self._make_transport(session)
-        self._own_transport = transport is None
         self._closed = False
         self._urls: dict[str, str] = {}
         self._middlewares = order_middlewares(_merge_layers(self._default_layers(), middlewares))
-        self._chain: CallNext = build_chain(self._middlewares, self._endpoint())
+        self._chain: CallNext = build_chain(self._middlewares, self._endpoint(transport is None))
 
-    def _endpoint(self) -> CallNext:
+    def _endpoint(self, own_transport: bool) -> CallNext:
         """The chain's last step. The aiohttp transport this client made logs each attempt and
         hands redirects to :meth:`_follow` itself (one coroutine frame fewer per request); any
         other transport, including one passed in (it may serve other clients too, so it is
         never rewired), is wrapped in :meth:`_send_with_redirects`, which does the same."""
         transport: Any = self._transport
-        self._native = self._own_transport and hasattr(transport, "redirect_handler")
+        self._native = own_transport and hasattr(transport, "redirect_handler")
         if not self._native:
             return self._send_with_redirects
         transport.redirect_handler = self._follow if self.config.follow_redirects else None
@@ -385,10 +384,8 @@ class HttpClient:
 
     def _hop(self, request: Request) -> Awaitable[Response]:
         """One redirect hop: an attempt that does not itself follow redirects."""
-        if self._native:
-            send: Any = self._transport.send
-            hop: Awaitable[Response] = send(request, False)
-            return hop
+        if self._native:  # our aiohttp transport: its send takes ``follow``
+            return self._transport.send(request, False)  # type: ignore[call-arg]
         return self._send_with_redirects(request, follow=False)
 
     async def _follow(self, request: Request, response: Response) -> Response:

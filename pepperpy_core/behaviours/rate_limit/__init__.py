@@ -2,6 +2,8 @@
 
 - :mod:`~pepperpy_core.behaviours.rate_limit.rules`: the policy (several rates, a key, wait or
   raise), pure values;
+- :mod:`~pepperpy_core.behaviours.rate_limit.announced`: the limits a server announces in its
+  headers, read into facts (pure);
 - :mod:`~pepperpy_core.behaviours.rate_limit.store`: the storage protocol and the in-memory
   store (a sliding-window log);
 - :mod:`~pepperpy_core.behaviours.rate_limit.layer`: the middleware;
@@ -11,12 +13,14 @@
 Every name stays importable from ``pepperpy_core.behaviours.rate_limit``.
 """
 
+from pepperpy_core.behaviours.rate_limit.announced import Announced, read_announced
 from pepperpy_core.behaviours.rate_limit.client import RateLimitedClient, RateLimitMixin
 from pepperpy_core.behaviours.rate_limit.layer import RateLimitMiddleware
 from pepperpy_core.behaviours.rate_limit.rules import Rate, RateLimit
 from pepperpy_core.behaviours.rate_limit.store import MemoryRateLimitStore, RateLimitStore
 
 __all__ = [
+    "Announced",
     "MemoryRateLimitStore",
     "Rate",
     "RateLimit",
@@ -24,4 +28,5 @@ __all__ = [
     "RateLimitMixin",
     "RateLimitStore",
     "RateLimitedClient",
+    "read_announced",
 ]

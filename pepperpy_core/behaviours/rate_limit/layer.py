@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from pepperpy_core.behaviours._mixin import Clock, Sleep
 from pepperpy_core.behaviours.backoff import parse_retry_after
+from pepperpy_core.behaviours.rate_limit.announced import Announced
 from pepperpy_core.behaviours.rate_limit.rules import RateLimit
 from pepperpy_core.behaviours.rate_limit.store import MemoryRateLimitStore, RateLimitStore
 from pepperpy_core.exceptions import RateLimitError
@@ -88,6 +90,11 @@ class RateLimitMiddleware:
             response.metadata["rate_limit_waits"] = facts["rate_limit_waits"]
         if response.status in limit.pause_statuses:
             await self._maybe_pause(key, response)
+        reader = limit.from_headers
+        if reader is not None:
+            announced = reader(response.headers)
+            if announced:
+                await self._follow_server(key, announced)
         return response
 
     async def _queue_up(self, request: Request, key: str, weight: int) -> float:
@@ -139,4 +146,22 @@ class RateLimitMiddleware:
             return
         pause = min(asked, self.limit.pause_max)
         _log.debug("http.rate_limit.pause", key=key, status=response.status, pause_s=pause)
-        await self.store.pause(key, self._clock() + pause)
+        await self.store.pause(key, pause, self._clock())
+
+    async def _follow_server(self, key: str, announced: Sequence[Announced]) -> None:
+        """Count what the server says is spent (shared through the store); an exhausted quota
+        with a known reset pauses the key until then."""
+        limit = self.limit
+        for fact in announced:
+            if fact.remaining == 0 and fact.reset:
+                pause = min(fact.reset, limit.pause_max)
+                _log.debug("http.rate_limit.exhausted", key=key, pause_s=round(pause, 3))
+                await self.store.pause(key, pause, self._clock())
+            rate = limit.rate_for(fact)
+            if rate is None:
+                continue
+            spent = fact.used if fact.used is not None else 0
+            if fact.remaining is not None:
+                spent = max(spent, rate.max_requests - fact.remaining)
+            if spent > 0:
+                await self.store.correct(key, rate, spent, fact.reset, self._clock())

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from pepperpy_core.behaviours.rate_limit.announced import Announced, HeaderReader, read_announced
 from pepperpy_core.exceptions import ConfigurationError
 from pepperpy_core.http.models import Request
 
-__all__ = ["KeyFunc", "Rate", "RateLimit"]
+__all__ = ["KeyFunc", "Rate", "RateLimit"]  # Announced: see announced.py
 
 KeyFunc = Callable[[Request], str]
 
@@ -48,6 +49,10 @@ class RateLimit:
     - ``pause_statuses``: a response with one of these statuses and a ``Retry-After`` header
       pauses the whole key, for every task sharing the limiter, for that long (capped at
       ``pause_max`` seconds).
+    - ``from_headers``: reads the limits the server announces in each answer (IETF
+      ``RateLimit``, ``X-RateLimit-*``, Binance's used weight: :func:`read_announced`, the
+      default) so the count follows the server's and requests slow down before a 429; a
+      function ``headers -> list[Announced]`` for another API, ``None`` to ignore them.
     """
 
     rates: tuple[Rate, ...]
@@ -57,6 +62,7 @@ class RateLimit:
     pause_statuses: frozenset[int] = frozenset({429, 503})
     pause_max: float = 300.0
     default_weight: int = field(default=1)
+    from_headers: HeaderReader | None = read_announced
 
     def __post_init__(self) -> None:
         rates = _normalise_rates(self.rates)
@@ -72,6 +78,8 @@ class RateLimit:
         if self.max_wait is not None and self.max_wait < 0:
             raise ConfigurationError("RateLimit.max_wait must be >= 0 seconds or None")
         self._checked_weight(self.default_weight)
+        if self.from_headers is not None and not callable(self.from_headers):
+            raise ConfigurationError("RateLimit.from_headers must be a function or None")
 
     @classmethod
     def of(cls, *rates: Rate | tuple[int, float], **options: Any) -> RateLimit:
@@ -99,6 +107,17 @@ class RateLimit:
     def weight_of(self, request: Request) -> int:
         """The request's weight (``weight=`` per request, else ``default_weight``)."""
         return self._checked_weight(request.extensions.get("weight", self.default_weight))
+
+    def rate_for(self, announced: Announced) -> Rate | None:
+        """The rate of ours an announcement speaks of: the one with its window; with no window,
+        the one with its limit, else our only rate; None if none fits."""
+        if announced.window is not None:
+            return next((r for r in self.rates if abs(r.window - announced.window) < 1e-6), None)
+        if announced.limit is not None:
+            same = next((r for r in self.rates if r.max_requests == announced.limit), None)
+            if same is not None:
+                return same
+        return self.rates[0] if len(self.rates) == 1 else None
 
     def _checked_weight(self, weight: Any) -> int:
         if isinstance(weight, bool) or not isinstance(weight, int) or weight < 1:

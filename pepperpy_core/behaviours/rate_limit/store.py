@@ -10,8 +10,9 @@ strictly needed).
 
 from __future__ import annotations
 
+import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from pepperpy_core.behaviours.rate_limit.rules import Rate
@@ -21,16 +22,28 @@ __all__ = ["MemoryRateLimitStore", "RateLimitStore"]
 
 @runtime_checkable
 class RateLimitStore(Protocol):
-    """Where the counts live. An in-memory store now; a shared one (Redis sorted sets) fits the
-    same two calls, so the layer never changes. ``now`` comes from the layer's clock."""
+    """Where the counts live. The store decides what "now" is: ``now`` is the caller's clock,
+    which a store kept in this process uses (so a fake clock drives it in tests) and a shared
+    store ignores in favour of one clock for every process (Redis's ``TIME``). That is also why
+    pauses are given in seconds from now, never as a point in one process's time."""
 
-    async def acquire(self, key: str, rates: Sequence[Rate], weight: int, now: float) -> float:
+    async def acquire(
+        self, key: str, rates: Sequence[Rate], weight: int, now: float | None = None
+    ) -> float:
         """Record ``weight`` under ``key`` if every rate allows it now and the key is not
         paused, returning 0; otherwise record nothing and return the seconds to wait."""
         ...
 
-    async def pause(self, key: str, until: float) -> None:
-        """Hold every request on ``key`` until time ``until`` (a later pause wins)."""
+    async def pause(self, key: str, seconds: float, now: float | None = None) -> None:
+        """Hold every request on ``key`` for ``seconds`` from now (a later end wins)."""
+        ...
+
+    async def correct(
+        self, key: str, rate: Rate, used: int, reset: float | None, now: float | None = None
+    ) -> None:
+        """The server says at least ``used`` of ``rate`` is spent under ``key``, and (if
+        ``reset`` is not None) that this spending ends ``reset`` seconds from now: raise the
+        count to ``used`` if it is lower (never lower it)."""
         ...
 
 
@@ -91,13 +104,18 @@ class MemoryRateLimitStore:
     keys idle for longer than their longest window are dropped at the next sweep, which runs
     every ``sweep_every`` new log slots."""
 
-    def __init__(self, *, sweep_every: int = 4096) -> None:
+    def __init__(
+        self, *, sweep_every: int = 4096, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._keys: dict[str, _KeyState] = {}
         self._sweep_every = sweep_every
         self._since_sweep = 0
+        self._clock = clock  # when a caller gives no ``now``
 
-    async def acquire(self, key: str, rates: Sequence[Rate], weight: int, now: float) -> float:
-        return self.acquire_now(key, rates, weight, now)
+    async def acquire(
+        self, key: str, rates: Sequence[Rate], weight: int, now: float | None = None
+    ) -> float:
+        return self.acquire_now(key, rates, weight, self._clock() if now is None else now)
 
     def acquire_now(self, key: str, rates: Sequence[Rate], weight: int, now: float) -> float:
         """The synchronous body of :meth:`acquire` (it never needs to suspend)."""
@@ -135,12 +153,37 @@ class MemoryRateLimitStore:
                 self._sweep(now)
         return 0.0
 
-    async def pause(self, key: str, until: float) -> None:
+    async def pause(self, key: str, seconds: float, now: float | None = None) -> None:
+        until = (self._clock() if now is None else now) + seconds
         state = self._keys.get(key)
         if state is None:
             state = self._keys[key] = _KeyState()
         if until > state.paused_until:
             state.paused_until = until
+
+    async def correct(
+        self, key: str, rate: Rate, used: int, reset: float | None, now: float | None = None
+    ) -> None:
+        if now is None:
+            now = self._clock()
+        state = self._keys.get(key)
+        if state is None:
+            state = self._keys[key] = _KeyState()
+        window = state.windows.get((rate.max_requests, rate.window))
+        if window is None:
+            window = state.windows[(rate.max_requests, rate.window)] = _Window(rate.window)
+            state.rates = None  # a new window: look them up again next time
+        window.expire(now - rate.window)
+        missing = min(used, rate.max_requests) - window.used
+        if missing <= 0:
+            return
+        stamp = _stamp_for(now, rate.window, reset)
+        log = window.log
+        at = len(log)
+        while at and log[at - 1][0] > stamp:  # keep the log ordered by expiry
+            at -= 1
+        log.insert(at, [stamp, missing, stamp])
+        window.used += missing
 
     def _sweep(self, now: float) -> None:
         self._since_sweep = 0
@@ -156,3 +199,11 @@ class MemoryRateLimitStore:
     def __len__(self) -> int:
         """Number of (key, rate) logs held (for tests of the memory bound)."""
         return sum(len(state.windows) for state in self._keys.values())
+
+
+def _stamp_for(now: float, window: float, reset: float | None) -> float:
+    """When to date weight the server reports, so that it leaves the window ``reset`` seconds
+    from now (or a whole window from now, the safe side, when the server does not say)."""
+    if reset is None:
+        return now
+    return min(now, max(now - window + window / 1000, now + reset - window))

@@ -6,6 +6,8 @@
   headers, read into facts (pure);
 - :mod:`~pepperpy_core.behaviours.rate_limit.store`: the storage protocol and the in-memory
   store (a sliding-window log);
+- :mod:`~pepperpy_core.behaviours.rate_limit.redis_store`: the store shared by many processes
+  on Redis;
 - :mod:`~pepperpy_core.behaviours.rate_limit.layer`: the middleware;
 - :mod:`~pepperpy_core.behaviours.rate_limit.client`: the mixin and the documents'
   ``RateLimitedClient``.
@@ -16,6 +18,7 @@ Every name stays importable from ``pepperpy_core.behaviours.rate_limit``.
 from pepperpy_core.behaviours.rate_limit.announced import Announced, read_announced
 from pepperpy_core.behaviours.rate_limit.client import RateLimitedClient, RateLimitMixin
 from pepperpy_core.behaviours.rate_limit.layer import RateLimitMiddleware
+from pepperpy_core.behaviours.rate_limit.redis_store import RedisRateLimitStore
 from pepperpy_core.behaviours.rate_limit.rules import Rate, RateLimit
 from pepperpy_core.behaviours.rate_limit.store import MemoryRateLimitStore, RateLimitStore
 
@@ -28,5 +31,6 @@ __all__ = [
     "RateLimitMixin",
     "RateLimitStore",
     "RateLimitedClient",
+    "RedisRateLimitStore",
     "read_announced",
 ]

@@ -83,7 +83,7 @@ for i = 1, n do
     redis.call('ZADD', log, now, first .. ':' .. seq .. ':' .. (tonumber(w) + weight))
   else
     seq = redis.call('HINCRBY', count, 's', 1)
-    redis.call('ZADD', log, now, now .. ':' .. seq .. ':' .. weight)
+    redis.call('ZADD', log, now, string.format('%d:%d:%d', now, seq, weight))
   end
   redis.call('HSET', count, 'u', used[i] + weight)
   local ttl = math.ceil(win / 1000) + 1000
@@ -100,7 +100,7 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local untl = now + tonumber(ARGV[1])
 local old = tonumber(redis.call('GET', KEYS[1]) or '0')
 if untl > old then
-  redis.call('SET', KEYS[1], untl, 'PX', math.ceil(tonumber(ARGV[1]) / 1000) + 1)
+  redis.call('SET', KEYS[1], string.format('%d', untl), 'PX', math.ceil(tonumber(ARGV[1]) / 1000) + 1)
 end
 return untl
 """
@@ -125,7 +125,7 @@ if missing > 0 then
   end
   stamp = math.floor(stamp)
   local seq = redis.call('HINCRBY', count, 's', 1)
-  redis.call('ZADD', log, stamp, stamp .. ':' .. seq .. ':' .. missing)
+  redis.call('ZADD', log, stamp, string.format('%d:%d:%d', stamp, seq, missing))
   u = u + missing
 end
 redis.call('HSET', count, 'u', u)

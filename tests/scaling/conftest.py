@@ -16,7 +16,7 @@ import pytest
 from peers import require
 
 pytest.importorskip("redis", reason='the redis extra: pip install -e ".[redis]"')
-from redis.asyncio import Redis  # noqa: E402
+from redis.asyncio import Redis
 
 SHARED_URL = "redis://127.0.0.1:6379/0"
 HOW = ("apt-get install redis-server, then `redis-server --daemonize yes` "

@@ -128,16 +128,16 @@ async def test_client_layer_shares_the_quota_over_redis(
     """Two clients with one Redis-backed RateLimit(5 per 0.5 s): 15 requests between them take
     at least two more windows, and every one is answered."""
     limit = RateLimit.of((5, 0.5))
-    async with RedisRateLimitStore(redis_url, prefix=prefix) as store:
-        async with RateLimitedClient(5, 0.5, base_url=server.base_url,
-                                     rate_limit=limit, rate_limit_store=store) as one, \
-                RateLimitedClient(5, 0.5, base_url=server.base_url,
-                                  rate_limit=limit, rate_limit_store=store) as two:
-            started = time.monotonic()
-            answers = await asyncio.gather(
-                *[(one if i % 2 else two).get("/data") for i in range(15)]
-            )
-            took = time.monotonic() - started
+    store = RedisRateLimitStore(redis_url, prefix=prefix)
+    async with store, RateLimitedClient(5, 0.5, base_url=server.base_url, rate_limit=limit,
+                                        rate_limit_store=store) as one, \
+            RateLimitedClient(5, 0.5, base_url=server.base_url, rate_limit=limit,
+                              rate_limit_store=store) as two:
+        started = time.monotonic()
+        answers = await asyncio.gather(
+            *[(one if i % 2 else two).get("/data") for i in range(15)]
+        )
+        took = time.monotonic() - started
     assert [r.status for r in answers] == [200] * 15
     assert 0.95 < took < 3.0
 
@@ -160,13 +160,14 @@ async def test_announced_limits_are_shared_through_redis(
     app = web.Application()
     app.router.add_get("/api", api)
     limit = RateLimit.of((100, 60.0))
-    async with LocalServer(app) as origin, RedisRateLimitStore(redis_url, prefix=prefix) as store:
-        async with RateLimitedClient(base_url=origin.base_url, rate_limit=limit,
-                                     rate_limit_store=store) as one, \
-                RateLimitedClient(base_url=origin.base_url, rate_limit=limit,
-                                  rate_limit_store=store) as two:
-            await one.get("/api")
-            response = await two.get("/api")
+    store = RedisRateLimitStore(redis_url, prefix=prefix)
+    async with LocalServer(app) as origin, store, \
+            RateLimitedClient(base_url=origin.base_url, rate_limit=limit,
+                              rate_limit_store=store) as one, \
+            RateLimitedClient(base_url=origin.base_url, rate_limit=limit,
+                              rate_limit_store=store) as two:
+        await one.get("/api")
+        response = await two.get("/api")
     assert seen[1] - seen[0] >= 0.9
     assert response.metadata["rate_limit_wait_s"] >= 0.9
 

@@ -100,7 +100,8 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local untl = now + tonumber(ARGV[1])
 local old = tonumber(redis.call('GET', KEYS[1]) or '0')
 if untl > old then
-  redis.call('SET', KEYS[1], string.format('%d', untl), 'PX', math.ceil(tonumber(ARGV[1]) / 1000) + 1)
+  local ttl = math.ceil(tonumber(ARGV[1]) / 1000) + 1
+  redis.call('SET', KEYS[1], string.format('%d', untl), 'PX', ttl)
 end
 return untl
 """

@@ -213,6 +213,8 @@ class RedisRateLimitStore:
         self._errors = unreachable_errors()
         self._names: dict[tuple[str, tuple[Rate, ...]], tuple[list[str], list[int]]] = {}
         self._down_until: float | None = None  # monotonic time to try Redis again
+        #: How many times Redis became unreachable (each starts a fallback period).
+        self.outages = 0
         self._local = MemoryRateLimitStore()
         self._shares: dict[tuple[Rate, ...], tuple[Rate, ...]] = {}
 
@@ -321,6 +323,7 @@ class RedisRateLimitStore:
 
     def _went_down(self, exc: BaseException) -> None:
         if self._down_until is None:
+            self.outages += 1
             _log.warning(
                 "rate_limit.redis.unreachable", error=type(exc).__name__,
                 fallback=self.on_unavailable, local_share=self.local_share,

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import (
@@ -42,6 +42,7 @@ from pepperpy_core.logging import redact_headers, redact_url
 __all__ = [
     "ConnectOptions",
     "ConnectionLost",
+    "Wire",
     "WireConnection",
     "open_connection",
     "translate_closed",
@@ -96,6 +97,34 @@ class ConnectOptions:
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0
     proxy: str | bool | None = True
+
+
+class Wire(Protocol):
+    """The seam: what the client needs from one open connection, whatever the library.
+    ``raw_send``/``raw_recv`` raise one of ``LOST`` when the connection is gone, which
+    :meth:`lost_error` turns into the public error; the other methods raise
+    :class:`ConnectionLost`."""
+
+    LOST: tuple[type[BaseException], ...]
+    failure: str | None
+
+    @property
+    def raw_send(self) -> Callable[[str | bytes], Awaitable[None]]: ...
+    @property
+    def raw_recv(self) -> Callable[[], Awaitable[str | bytes]]: ...
+    @property
+    def is_open(self) -> bool: ...
+    @property
+    def subprotocol(self) -> str | None: ...
+    @property
+    def closed_cleanly(self) -> bool: ...
+    def lost_error(self, exc: BaseException) -> WebSocketError: ...
+    async def send(self, payload: str | bytes) -> None: ...
+    async def ping(self) -> asyncio.Future[float]: ...
+    async def wait_lost(self) -> WebSocketError: ...
+    def fail(self, why: str) -> None: ...
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
+    def abort(self) -> None: ...
 
 
 def validate_url(url: str) -> None:

@@ -35,7 +35,7 @@ from pepperpy_core.websocket._websockets import (
     NORMAL_CLOSE_CODES,
     ConnectionLost,
     ConnectOptions,
-    WireConnection,
+    Wire,
     default_ssl_context,
     open_connection,
     validate_url,
@@ -57,6 +57,7 @@ _dumps: Callable[[Any], str] = json.JSONEncoder(separators=(",", ":"), ensure_as
 _JSON_CONTAINERS = (dict, list)
 _DEDUPE_MEMORY = 10_000  # keys remembered by dedupe_key
 Backend = Literal["websockets", "aiohttp"]
+_DEFAULT_BACKEND: Backend = "websockets"  # what backend=None means (the suite runs on both)
 
 
 def _consume_outcome(task: asyncio.Task[Any]) -> None:
@@ -110,7 +111,8 @@ class WebSocket:
     - ``dedupe_key``: a function ``message -> key``; a message whose key was among the last
       10,000 seen is dropped (messages seen on both connections during a rotation or
       replayed by the server arrive once). None: every message is delivered.
-    - ``backend``: ``"websockets"`` (default) or ``"aiohttp"``: the library under the wire.
+    - ``backend``: ``"websockets"`` or ``"aiohttp"``: the library under the wire (None:
+      ``"websockets"``). Both keep every guarantee described here.
     - ``sleep``: the async sleep used for backoff, rate and rotation waits (None:
       ``asyncio.sleep``); pass a ``FakeClock().sleep`` in tests, with ``clock=FakeClock().time``
       (None: the event loop's clock). ``random``: the jitter source (None: ``random.random``).
@@ -141,12 +143,13 @@ class WebSocket:
         send_rate: RateLimit | None = None,
         max_connection_age: float | None = None,
         dedupe_key: Callable[[Any], Hashable] | None = None,
-        backend: Backend = "websockets",
+        backend: Backend | None = None,
         sleep: Sleep | None = None,
         clock: Callable[[], float] | None = None,
         random: Callable[[], float] | None = None,
     ) -> None:
         validate_url(url)
+        backend = backend or _DEFAULT_BACKEND
         if backend not in ("websockets", "aiohttp"):
             raise ConfigurationError(
                 f"WebSocket backend must be 'websockets' or 'aiohttp', got {backend!r}"
@@ -193,7 +196,9 @@ class WebSocket:
         self._sleep: Sleep = sleep or asyncio.sleep
         self._clock = clock
         self._random = random or _random.random
-        self._open = open_connection if backend == "websockets" else _open_aiohttp
+        self._open: Callable[[ConnectOptions], Awaitable[Wire]] = (
+            open_connection if backend == "websockets" else _open_aiohttp
+        )
         self.backend = backend
         #: The frames kept for replay (None without an ``outbox`` policy).
         self.outbox: Outbox | None = Outbox(outbox) if outbox is not None else None
@@ -208,7 +213,7 @@ class WebSocket:
         self._watchers: set[asyncio.Task[None]] = set()
         self._events = EventHandlers()
         self._subscriptions: list[str | bytes] = []
-        self._conn: WireConnection | None = None
+        self._conn: Wire | None = None
         self._closing = False
         self._listening = False
         self._last_error: WebSocketError | None = None
@@ -291,7 +296,7 @@ class WebSocket:
         _log.info("websocket.connected", url=self._safe_url, connections=self.connections)
         await self._events.emit("connect")
 
-    async def _prime(self, conn: WireConnection, *, replay: bool) -> None:
+    async def _prime(self, conn: Wire, *, replay: bool) -> None:
         """Send the subscriptions on a new connection, then (``replay``) the outbox: the
         frames not acknowledged on the previous one, and any added meanwhile, in order."""
         for payload in self._subscriptions:
@@ -362,7 +367,7 @@ class WebSocket:
                         await self._send_payload(entry.payload)
         await self._events.emit("connect")
 
-    def _rotate_later(self, conn: WireConnection) -> asyncio.Task[None] | None:
+    def _rotate_later(self, conn: Wire) -> asyncio.Task[None] | None:
         if self._max_age is None:
             return None
         age = self._max_age
@@ -685,7 +690,7 @@ class WebSocket:
     def _reconnect_enabled(self) -> bool:
         return self._auto_reconnect is True or (self._auto_reconnect is None and self._listening)
 
-    async def _connection_lost(self, conn: WireConnection, error: WebSocketError) -> None:
+    async def _connection_lost(self, conn: Wire, error: WebSocketError) -> None:
         """Handle ``conn`` breaking (once, whoever notices first): start a reconnect or raise
         ``error``. Returning means a reconnect is under way or already done."""
         if self._closing:
@@ -706,7 +711,7 @@ class WebSocket:
         if self._conn is None and not self._reconnect_in_progress():
             raise error
 
-    def _watch(self, conn: WireConnection) -> None:
+    def _watch(self, conn: Wire) -> None:
         """Notice a loss even when nobody is sending or receiving, so an idle client that
         reconnects does so at once instead of at its next send."""
         task = asyncio.get_running_loop().create_task(
@@ -716,7 +721,7 @@ class WebSocket:
         task.add_done_callback(self._watchers.discard)
         self._watchers.add(task)
 
-    async def _watch_connection(self, conn: WireConnection) -> None:
+    async def _watch_connection(self, conn: Wire) -> None:
         """Keepalive and age for ``conn`` while it lives; then report its loss."""
         children = [t for t in (self._keepalive_task(conn), self._rotate_later(conn)) if t]
         try:
@@ -728,12 +733,12 @@ class WebSocket:
         if conn is self._conn and not self._closing and self._reconnect_enabled():
             await self._connection_lost(conn, error)
 
-    def _keepalive_task(self, conn: WireConnection) -> asyncio.Task[None] | None:
+    def _keepalive_task(self, conn: Wire) -> asyncio.Task[None] | None:
         if self._options.ping_interval is None:
             return None
         return asyncio.get_running_loop().create_task(self._keepalive(conn))
 
-    async def _keepalive(self, conn: WireConnection) -> None:
+    async def _keepalive(self, conn: Wire) -> None:
         """Ping ``ping_interval`` after each pong; no pong within ``ping_timeout`` drops the
         connection at once. A pong acknowledges the outbox frames written before its ping."""
         interval = self._options.ping_interval
@@ -809,7 +814,7 @@ class WebSocket:
     async def _sleep_for(self, seconds: float) -> None:
         await self._sleep(seconds)
 
-    async def _await_connection(self, deadline: float | None) -> WireConnection:
+    async def _await_connection(self, deadline: float | None) -> Wire:
         """The open connection, waiting for a reconnect in progress until ``deadline``
         (loop time; None: no limit)."""
         loop = asyncio.get_running_loop()
@@ -891,7 +896,8 @@ class WebSocket:
         return f"<{type(self).__name__} {self._safe_url} {state}>"
 
 
-async def _open_aiohttp(options: ConnectOptions) -> WireConnection:
+async def _open_aiohttp(options: ConnectOptions) -> Wire:
+    """aiohttp's client, imported when first used."""
     from pepperpy_core.websocket._aiohttp import open_connection as open_with_aiohttp
 
     return await open_with_aiohttp(options)

@@ -67,10 +67,10 @@ from pepperpy_core.exceptions import (
     WebSocketClosedError,
     WebSocketConnectionError,
     WebSocketDecodeError,
-    WebSocketOutboxFullError,
     WebSocketDisconnectedError,
     WebSocketError,
     WebSocketHandshakeError,
+    WebSocketOutboxFullError,
 )
 from pepperpy_core.http import (
     FilePart,
@@ -204,10 +204,10 @@ __all__ = [
     "WebSocketClosedError",
     "WebSocketConnectionError",
     "WebSocketDecodeError",
-    "WebSocketOutboxFullError",
     "WebSocketDisconnectedError",
     "WebSocketError",
     "WebSocketHandshakeError",
+    "WebSocketOutboxFullError",
     "__version__",
     "as_http_client",
     "configure_logging",

@@ -74,10 +74,10 @@ __all__ = [
     "WebSocketClosedError",
     "WebSocketConnectionError",
     "WebSocketDecodeError",
-    "WebSocketOutboxFullError",
     "WebSocketDisconnectedError",
     "WebSocketError",
     "WebSocketHandshakeError",
+    "WebSocketOutboxFullError",
 ]
 
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import ssl
 from collections import deque
+from typing import Any
 
 import aiohttp
 from aiohttp import WSMsgType
@@ -46,7 +47,7 @@ class AiohttpConnection:
 
     LOST: tuple[type[BaseException], ...] = (ConnectionLost,)
 
-    def __init__(self, session: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse) -> None:
+    def __init__(self, session: aiohttp.ClientSession, ws: Any) -> None:
         self._session = session
         self._ws = ws
         self.failure: str | None = None
@@ -138,7 +139,7 @@ class AiohttpConnection:
 
     @property
     def subprotocol(self) -> str | None:
-        return self._ws.protocol
+        return str(self._ws.protocol) if self._ws.protocol else None
 
     @property
     def closed_cleanly(self) -> bool:
@@ -228,8 +229,8 @@ async def open_connection(options: ConnectOptions) -> AiohttpConnection:
     proxy = options.proxy if isinstance(options.proxy, str) else None
     session = aiohttp.ClientSession(trust_env=options.proxy is True)
     try:
-        async with asyncio.timeout(options.open_timeout):
-            ws = await session.ws_connect(
+        ws = await asyncio.wait_for(
+            session.ws_connect(
                 options.url,
                 headers=dict(options.headers) if options.headers else None,
                 protocols=tuple(options.subprotocols or ()),
@@ -241,7 +242,9 @@ async def open_connection(options: ConnectOptions) -> AiohttpConnection:
                 ssl=ssl_context if secure else True,
                 proxy=proxy,
                 timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=options.close_timeout),
-            )
+            ),
+            options.open_timeout,
+        )
     except BaseException as exc:
         await session.close()
         if isinstance(exc, Exception):
@@ -263,7 +266,7 @@ def _open_error(exc: Exception, where: str, options: ConnectOptions) -> Exceptio
         return InvalidURLError(f"invalid WebSocket URL {where!r}")
     if isinstance(exc, ValueError) and "proxy" in str(exc).lower():
         return ConfigurationError(f"invalid proxy for {where!r}")
-    if isinstance(exc, aiohttp.ClientSSLError) or isinstance(exc, ssl.SSLError):
+    if isinstance(exc, (aiohttp.ClientSSLError, ssl.SSLError)):
         return WebSocketConnectionError(f"TLS failure connecting to {where!r}: {exc}")
     if isinstance(exc, TimeoutError):
         return WebSocketConnectionError(

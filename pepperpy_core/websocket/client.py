@@ -40,10 +40,10 @@ from pepperpy_core.websocket._websockets import (
     open_connection,
     validate_url,
 )
-from pepperpy_core.websocket.outbox import Outbox, OutboxPolicy
-from pepperpy_core.websocket.sendrate import SendRate
 from pepperpy_core.websocket.events import EventHandlers, H, Handler, decorator_for
+from pepperpy_core.websocket.outbox import Outbox, OutboxPolicy
 from pepperpy_core.websocket.reconnect import ReconnectPolicy, retry_connect
+from pepperpy_core.websocket.sendrate import SendRate
 
 __all__ = ["WebSocket"]
 
@@ -337,7 +337,9 @@ class WebSocket:
         async with self._connect_lock:
             old = self._conn
             if old is None:
-                raise WebSocketConnectionError(f"not connected to {self._safe_url}: nothing to rotate")
+                raise WebSocketConnectionError(
+                    f"not connected to {self._safe_url}: nothing to rotate"
+                )
             new = await self._open(self._options)
             try:
                 await self._prime(new, replay=False)
@@ -752,8 +754,7 @@ class WebSocket:
             except ConnectionLost:
                 return
             try:
-                async with asyncio.timeout(timeout):
-                    await pong
+                await asyncio.wait_for(pong, timeout)
             except TimeoutError:
                 conn.fail(f"keepalive ping timeout: no pong within {timeout:g} s")
                 return

@@ -73,6 +73,7 @@ from pepperpy_core.exceptions import (
     WebSocketDisconnectedError,
     WebSocketError,
     WebSocketHandshakeError,
+    WebSocketOutboxFullError,
 )
 from pepperpy_core.http import (
     FilePart,
@@ -212,6 +213,7 @@ __all__ = [
     "WebSocketDisconnectedError",
     "WebSocketError",
     "WebSocketHandshakeError",
+    "WebSocketOutboxFullError",
     "__version__",
     "as_http_client",
     "configure_logging",

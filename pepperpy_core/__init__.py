@@ -7,6 +7,7 @@ from pepperpy_core._version import (
     __version__,
 )
 from pepperpy_core.behaviours import (
+    Announced,
     CachedClient,
     CacheEntry,
     CacheMiddleware,
@@ -25,6 +26,8 @@ from pepperpy_core.behaviours import (
     RateLimitMiddleware,
     RateLimitMixin,
     RateLimitStore,
+    RedisCacheStorage,
+    RedisRateLimitStore,
     RetryMiddleware,
     RetryMixin,
     RetryPolicy,
@@ -126,6 +129,7 @@ __all__ = [
     "AggTrade",
     "AggregateProgress",
     "AiohttpSession",
+    "Announced",
     "BatchWebSocket",
     "CacheEntry",
     "CacheMiddleware",
@@ -177,6 +181,8 @@ __all__ = [
     "RateLimitStore",
     "RateLimitedClient",
     "ReconnectPolicy",
+    "RedisCacheStorage",
+    "RedisRateLimitStore",
     "Request",
     "Response",
     "ResponseTooLargeError",

@@ -385,7 +385,9 @@ class DownloadHandler:
         offset = job.written if (job.written and job.validator) else 0
         if offset == 0 and job.written:
             job.restart()  # no validator: resuming could splice two versions of the file
-        headers = {"Range": f"bytes={offset}-", "If-Range": job.validator} if offset else {}
+        headers = (
+            {"Range": f"bytes={offset}-", "If-Range": job.validator or ""} if offset else {}
+        )
         async with self.client.stream(
             "GET", job.url, headers=headers or None, retries=0
         ) as response:

@@ -7,10 +7,13 @@ import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from typing_extensions import Unpack
+
 from pepperpy_core.behaviours._mixin import TimedMixin
 from pepperpy_core.behaviours.rate_limit.layer import RateLimitMiddleware
 from pepperpy_core.behaviours.rate_limit.rules import RateLimit
 from pepperpy_core.behaviours.rate_limit.store import RateLimitStore
+from pepperpy_core.config import ClientOptions, check_number
 from pepperpy_core.http.chain import Middleware
 from pepperpy_core.http.client import HttpClient
 
@@ -70,15 +73,19 @@ class RateLimitedClient(RateLimitMixin, HttpClient):
         raise_on_limit: bool = False,
         max_wait: float | None = None,
         per: Literal["global", "host"] = "global",
-        **kwargs: Any,
+        rate_limit: RateLimit | Sequence[RateLimit] | None = None,
+        rate_limit_store: RateLimitStore | None = None,
+        **kwargs: Unpack[ClientOptions],
     ) -> None:
+        owner = type(self).__name__
+        check_number(owner, "max_requests", max_requests, wanted="an int", integer=True)
+        check_number(owner, "window", window, wanted="a number of seconds")
         self.max_requests = max_requests
         self.window = window
-        kwargs.setdefault(
-            "rate_limit",
-            RateLimit.per_window(
+        super().__init__(
+            rate_limit=rate_limit or RateLimit.per_window(
                 max_requests, window, on_limit="raise" if raise_on_limit else "wait",
                 max_wait=max_wait, per=per,
             ),
+            rate_limit_store=rate_limit_store, **kwargs,
         )
-        super().__init__(**kwargs)

@@ -4,6 +4,7 @@ The package's docstrings are written in one style, reStructuredText with Sphinx 
 (``:class:`Response```, ``:meth:`HttpClient.get```), which reads well in an editor and in
 ``help()``. mkdocstrings passes the roles through as text; this turns each into inline code
 (the role's target, with a leading ``~`` meaning "last name only", as in Sphinx).
+Optional arguments whose default is "use the client's setting" show as ``<not given>``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ def _target(match: re.Match[str]) -> str:
     return f"<code>{name}</code>"
 
 
+#: The client's "argument not given" sentinel (``_UNSET``) in a rendered signature: a reader
+#: needs its meaning, "not given: the client's setting applies", not a private name.
+_SENTINEL = re.compile(r"\b_UNSET\b")
+
+
 def on_page_content(html: str, **_: Any) -> str:
-    """Replace every rendered role on a page with inline code of its target."""
-    return _ROLE_HTML.sub(_target, html)
+    """Replace every rendered role on a page with inline code of its target, and the
+    "not given" sentinel in signatures with words."""
+    return _SENTINEL.sub("&lt;not given&gt;", _ROLE_HTML.sub(_target, html))

@@ -301,5 +301,7 @@ async def test_final_name_never_holds_unverified_bytes(
 ) -> None:
     """A wrong checksum removes part and sidecar (nothing to resume from bad bytes)."""
     with pytest.raises(DownloadError):
-        await DownloadHandler(http).download(files.url("w.bin"), tmp_path / "w.bin", sha256="0" * 64)
+        await DownloadHandler(http).download(
+            files.url("w.bin"), tmp_path / "w.bin", sha256="0" * 64
+        )
     assert list(tmp_path.iterdir()) == []

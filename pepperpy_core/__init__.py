@@ -40,6 +40,8 @@ from pepperpy_core.download import (
     download_files_concurrently,
 )
 from pepperpy_core.exceptions import (
+    ArgumentTypeError,
+    BodyNotReplayableError,
     ChecksumMismatchError,
     ClientClosedError,
     ConfigurationError,
@@ -126,7 +128,9 @@ __all__ = [
     "AggTrade",
     "AggregateProgress",
     "AiohttpSession",
+    "ArgumentTypeError",
     "BatchWebSocket",
+    "BodyNotReplayableError",
     "CacheEntry",
     "CacheMiddleware",
     "CacheMixin",

@@ -56,7 +56,11 @@ def safe_error_text(exc: BaseException, request: Request) -> str:
     text = str(exc)
     if not text:
         return type(exc).__name__
-    secrets = [v for k, v in request.header_view.items() if is_secret_name(k)]
+    secrets: list[str] = []
+    for name, value in request.header_view.items():
+        if is_secret_name(name):
+            secrets.append(value)
+            secrets.extend(value.split()[1:])  # "Bearer <token>": the token alone too
     parts = urlsplit(request.url)
     if parts.password:
         secrets.append(parts.password)

@@ -338,6 +338,12 @@ def translate_error(exc: BaseException, request: Request) -> TransportError | In
     error: TransportError
     if isinstance(exc, (httpx.InvalidURL, httpx.UnsupportedProtocol)):
         return InvalidURLError(f"invalid URL for {where}: {text}", request=request)
+    if isinstance(exc, httpx.RemoteProtocolError) and "location header" in text:
+        # httpx parses a redirect's Location even when it is not following it
+        return InvalidURLError(
+            f"redirect refused: Location: malformed URL in the answer to {where} ({text})",
+            request=request,
+        )
     if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
         error = TimeoutError(f"connect timeout for {where}")
         error.request_sent = False

@@ -9,6 +9,7 @@ Path of one call::
 from __future__ import annotations
 
 import json as _json
+import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -45,6 +46,8 @@ __all__ = ["HttpClient", "Transport"]
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"})
 _UNSET: Any = object()
+#: ``scheme://`` at the start: an absolute URL (a relative one may carry "://" in its query).
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 #: How many checked URLs a client remembers (then it starts afresh).
 _URL_MEMO_SIZE = 1024
 _REQUEST_ARGS = frozenset({"params", "headers", "json", "data", "files", "timeout"})
@@ -367,7 +370,7 @@ class HttpClient:
         if not url:
             raise InvalidURLError("url: must be a non-empty string")
         check_url_text(url)
-        if "://" not in url:
+        if _ABSOLUTE.match(url) is None:
             if self.config.base_url is None:
                 raise InvalidURLError(
                     f"relative URL {url!r} needs base_url; pass HttpClient(base_url=...) "

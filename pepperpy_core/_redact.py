@@ -38,7 +38,10 @@ _SECRET_WORDS = re.compile(
 #: ``scheme://user:password@`` anywhere in a text.
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@'\"<>]*@")
 #: ``name=value`` in a query string or a header-ish dump, for secret-looking names.
-_PAIR = re.compile(r"(?P<name>[A-Za-z0-9_.\-]+)(?P<sep>=|%3D)(?P<value>[^&\s'\"<>#;,)\]]*)")
+_PAIR = re.compile(
+    r"(?P<name>[A-Za-z0-9_.\-]+)(?P<sep>=|%3[Dd])"
+    r"(?P<value>(?:[^&\s'\"<>#;,)\]%]|%(?!3[DdFf]|26)[0-9A-Fa-f]{2})*)"
+)
 #: ``Authorization: Bearer ...`` / ``'Cookie': '...'`` / ``(b'cookie', b'...')`` forms.
 _HEADER_VALUE = re.compile(
     r"(?P<name>(?:proxy-)?authorization|set-cookie|cookie|x-api-key|x-mbx-apikey)"
@@ -75,7 +78,9 @@ def redact_url(url: str) -> str:
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode([(k, REDACTED if is_secret_name(k) else v) for k, v in pairs], safe="[]")
+        query = urlencode(
+            [(k, REDACTED if is_secret_name(k) else redact_text(v)) for k, v in pairs], safe="[]"
+        )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 

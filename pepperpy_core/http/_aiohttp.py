@@ -22,6 +22,7 @@ from multidict import CIMultiDict
 
 from pepperpy_core._redact import install_library_log_filters
 from pepperpy_core.exceptions import (
+    ConfigurationError,
     ConnectionError,
     HTTPError,
     InvalidURLError,
@@ -398,13 +399,19 @@ def translate_error(exc: BaseException, request: Request) -> PepperPyTransportEr
         error.request_sent = False
     elif isinstance(exc, (aiohttp.ClientError, OSError)):
         error = ConnectionError(f"connection failed during {where}: {type(exc).__name__}: {text}")
+    elif isinstance(exc, (ValueError, TypeError)):
+        # the library refused something about the request itself (e.g. credentials both in
+        # the URL and in an Authorization header): a bad argument, named as the library says
+        return ConfigurationError(
+            f"cannot send {where}: {type(exc).__name__}: {text}", request=request
+        )
     else:
         raise exc
     error.request = request
     return error
 
 
-PepperPyTransportError = TransportError | InvalidURLError
+PepperPyTransportError = TransportError | ConfigurationError
 
 
 def _timeout_text(timeout: Timeout) -> str:

@@ -23,6 +23,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from pepperpy_core._redact import install_library_log_filters
 from pepperpy_core.exceptions import (
+    ConfigurationError,
     ConnectionError,
     HTTPError,
     InvalidURLError,
@@ -331,7 +332,7 @@ def _part_payload(part: FilePart, opened: list[IO[bytes]]) -> Any:
     return source
 
 
-def translate_error(exc: BaseException, request: Request) -> TransportError | InvalidURLError:
+def translate_error(exc: BaseException, request: Request) -> TransportError | ConfigurationError:
     """The pepperpy-core error for an httpx (or asyncio/OS) failure during ``request``."""
     where = f"{request.method} {redact_url(request.url)}"
     text = safe_error_text(exc, request)
@@ -354,6 +355,12 @@ def translate_error(exc: BaseException, request: Request) -> TransportError | In
         error.request_sent = False
     elif isinstance(exc, (httpx.RequestError, httpx.StreamError, OSError)):
         error = ConnectionError(f"connection failed during {where}: {type(exc).__name__}: {text}")
+    elif isinstance(exc, (ValueError, TypeError)):
+        # the library refused something about the request itself (e.g. credentials both in
+        # the URL and in an Authorization header): a bad argument, named as the library says
+        return ConfigurationError(
+            f"cannot send {where}: {type(exc).__name__}: {text}", request=request
+        )
     else:
         raise exc
     error.request = request

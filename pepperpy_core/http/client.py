@@ -314,13 +314,13 @@ class HttpClient:
             self._check_open()
         verb = method if type(method) is str and method in METHODS else _checked_method(method)
         target = self._absolute(url)
-        if params:
-            target = _with_params(target, params)
-        elif params is not None and not isinstance(params, (Mapping, list, tuple)):
+        if params is not None and not isinstance(params, (Mapping, list, tuple)):
             raise ArgumentTypeError(
                 f"params: expected a mapping or a list of (name, value) pairs, got "
                 f"{type(params).__name__}"
             )
+        if params:
+            target = _with_params(target, params)
         if files is not None and not isinstance(files, Mapping):
             raise ArgumentTypeError(
                 f"files: expected a mapping of field name to file, got {type(files).__name__}"

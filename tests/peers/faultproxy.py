@@ -12,6 +12,7 @@ what happens to the next connections:
 - ``"once"``: forward the first request of a connection, close it when a second one comes
   (a keep-alive connection the server dropped, as the client finds out on reuse).
 
+``fault`` may also be a callable returning one of those, asked at each new connection.
 ``connections`` counts accepted connections, ``requests`` the requests that reached it.
 """
 
@@ -68,7 +69,7 @@ class FaultProxy:
         self._tasks.add(task)
         self._writers.add(writer)
         self.connections += 1
-        fault = self.fault
+        fault = self.fault() if callable(self.fault) else self.fault
         upstream: asyncio.StreamWriter | None = None
         try:
             if fault == "refuse":

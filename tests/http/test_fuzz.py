@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from peers.nginx import Nginx
+
 from pepperpy_core import HttpClient, PepperPyError
 
 TEXT = st.text(

@@ -4,12 +4,16 @@ against our fault proxy in front of them. Every test runs on both backends."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import io
 import json
 import tracemalloc
+import zlib
 from collections.abc import AsyncIterator
 
+import brotli
 import pytest
+from aiohttp import web
 from peers.faultproxy import FaultProxy
 from peers.http_site import DATA
 from peers.httpbin import HttpBin
@@ -26,6 +30,7 @@ from pepperpy_core import (
     RetryPolicy,
     TooManyRedirectsError,
 )
+from pepperpy_core.testing import LocalServer
 
 FAST = RetryPolicy(total=2, backoff_base=0.001, backoff_max=0.002)
 
@@ -321,3 +326,41 @@ async def test_stalled_server_times_out(nginx: Nginx, backend: str) -> None:
         proxy.fault = "stall"
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(c.get("/data.txt"), 5)
+
+
+# --------------------------------------------------------------------------- our exact server
+
+
+def _coded_app() -> web.Application:
+    """Bodies compressed whole, or cut short with a Content-Length that matches the cut."""
+    data = DATA[:20000]
+    coders = {
+        "deflate": zlib.compress,
+        "gzip": gzip.compress,
+        "br": brotli.compress,
+    }
+
+    async def serve(request: web.Request) -> web.Response:
+        coding = request.match_info["coding"]
+        body = coders[coding](data)
+        if request.match_info["how"] == "cut":
+            body = body[: len(body) // 2]
+        return web.Response(body=body, headers={"Content-Encoding": coding})
+
+    app = web.Application()
+    app.router.add_get("/{how}/{coding}", serve)
+    return app
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br"])
+async def test_every_truncated_coding_is_an_error(backend: str, coding: str) -> None:
+    async with LocalServer(_coded_app()) as server, HttpClient(
+        base_url=server.base_url, backend=backend
+    ) as c:
+        assert (await c.get(f"/whole/{coding}")).content == DATA[:20000]
+        with pytest.raises(DecodingError, match="ended early"):
+            await c.get(f"/cut/{coding}")
+        async with c.stream("GET", f"/cut/{coding}") as response:
+            with pytest.raises(DecodingError, match="ended early"):
+                async for _ in response.iter_bytes(1024):
+                    pass

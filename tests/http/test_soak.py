@@ -9,10 +9,10 @@ import os
 import random
 
 import pytest
-
 from peers.faultproxy import FaultProxy
 from peers.http_site import DATA
 from peers.nginx import Nginx
+
 from pepperpy_core import HttpClient, PepperPyError, RetryPolicy
 
 REQUESTS = 5000

@@ -43,6 +43,8 @@ from pepperpy_core.download import (
     download_files_concurrently,
 )
 from pepperpy_core.exceptions import (
+    ArgumentTypeError,
+    BodyNotReplayableError,
     ChecksumMismatchError,
     ClientClosedError,
     ConfigurationError,
@@ -131,7 +133,9 @@ __all__ = [
     "AggregateProgress",
     "AiohttpSession",
     "Announced",
+    "ArgumentTypeError",
     "BatchWebSocket",
+    "BodyNotReplayableError",
     "CacheEntry",
     "CacheMiddleware",
     "CacheMixin",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import json as _json
+import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -18,7 +19,7 @@ from os import PathLike, fspath
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import urlencode, urljoin
 
 from multidict import CIMultiDict
 from typing_extensions import Self, Unpack
@@ -30,17 +31,20 @@ from pepperpy_core.config import (
     HttpClientConfig,
     Sleep,
     basic_auth,
-    check_header,
     checked_config,
 )
 from pepperpy_core.exceptions import (
+    ArgumentTypeError,
+    BodyNotReplayableError,
     ClientClosedError,
     ConfigurationError,
     InvalidURLError,
     TooManyRedirectsError,
     TransportError,
 )
-from pepperpy_core.http._attempt import REDIRECT_STATUSES, log_attempt
+from pepperpy_core.http._attempt import CREDENTIAL_HEADERS, REDIRECT_STATUSES, log_attempt, origin
+from pepperpy_core.http._body import can_resend, stream_body
+from pepperpy_core.http._checks import check_header_strict, check_headers_arg, check_url_text
 from pepperpy_core.http.chain import CallNext, Middleware, build_chain, order_middlewares
 from pepperpy_core.http.models import FilePart, Request, Response, Timeout
 from pepperpy_core.logging import debug_enabled, redact_url
@@ -52,6 +56,8 @@ __all__ = ["HttpClient", "RequestOptions", "Transport"]
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"})
 _CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
+
+
 class _Default:
     """The marker of an argument left out (``retries``: the class's default policy)."""
 
@@ -60,6 +66,8 @@ class _Default:
 
 
 _UNSET: Any = _Default()
+#: ``scheme://`` at the start: an absolute URL (a relative one may carry "://" in its query).
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 #: How many checked URLs a client remembers (then it starts afresh).
 _URL_MEMO_SIZE = 1024
 
@@ -186,6 +194,8 @@ class HttpClient:
         owner = type(self).__name__
         if retries is _UNSET:
             retries = 3 if type(self).retry_policy is None else type(self).retry_policy
+        _check_client_arguments(base_url, headers, {"user_agent": user_agent, "proxy": proxy,
+                                                    "cookies": cookies})
         self.config: HttpClientConfig = checked_config(
             owner, base_url=base_url, timeout=timeout, connect_timeout=connect_timeout,
             read_timeout=read_timeout, headers=headers, max_connections=max_connections,
@@ -257,6 +267,7 @@ class HttpClient:
                 client=session, verify=_ssl_setting(cfg.verify), http2=cfg.http2,
                 max_connections=cfg.max_connections, proxy=cfg.proxy, cookies=cfg.cookies,
                 trust_env=cfg.trust_env, max_body_size=cfg.max_body_size,
+                cookie_origin=cfg.base_url,
             )
             return transport
         from pepperpy_core.http._aiohttp import AiohttpTransport
@@ -266,7 +277,7 @@ class HttpClient:
             max_connections=cfg.max_connections,
             max_connections_per_host=cfg.max_connections_per_host, proxy=cfg.proxy,
             cookies=cfg.cookies, trust_env=cfg.trust_env, max_body_size=cfg.max_body_size,
-            default_headers=self._headers,
+            default_headers=self._headers, cookie_origin=cfg.base_url,
         )
 
     # ----------------------------------------------------------------- lifecycle
@@ -413,8 +424,17 @@ class HttpClient:
             self._check_open()
         verb = method if type(method) is str and method in METHODS else _checked_method(method)
         target = self._absolute(url)
+        if params is not None and not isinstance(params, (Mapping, list, tuple)):
+            raise ArgumentTypeError(
+                f"params: expected a mapping or a list of (name, value) pairs, got "
+                f"{type(params).__name__}"
+            )
         if params:
             target = _with_params(target, params)
+        if files is not None and not isinstance(files, Mapping):
+            raise ArgumentTypeError(
+                f"files: expected a mapping of field name to file, got {type(files).__name__}"
+            )
         limit = self._timeout if timeout is _UNSET else _checked_timeout(
             timeout, self._timeout_parts
         )
@@ -427,12 +447,7 @@ class HttpClient:
             return request
         merged = CIMultiDict(self._headers)
         if headers:
-            if not isinstance(headers, Mapping):
-                raise TypeError(
-                    f"headers= must be a mapping of str to str, got {type(headers).__name__}"
-                )
-            for key, value in headers.items():
-                check_header(key, value)
+            for key, value in check_headers_arg(headers).items():
                 merged[key] = value
         if auth is not None:
             merged["Authorization"] = basic_auth(verb.lower() + "()", auth)
@@ -462,9 +477,12 @@ class HttpClient:
         return absolute
 
     def _check_url(self, url: str) -> str:
-        if not isinstance(url, str) or not url:
-            raise InvalidURLError(f"URL must be a non-empty string, got {url!r}")
-        if "://" not in url:
+        if not isinstance(url, str):
+            raise ArgumentTypeError(f"url: expected a str, got {type(url).__name__}")
+        if not url:
+            raise InvalidURLError("url: must be a non-empty string")
+        check_url_text(url)
+        if _ABSOLUTE.match(url) is None:
             if self.config.base_url is None:
                 raise InvalidURLError(
                     f"relative URL {url!r} needs base_url; pass HttpClient(base_url=...) "
@@ -515,6 +533,13 @@ class HttpClient:
                 )
             hops.append(current.url)
             current = _redirected(current, response)
+            if not can_resend(current.body):
+                raise BodyNotReplayableError(
+                    f"cannot follow the {response.status} redirect from "
+                    f"{redact_url(hops[-1])}: the request body was a one-shot stream, already "
+                    "sent; pass bytes, a path or a seekable file",
+                    request=current, response=response,
+                )
             response = await self._hop(current)
         if hops:
             response.metadata["redirects"] = hops
@@ -522,7 +547,9 @@ class HttpClient:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
-        return f"<{type(self).__name__} base_url={self.config.base_url!r} {state}>"
+        base = self.config.base_url
+        shown = redact_url(base) if base is not None else None
+        return f"<{type(self).__name__} base_url={shown!r} {state}>"
 
 
 # --------------------------------------------------------------------- helpers
@@ -570,6 +597,27 @@ def _class_signature(cls: type) -> inspect.Signature:
             seen.add(p.name)
             keywords.append(p.replace(kind=p.KEYWORD_ONLY))
     return inspect.Signature([*positional, *keywords], return_annotation=None)
+
+
+def _check_client_arguments(base_url: Any, headers: Any, options: dict[str, Any]) -> None:
+    """The client's arguments that would change requests on the wire, checked before the
+    configuration is built: a mapping of valid headers, a control-free base_url, proxy and
+    user_agent, a mapping of cookies."""
+    if headers is not None:
+        check_headers_arg(headers)
+    if isinstance(base_url, str):
+        check_url_text(base_url, "base_url")
+    agent = options.get("user_agent")
+    if agent is not None:
+        check_header_strict("User-Agent", agent, "user_agent")
+    proxy = options.get("proxy")
+    if isinstance(proxy, str):
+        check_url_text(proxy, "proxy")
+    cookies = options.get("cookies")
+    if cookies is not None and not isinstance(cookies, Mapping):
+        raise ArgumentTypeError(
+            f"cookies: expected a mapping of name to value, got {type(cookies).__name__}"
+        )
 
 
 def _user_agent() -> str:
@@ -683,6 +731,10 @@ def _encode_body(json: Any, data: Any, files: Any, headers: CIMultiDict[str]) ->
             return _json.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"json= is not JSON-serialisable: {exc}") from None
+        except RecursionError:
+            raise ConfigurationError(
+                "json= is nested too deeply (or refers to itself) to be serialised"
+            ) from None
     if data is None or isinstance(data, (bytes, bytearray)):
         return bytes(data) if data is not None else None
     if isinstance(data, str):
@@ -691,7 +743,12 @@ def _encode_body(json: Any, data: Any, files: Any, headers: CIMultiDict[str]) ->
         return dict(data)
     if files:
         raise ConfigurationError("with files=, data= must be a mapping of form fields")
-    return data  # an async iterable or file object: streamed by the transport
+    if hasattr(data, "read") or hasattr(data, "__aiter__"):
+        return stream_body(data)  # streamed by the transport; see _body for resends
+    raise ArgumentTypeError(
+        "data: expected bytes, str, a mapping of form fields, a binary file or an async "
+        f"iterable of bytes, got {type(data).__name__}"
+    )
 
 
 def _file_parts(files: Mapping[str, Any]) -> dict[str, FilePart]:
@@ -708,18 +765,26 @@ def _file_parts(files: Mapping[str, Any]) -> dict[str, FilePart]:
     return parts
 
 
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), (parts.netloc.rsplit("@", 1)[-1]).lower()
-
-
 def _redirected(request: Request, response: Response) -> Request:
-    target = urljoin(request.url, response.headers["location"])
+    location = response.headers["location"]
+    try:
+        check_url_text(location, "Location")
+        target = urljoin(request.url, location)
+        check_url_text(target, "Location")
+    except InvalidURLError as exc:
+        raise InvalidURLError(
+            f"redirect refused: {exc}", request=request, response=response
+        ) from None
+    except ValueError:
+        raise InvalidURLError(
+            f"redirect refused: Location {redact_url(location)!r} is not a valid URL",
+            request=request, response=response,
+        ) from None
     if not target.lower().startswith(("http://", "https://")):
         raise InvalidURLError(f"redirect to unsupported URL {redact_url(target)}", request=request)
     headers = CIMultiDict(request.headers)
-    if _origin(target) != _origin(request.url):
-        for name in _CREDENTIAL_HEADERS:
+    if origin(target) != origin(request.url):
+        for name in CREDENTIAL_HEADERS:
             headers.popall(name, None)
     method, body, files = request.method, request.body, request.files
     if response.status == 303 or (response.status in (301, 302) and method == "POST"):

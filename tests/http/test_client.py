@@ -508,8 +508,10 @@ async def test_relative_urls_resolved_every_time(server: LocalServer) -> None:
         for _ in range(2):
             with pytest.raises(InvalidURLError, match="needs base_url"):
                 await bare.get("/data")
-            with pytest.raises(InvalidURLError, match="non-empty string"):
+            with pytest.raises(TypeError, match="url: expected a str, got bytes"):
                 await bare.get(b"http://127.0.0.1/")  # type: ignore[arg-type]
+            with pytest.raises(InvalidURLError, match="non-empty string"):
+                await bare.get("")
 
 
 # --------------------------------------------------------------------------- lifecycle

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
-from pepperpy_core.exceptions import ConfigurationError
+from pepperpy_core.exceptions import ArgumentTypeError, ConfigurationError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -123,7 +123,7 @@ def checked_config(owner: str, **values: Any) -> HttpClientConfig:
         _type(owner, name, values[name], bool, "True or False")
     verify = values["verify"]
     if not isinstance(verify, (bool, str, ssl.SSLContext)):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{arg('verify')} must be True, False, a CA bundle path or an ssl.SSLContext, "
             f"got {type(verify).__name__}"
         )
@@ -157,7 +157,7 @@ def basic_auth(owner: str, auth: Any) -> str:
         not isinstance(auth, tuple) or len(auth) != 2
         or not all(isinstance(part, str) for part in auth)
     ):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{owner}(auth=...) must be a (user, password) tuple of str, got {type(auth).__name__}"
         )
     user, password = auth
@@ -178,7 +178,7 @@ def check_number(
         hint = ""
         if isinstance(value, str) and "://" in value:
             hint = f"; the URL goes in base_url=, a keyword: {owner}(base_url={value!r})"
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{owner}({name}=...) must be {wanted}, got {type(value).__name__} {value!r}{hint}"
         )
     amount: Any = value
@@ -188,7 +188,7 @@ def check_number(
 
 def _type(owner: str, name: str, value: Any, kind: type, wanted: str) -> None:
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise TypeError(f"{owner}({name}=...) must be {wanted}, got {type(value).__name__}")
+        raise ArgumentTypeError(f"{owner}({name}=...) must be {wanted}, got {type(value).__name__}")
 
 
 def _seconds(owner: str, name: str, value: Any, *, allow_none: bool) -> None:
@@ -196,14 +196,14 @@ def _seconds(owner: str, name: str, value: Any, *, allow_none: bool) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         wanted = "a number of seconds" + (" or None" if allow_none else " or a Timeout")
-        raise TypeError(f"{owner}({name}=...) must be {wanted}, got {type(value).__name__}")
+        raise ArgumentTypeError(f"{owner}({name}=...) must be {wanted}, got {type(value).__name__}")
     if not value > 0:  # also rejects NaN
         raise ConfigurationError(f"{owner}({name}=...) must be > 0 seconds, got {value}")
 
 
 def _count(owner: str, name: str, value: Any, low: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{owner}({name}=...) must be an int, got {type(value).__name__}")
+        raise ArgumentTypeError(f"{owner}({name}=...) must be an int, got {type(value).__name__}")
     if value < low:
         raise ConfigurationError(f"{owner}({name}=...) must be >= {low}, got {value}")
 
@@ -216,7 +216,7 @@ def _headers(owner: str, headers: Any) -> dict[str, str] | None:
     if headers is None:
         return None
     if not isinstance(headers, Mapping):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{owner}(headers=...) must be a mapping of str to str, got {type(headers).__name__}"
         )
     out = dict(headers)
@@ -232,7 +232,7 @@ def _cookies(owner: str, cookies: Any) -> dict[str, str] | None:
     if cookies is None:
         return None
     if not isinstance(cookies, Mapping):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{owner}(cookies=...) must be a mapping of str to str, got {type(cookies).__name__}"
         )
     return {str(k): str(v) for k, v in cookies.items()}

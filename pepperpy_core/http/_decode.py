@@ -20,7 +20,7 @@ from pepperpy_core.exceptions import DecodingError
 from pepperpy_core.http.models import Response, body_too_large
 
 try:  # brotli is optional: without it "br" is not offered in Accept-Encoding
-    import brotli as _brotli  # type: ignore[import-untyped, unused-ignore]
+    import brotli as _brotli  # type: ignore[import-not-found, import-untyped, unused-ignore]
 except ImportError:  # pragma: no cover - exercised only without the package
     _brotli = None
 

@@ -630,7 +630,7 @@ def _checked_policy(owner: str, retries: Any) -> RetryPolicy:
     from pepperpy_core.behaviours.retry import RetryPolicy
 
     if isinstance(retries, bool) or not isinstance(retries, (int, RetryPolicy, type(None))):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{owner}(retries=...) must be an int, a RetryPolicy or None, "
             f"got {type(retries).__name__}"
         )
@@ -683,11 +683,11 @@ def _checked_options(owner: str, verb: str, options: Mapping[str, Any]) -> dict[
     custom = options.get("extensions")
     if custom is not None:
         if not isinstance(custom, Mapping):
-            raise TypeError(f"{owner}.{verb}(extensions=...) must be a mapping, "
+            raise ArgumentTypeError(f"{owner}.{verb}(extensions=...) must be a mapping, "
                             f"got {type(custom).__name__}")
         layers = {**custom, **layers}
     if "follow_redirects" in layers and not isinstance(layers["follow_redirects"], bool):
-        raise TypeError(f"{owner}.{verb}(follow_redirects=...) must be True or False")
+        raise ArgumentTypeError(f"{owner}.{verb}(follow_redirects=...) must be True or False")
     built["extensions"] = layers
     return built
 

@@ -7,6 +7,7 @@ from pepperpy_core._version import (
     __version__,
 )
 from pepperpy_core.behaviours import (
+    Announced,
     CachedClient,
     CacheEntry,
     CacheMiddleware,
@@ -25,6 +26,8 @@ from pepperpy_core.behaviours import (
     RateLimitMiddleware,
     RateLimitMixin,
     RateLimitStore,
+    RedisCacheStorage,
+    RedisRateLimitStore,
     RetryMiddleware,
     RetryMixin,
     RetryPolicy,
@@ -72,6 +75,7 @@ from pepperpy_core.exceptions import (
     WebSocketDisconnectedError,
     WebSocketError,
     WebSocketHandshakeError,
+    WebSocketOutboxFullError,
 )
 from pepperpy_core.http import (
     FilePart,
@@ -128,6 +132,7 @@ __all__ = [
     "AggTrade",
     "AggregateProgress",
     "AiohttpSession",
+    "Announced",
     "ArgumentTypeError",
     "BatchWebSocket",
     "BodyNotReplayableError",
@@ -181,6 +186,8 @@ __all__ = [
     "RateLimitStore",
     "RateLimitedClient",
     "ReconnectPolicy",
+    "RedisCacheStorage",
+    "RedisRateLimitStore",
     "Request",
     "Response",
     "ResponseTooLargeError",
@@ -210,6 +217,7 @@ __all__ = [
     "WebSocketDisconnectedError",
     "WebSocketError",
     "WebSocketHandshakeError",
+    "WebSocketOutboxFullError",
     "__version__",
     "as_http_client",
     "configure_logging",

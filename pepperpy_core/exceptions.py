@@ -23,6 +23,7 @@ catches them all; no caller ever needs to import aiohttp or websockets to catch 
     |   |   +-- WebSocketHandshakeError                   handshake refused (``status``)
     |   |   +-- WebSocketDisconnectedError                open socket lost (``code``, ``reason``)
     |   +-- WebSocketDecodeError      (also ValueError)   text message that is not JSON
+    |   +-- WebSocketOutboxFullError                      no room to keep a frame for replay
     |   +-- MessageTooLargeError
     +-- DownloadException = DownloadError
     |   +-- DownloadStalledException                      progress below the minimum speed
@@ -79,6 +80,7 @@ __all__ = [
     "WebSocketDisconnectedError",
     "WebSocketError",
     "WebSocketHandshakeError",
+    "WebSocketOutboxFullError",
 ]
 
 
@@ -217,6 +219,11 @@ class WebSocketDisconnectedError(WebSocketConnectionError):
         super().__init__(message, **kw)
         self.code = code
         self.reason = reason
+
+
+class WebSocketOutboxFullError(WebSocketError):
+    """A WebSocket's outbox (frames kept until a pong acknowledges them) is full and its
+    policy is to raise, or waiting for room took longer than ``send_wait``."""
 
 
 class WebSocketDecodeError(WebSocketError, ValueError):

@@ -94,7 +94,8 @@ def test_fuzz_client_constructor_only_raises_documented_errors() -> None:
     def one(**kwargs: Any) -> None:
         try:
             HttpClient(**kwargs)
-        except PepperPyError:
-            return
+        except (PepperPyError, TypeError) as error:
+            # a wrong type is a TypeError naming the argument (ArgumentTypeError or config's)
+            assert isinstance(error, PepperPyError) or any(k in str(error) for k in kwargs)
 
     one()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing_extensions import Unpack
 
 from pepperpy_core.behaviours.cache.mixin import CacheMixin
 from pepperpy_core.behaviours.cache.policy import CachePolicy
 from pepperpy_core.behaviours.cache.storage import CacheStorage
+from pepperpy_core.config import ClientOptions, check_number
 from pepperpy_core.http.client import HttpClient
 
 __all__ = ["CachedClient"]
@@ -28,10 +29,14 @@ class CachedClient(CacheMixin, HttpClient):
         storage: CacheStorage | None = None,
         max_entries: int = 1024,
         max_bytes: int = 64 * 1024 * 1024,
-        **kwargs: Any,
+        cache_policy: CachePolicy | None = None,
+        **kwargs: Unpack[ClientOptions],
     ) -> None:
+        check_number(type(self).__name__, "cache_ttl", cache_ttl, wanted="a number of seconds")
         self.cache_ttl = cache_ttl
         self.cache_max_entries = max_entries
         self.cache_max_bytes = max_bytes
-        kwargs.setdefault("cache_policy", CachePolicy(ttl=cache_ttl))
-        super().__init__(cache_storage=storage, **kwargs)
+        super().__init__(
+            cache_policy=cache_policy or CachePolicy(ttl=cache_ttl), cache_storage=storage,
+            **kwargs,
+        )

@@ -79,6 +79,8 @@ class CacheMiddleware:
             for name in ("get", "set", "delete")
         )
         self._memory = value if plain and isinstance(value, MemoryCacheStorage) else None
+        # A shared storage may lock a miss across processes; it hears when the fetch is over.
+        self._release_fetch = getattr(value, "release_fetch", None)
 
     def __repr__(self) -> str:
         return f"CacheMiddleware({self.policy!r}, storage={type(self.storage).__name__})"
@@ -140,6 +142,8 @@ class CacheMiddleware:
             response.metadata["cache"] = "miss"
             return response
         finally:
+            if self._release_fetch is not None:
+                await self._release_fetch(key)
             if collapse:
                 followers = inflight.pop(key)
                 if followers is not None:  # never an exception: followers then fetch themselves

@@ -136,7 +136,9 @@ def make_zip(members: Sequence[tuple[str, bytes]]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, content in members:
-            zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), content)
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, content)
     return buffer.getvalue()
 
 
@@ -289,6 +291,7 @@ class VisionArchiveServer:
         self.requests: list[str] = []
         self._overrides: dict[str, _Override] = {}
         app = web.Application()
+        app.router.add_get("/", self._listing)  # S3 lists at the bucket root: /?prefix=...
         app.router.add_get("/listing", self._listing)
         app.router.add_get("/data/{tail:.*}", self._file)
         self._server = LocalServer(app)
@@ -300,8 +303,9 @@ class VisionArchiveServer:
 
     @property
     def listing_url(self) -> str:
-        """The listing endpoint (pass as ``base=`` to ``listing_url()``)."""
-        return self._server.url("/listing")
+        """The listing endpoint (pass as ``base=`` to ``listing_url()``); the bucket root, as
+        on S3, so a manager pointed at ``base_url`` lists here by itself."""
+        return self._server.url("/")
 
     def override(self, path: str, *, status: int = 200, body: bytes = b"", times: int = 1) -> None:
         """Answer the next ``times`` requests for ``path`` (relative, ``data/...``) with
@@ -331,8 +335,8 @@ class VisionArchiveServer:
         target = (self.root / rel).resolve()
         if not target.is_relative_to(self.root) or not target.is_file():
             return web.Response(status=404, text="<Error><Code>NoSuchKey</Code></Error>")
-        if self.range_requests:
-            return web.FileResponse(target)
+        if self.range_requests or rel.endswith(".CHECKSUM"):
+            return web.FileResponse(target)  # ETag, Last-Modified, 304 and Range
         return web.Response(body=target.read_bytes(), content_type="application/octet-stream")
 
     def _keys(self) -> list[str]:

@@ -212,10 +212,13 @@ class VisionFrame:
         """Write a CSV: a header row of column names (unless ``header=False``), times as int
         microseconds, booleans as ``true``/``false``."""
         pacsv = importlib.import_module("pyarrow.csv")
-        pacsv.write_csv(
-            _times_as_int(self.table, self.time_columns), os.fspath(path),
-            write_options=pacsv.WriteOptions(include_header=header, quoting_style="needed"),
-        )  # fmt: skip
+        with open(path, "wb") as fh:
+            if header:
+                fh.write((",".join(self.columns) + "\n").encode())
+            pacsv.write_csv(
+                _times_as_int(self.table, self.time_columns), fh,
+                write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"),
+            )  # fmt: skip
 
     # -- records ----------------------------------------------------------------------------
 

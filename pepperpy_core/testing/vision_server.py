@@ -37,6 +37,7 @@ __all__ = [
     "build_sample_archive",
     "kline_csv",
     "make_zip",
+    "sample_csv",
     "trades_csv",
     "write_archive_file",
 ]
@@ -128,6 +129,54 @@ def trades_csv(
         row = f"{5000 + i},{price:.2f},{qty:.4f},{price * qty:.6f},{first + i * _UNIT[unit]}"
         row += f",{no if i % 2 == 0 else yes}"
         lines.append(row + (f",{yes}" if spot else ""))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def sample_csv(
+    market: str,
+    data_type: str,
+    start: datetime,
+    rows: int,
+    *,
+    step: timedelta = timedelta(minutes=1),
+    unit: TimeUnit = "ms",
+    header: bool = False,
+    bool_style: Literal["True", "true"] | None = None,
+    empty_every: int = 3,
+) -> bytes:
+    """Rows in the real column layout of any ``market``/``data_type`` (see
+    :data:`~pepperpy_core.vision.columns.SCHEMAS`), one per ``step`` from ``start``: epoch
+    times in ``unit``, text times as the archive writes them, ``int`` columns ``i + 1``,
+    floats ``100 + i/100`` (nullable ones empty on every ``empty_every``-th row), booleans
+    alternating in ``bool_style`` (default: ``True`` for spot, ``true`` elsewhere), text
+    columns ``BUY``/``SELL``. Kline types delegate to :func:`kline_csv`."""
+    from pepperpy_core.vision.columns import KLINE_DATA_TYPES, schema_for
+
+    if data_type in KLINE_DATA_TYPES:
+        return kline_csv(start, rows, interval=step, unit=unit, header=header)
+    schema = schema_for(market, data_type)
+    yes, no = _bools(bool_style or ("True" if market == "spot" else "true"))
+    lines = [",".join(schema.names)] if header else []
+    for i in range(rows):
+        moment = start + i * step
+        fields = []
+        for c in schema.columns:
+            if c.nullable and empty_every and i % empty_every == empty_every - 1:
+                fields.append("")
+            elif c.kind == "time":
+                fields.append(str(_stamp(moment, unit)))
+            elif c.kind == "text_time":
+                fmt = "%Y-%m-%d" if c.name == "date" else "%Y-%m-%d %H:%M:%S"
+                fields.append(moment.strftime(fmt))
+            elif c.kind == "int":
+                fields.append(str(i + 1))
+            elif c.kind == "float":
+                fields.append(f"{100 + i / 100:.8f}")
+            elif c.kind == "bool":
+                fields.append(yes if i % 2 == 0 else no)
+            else:
+                fields.append("BUY" if i % 2 == 0 else "SELL")
+        lines.append(",".join(fields))
     return ("\n".join(lines) + "\n").encode()
 
 

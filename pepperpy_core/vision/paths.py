@@ -418,11 +418,11 @@ def _mixed(
 ) -> Iterator[VisionFile]:
     day = start
     while day <= last:
-        month = template.with_date(day, frequency="monthly")
-        whole = day.day == 1 and month.last_day <= last and month.last_day < today
-        if prefer_monthly and whole:
-            yield month
-            day = month.last_day + timedelta(days=1)
-        else:
-            yield template.with_date(day)
-            day += timedelta(days=1)
+        if prefer_monthly and day.day == 1:
+            month = template.with_date(day, frequency="monthly")
+            if month.last_day <= last and month.last_day < today:
+                yield month
+                day = month.last_day + timedelta(days=1)
+                continue
+        yield template.with_date(day)
+        day += timedelta(days=1)

@@ -393,6 +393,7 @@ class VisionArchiveServer:
         return sorted(p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file())
 
     async def _listing(self, request: web.Request) -> web.Response:
+        self.requests.append("?" + request.query_string)  # listing pages, recorded as "?..."
         prefix = request.query.get("prefix", "")
         delimiter = request.query.get("delimiter", "")
         marker = request.query.get("marker", "")

@@ -399,6 +399,8 @@ class VisionDownloadManager:
         for spec, monthly in parsed.items():
             if spec.frequency != "monthly" or "daily" not in _frequencies(spec):
                 continue
+            if spec.interval in MONTHLY_ONLY_INTERVALS:
+                continue
             dailies: dict[VisionFile, VisionFrame] = {}
             for day in spec.daily_files():
                 if self.cross_check:

@@ -7,6 +7,7 @@ from pepperpy_core._version import (
     __version__,
 )
 from pepperpy_core.behaviours import (
+    Announced,
     CachedClient,
     CacheEntry,
     CacheMiddleware,
@@ -25,6 +26,8 @@ from pepperpy_core.behaviours import (
     RateLimitMiddleware,
     RateLimitMixin,
     RateLimitStore,
+    RedisCacheStorage,
+    RedisRateLimitStore,
     RetryMiddleware,
     RetryMixin,
     RetryPolicy,
@@ -40,6 +43,8 @@ from pepperpy_core.download import (
     download_files_concurrently,
 )
 from pepperpy_core.exceptions import (
+    ArgumentTypeError,
+    BodyNotReplayableError,
     ChecksumMismatchError,
     ClientClosedError,
     ConfigurationError,
@@ -70,6 +75,7 @@ from pepperpy_core.exceptions import (
     WebSocketDisconnectedError,
     WebSocketError,
     WebSocketHandshakeError,
+    WebSocketOutboxFullError,
 )
 from pepperpy_core.http import (
     FilePart,
@@ -126,7 +132,10 @@ __all__ = [
     "AggTrade",
     "AggregateProgress",
     "AiohttpSession",
+    "Announced",
+    "ArgumentTypeError",
     "BatchWebSocket",
+    "BodyNotReplayableError",
     "CacheEntry",
     "CacheMiddleware",
     "CacheMixin",
@@ -177,6 +186,8 @@ __all__ = [
     "RateLimitStore",
     "RateLimitedClient",
     "ReconnectPolicy",
+    "RedisCacheStorage",
+    "RedisRateLimitStore",
     "Request",
     "Response",
     "ResponseTooLargeError",
@@ -206,6 +217,7 @@ __all__ = [
     "WebSocketDisconnectedError",
     "WebSocketError",
     "WebSocketHandshakeError",
+    "WebSocketOutboxFullError",
     "__version__",
     "as_http_client",
     "configure_logging",

@@ -6,6 +6,7 @@ catches them all; no caller ever needs to import aiohttp or websockets to catch 
     PepperPyError
     +-- ConfigurationError            (also ValueError)   bad argument or setting
     |   +-- InvalidURLError                               relative URL without base_url, bad scheme
+    |   +-- ArgumentTypeError         (also TypeError)    an argument of the wrong type
     +-- ClientClosedError             (also RuntimeError) use after close()
     +-- HTTPError                                         anything about one HTTP exchange
     |   +-- TransportError                                the request did not get a response
@@ -22,6 +23,7 @@ catches them all; no caller ever needs to import aiohttp or websockets to catch 
     |   |   +-- WebSocketHandshakeError                   handshake refused (``status``)
     |   |   +-- WebSocketDisconnectedError                open socket lost (``code``, ``reason``)
     |   +-- WebSocketDecodeError      (also ValueError)   text message that is not JSON
+    |   +-- WebSocketOutboxFullError                      no room to keep a frame for replay
     |   +-- MessageTooLargeError
     +-- DownloadException = DownloadError
     |   +-- DownloadStalledException                      progress below the minimum speed
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
     from pepperpy_core.http.models import Request, Response
 
 __all__ = [
+    "ArgumentTypeError",
+    "BodyNotReplayableError",
     "ChecksumMismatchError",
     "ClientClosedError",
     "ConfigurationError",
@@ -76,6 +80,7 @@ __all__ = [
     "WebSocketDisconnectedError",
     "WebSocketError",
     "WebSocketHandshakeError",
+    "WebSocketOutboxFullError",
 ]
 
 
@@ -107,7 +112,13 @@ class ConfigurationError(PepperPyError, ValueError):
 
 
 class InvalidURLError(ConfigurationError):
-    """A URL cannot be used: relative without ``base_url``, bad scheme, no host."""
+    """A URL cannot be used: relative without ``base_url``, bad scheme, no host, a control
+    character, a malformed IPv6 literal."""
+
+
+class ArgumentTypeError(ConfigurationError, TypeError):
+    """An argument has the wrong type (for example ``headers=[(k, v)]``); the message names
+    it. Also a built-in ``TypeError``."""
 
 
 class ClientClosedError(PepperPyError, RuntimeError):
@@ -135,7 +146,13 @@ class TimeoutError(TransportError, builtins.TimeoutError):  # deliberate: also t
 
 
 class TooManyRedirectsError(TransportError):
-    """More redirects than ``max_redirects`` were followed."""
+    """More redirects than ``max_redirects`` were followed. Final: never retried."""
+
+
+class BodyNotReplayableError(HTTPError):
+    """A retry or redirect needs the request body again, but it was a one-shot stream (a
+    non-seekable file or an async iterator) already sent; pass bytes, a path or a seekable file
+    to allow it."""
 
 
 class HTTPStatusError(HTTPError):
@@ -202,6 +219,11 @@ class WebSocketDisconnectedError(WebSocketConnectionError):
         super().__init__(message, **kw)
         self.code = code
         self.reason = reason
+
+
+class WebSocketOutboxFullError(WebSocketError):
+    """A WebSocket's outbox (frames kept until a pong acknowledges them) is full and its
+    policy is to raise, or waiting for room took longer than ``send_wait``."""
 
 
 class WebSocketDecodeError(WebSocketError, ValueError):

@@ -9,24 +9,21 @@ configures logging globally. Applications that want a ready setup may call
 from __future__ import annotations
 
 import logging
-import re
 import sys
-from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import structlog
 
-__all__ = ["REDACTED", "configure_logging", "get_logger", "redact_headers", "redact_url"]
+from pepperpy_core._redact import REDACTED, is_secret_name, redact_headers, redact_url
 
-REDACTED = "[REDACTED]"
-
-_SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-mbx-apikey"}
-)
-_SECRET_WORDS = re.compile(
-    r"(api[-_]?key|token|secret|signature|passw|auth|session|credential)", re.I
-)
+__all__ = [
+    "REDACTED",
+    "configure_logging",
+    "get_logger",
+    "is_secret_name",
+    "redact_headers",
+    "redact_url",
+]
 
 
 class _LibraryLogger:
@@ -118,33 +115,6 @@ if _STRUCTLOG_CONFIG is None:  # pragma: no cover - other structlog versions
 def get_logger(name: str) -> Any:
     """The logger for one pepperpy-core component (``name`` is its event namespace)."""
     return _LibraryLogger(name)
-
-
-def is_secret_name(name: str) -> bool:
-    """Whether a header or query parameter name looks like it carries a credential."""
-    lowered = name.lower()
-    return lowered in _SECRET_HEADERS or _SECRET_WORDS.search(lowered) is not None
-
-
-def redact_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
-    """A copy of ``headers`` safe to log: credential-bearing values replaced."""
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    return {k: (REDACTED if is_secret_name(k) else v) for k, v in items}
-
-
-def redact_url(url: str) -> str:
-    """``url`` with user info and secret-looking query values replaced (safe to log)."""
-    if "?" not in url and "@" not in url:
-        return url
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = f"{REDACTED}@{netloc.rsplit('@', 1)[1]}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode([(k, REDACTED if is_secret_name(k) else v) for k, v in pairs], safe="[]")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def configure_logging(level: int | str = "INFO", *, json: bool = False) -> None:

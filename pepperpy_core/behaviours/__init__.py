@@ -23,6 +23,7 @@ from pepperpy_core.behaviours.metrics import (
     MetricsMixin,
 )
 from pepperpy_core.behaviours.rate_limit import (
+    Announced,
     MemoryRateLimitStore,
     Rate,
     RateLimit,
@@ -30,10 +31,13 @@ from pepperpy_core.behaviours.rate_limit import (
     RateLimitMiddleware,
     RateLimitMixin,
     RateLimitStore,
+    RedisRateLimitStore,
 )
+from pepperpy_core.behaviours.redis_cache import RedisCacheStorage
 from pepperpy_core.behaviours.retry import RetryMiddleware, RetryMixin, RetryPolicy
 
 __all__ = [
+    "Announced",
     "CacheEntry",
     "CacheMiddleware",
     "CacheMixin",
@@ -52,6 +56,8 @@ __all__ = [
     "RateLimitMixin",
     "RateLimitStore",
     "RateLimitedClient",
+    "RedisCacheStorage",
+    "RedisRateLimitStore",
     "RetryMiddleware",
     "RetryMixin",
     "RetryPolicy",

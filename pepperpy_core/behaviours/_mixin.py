@@ -1,9 +1,8 @@
-"""The one base every behaviour mixin shares: injected time, and cooperative construction.
+"""The one base every behaviour mixin shares: reading the client's injected time.
 
-Mixins take their own keyword arguments, keep them, and pass the rest on with ``super()``.
-Because they all derive from :class:`TimedMixin`, Python's MRO places it after every mixin and
-just before ``HttpClient``, so ``clock=`` and ``sleep=`` are consumed once, whatever order the
-bases were written in, and each mixin's ``_default_layers()`` can read them.
+Mixins take their own keyword arguments, keep them, and pass the rest on with ``super()``;
+``HttpClient`` itself takes ``clock=`` and ``sleep=``, which each mixin's ``_default_layers()``
+reads through :meth:`TimedMixin._clock_or` and :meth:`TimedMixin._sleep_or_default`.
 """
 
 from __future__ import annotations
@@ -26,18 +25,11 @@ else:
 
 
 class TimedMixin(_Base):
-    """Accepts ``clock=`` (seconds, a time source) and ``sleep=`` (an async sleep) for the
+    """The client's ``clock=`` (seconds, a time source) and ``sleep=`` (an async sleep) for the
     behaviour layers; ``None`` means each layer's natural default (real time)."""
 
     _behaviour_clock: Clock | None = None
     _behaviour_sleep: Sleep | None = None
-
-    def __init__(
-        self, *args: Any, clock: Clock | None = None, sleep: Sleep | None = None, **kwargs: Any
-    ) -> None:
-        self._behaviour_clock = clock
-        self._behaviour_sleep = sleep
-        super().__init__(*args, **kwargs)
 
     def _clock_or(self, default: Clock) -> Clock:
         return self._behaviour_clock or default

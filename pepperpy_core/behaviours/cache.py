@@ -29,8 +29,10 @@ from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping, istr
+from typing_extensions import Unpack
 
 from pepperpy_core.behaviours._mixin import Clock, TimedMixin
+from pepperpy_core.config import ClientOptions, check_number
 from pepperpy_core.exceptions import ConfigurationError, TransportError
 from pepperpy_core.http.chain import RANK_CACHE, CallNext, Middleware
 from pepperpy_core.http.client import HttpClient
@@ -566,6 +568,8 @@ class CacheMiddleware:
             for name in ("get", "set", "delete")
         )
         self._memory = value if plain and isinstance(value, MemoryCacheStorage) else None
+        # A shared storage may lock a miss across processes; it hears when the fetch is over.
+        self._release_fetch = getattr(value, "release_fetch", None)
 
     def __repr__(self) -> str:
         return f"CacheMiddleware({self.policy!r}, storage={type(self.storage).__name__})"
@@ -627,6 +631,8 @@ class CacheMiddleware:
             response.metadata["cache"] = "miss"
             return response
         finally:
+            if self._release_fetch is not None:
+                await self._release_fetch(key)
             if collapse:
                 followers = inflight.pop(key)
                 if followers is not None:  # never an exception: followers then fetch themselves
@@ -773,10 +779,14 @@ class CachedClient(CacheMixin, HttpClient):
         storage: CacheStorage | None = None,
         max_entries: int = 1024,
         max_bytes: int = 64 * 1024 * 1024,
-        **kwargs: Any,
+        cache_policy: CachePolicy | None = None,
+        **kwargs: Unpack[ClientOptions],
     ) -> None:
+        check_number(type(self).__name__, "cache_ttl", cache_ttl, wanted="a number of seconds")
         self.cache_ttl = cache_ttl
         self.cache_max_entries = max_entries
         self.cache_max_bytes = max_bytes
-        kwargs.setdefault("cache_policy", CachePolicy(ttl=cache_ttl))
-        super().__init__(cache_storage=storage, **kwargs)
+        super().__init__(
+            cache_policy=cache_policy or CachePolicy(ttl=cache_ttl), cache_storage=storage,
+            **kwargs,
+        )

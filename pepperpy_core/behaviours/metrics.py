@@ -17,7 +17,10 @@ from bisect import bisect_left
 from collections.abc import Mapping
 from typing import Any
 
+from typing_extensions import Unpack
+
 from pepperpy_core.behaviours._mixin import Clock, TimedMixin
+from pepperpy_core.config import ClientOptions
 from pepperpy_core.http.chain import RANK_METRICS, CallNext, Middleware
 from pepperpy_core.http.client import HttpClient
 from pepperpy_core.http.models import Request, Response
@@ -277,3 +280,8 @@ class MetricsMixin(TimedMixin):
 class MetricsClient(MetricsMixin, HttpClient):
     """The documents' ``MetricsClient()`` with ``get_metrics()``, in constant memory; every
     keyword is :class:`HttpClient`'s (plus ``metrics=``)."""
+
+    def __init__(
+        self, *, metrics: HttpMetrics | None = None, **kwargs: Unpack[ClientOptions]
+    ) -> None:
+        super().__init__(metrics=metrics, **kwargs)

@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 
 from pepperpy_core.behaviours._mixin import TimedMixin
 from pepperpy_core.behaviours.backoff import full_jitter, parse_retry_after
-from pepperpy_core.exceptions import ConfigurationError, TransportError
+from pepperpy_core.exceptions import ConfigurationError, TooManyRedirectsError, TransportError
+from pepperpy_core.http._body import can_resend
 from pepperpy_core.http.chain import RANK_RETRY, CallNext, Middleware
 from pepperpy_core.http.models import Request, Response
 from pepperpy_core.logging import get_logger, redact_url
@@ -25,7 +26,8 @@ __all__ = ["RetryMiddleware", "RetryMixin", "RetryPolicy"]
 _log = get_logger("pepperpy_core.retry")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: What the big cloud SDKs retry by default (for idempotent methods only).
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,10 @@ class RetryPolicy:
         return response.status in self.statuses and self.allows_method(request.method)
 
     def error_verdict(self, request: Request, error: TransportError) -> bool:
-        """Whether a transport failure should be retried (attempt budget aside)."""
+        """Whether a transport failure should be retried (attempt budget aside). Too many
+        redirects is final: the same request would loop again."""
+        if isinstance(error, TooManyRedirectsError):
+            return False
         return not error.request_sent or self.allows_method(request.method)
 
 
@@ -180,7 +185,8 @@ class RetryMiddleware:
         waited = 0.0
         attempt = 1
         while True:
-            retries_left = attempt <= policy.total
+            # A one-shot body already sent cannot be sent again: the outcome stands.
+            retries_left = attempt <= policy.total and can_resend(request.body)
             if error is not None:
                 delay = policy.backoff(attempt, self._random)
                 if not (retries_left and policy.error_verdict(request, error)) or self._overruns(

@@ -8,11 +8,12 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from pepperpy_core.cli._common import EXIT_FAILURE, EXIT_OK
-from pepperpy_core.network.manager import NetworkManager
-from pepperpy_core.network.state import ConnectionState
+from pepperpy_core.cli._common import EXIT_FAILURE, EXIT_OK, number
+
+if TYPE_CHECKING:
+    from pepperpy_core.network.state import ConnectionState
 
 __all__ = ["add_monitor_parser", "run_monitor"]
 
@@ -36,14 +37,15 @@ def add_monitor_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("targets", nargs="*", metavar="TARGET", help="what to probe (default: public)")
-    p.add_argument("--interval", type=float, default=5.0, help="seconds between checks (5)")
-    p.add_argument("--timeout", type=float, default=3.0, help="seconds per probe (3)")
-    p.add_argument("--offline-after", type=int, default=3,
+    p.add_argument("--interval", type=number(float), default=5.0,
+                   help="seconds between checks (5)")
+    p.add_argument("--timeout", type=number(float), default=3.0, help="seconds per probe (3)")
+    p.add_argument("--offline-after", type=number(int), default=3,
                    help="failed checks in a row before OFFLINE (3)")
-    p.add_argument("--online-after", type=int, default=2,
+    p.add_argument("--online-after", type=number(int), default=2,
                    help="successful checks in a row before ONLINE again (2)")
     p.add_argument("--all", action="store_true", help="online only when every target is up")
-    p.add_argument("--duration", type=float, default=None,
+    p.add_argument("--duration", type=number(float), default=None,
                    help="stop after this many seconds (default: run until interrupted)")
     p.add_argument("--json", action="store_true",
                    help="one JSON object per line: {time, state, latency_ms, error}")
@@ -85,6 +87,8 @@ async def run_monitor(
     ``as_json``: one JSON object per line instead of text (no banner line).
     Returns 0 when online at the end, 1 when offline.
     """
+    from pepperpy_core.network.manager import NetworkManager
+
     stream = out or sys.stdout
     stamp = now or (lambda: datetime.now().astimezone())
     finished = asyncio.Event()

@@ -5,16 +5,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import stat
 import sys
 from typing import Any
 
-from pepperpy_core.cli._common import EXIT_OK, parse_header
+from pepperpy_core.cli._common import EXIT_OK, number, parse_header
 
 _HELP = """\
-Connect to a WebSocket, send the --subscribe and --send messages, and print every message
-received, one per line (JSON values as compact JSON). Reconnects with backoff when the
+Connect to a WebSocket, send the --subscribe and --send messages, then send every line typed
+on stdin (JSON if it parses, else text) and print every message received, one per line (text
+as text, JSON values as compact JSON, binary as hex). Reconnects with backoff when the
 connection drops and replays the --subscribe messages first. Stops after --count messages,
-after --duration seconds, or on Ctrl-C. Connection events go to stderr.
+after --duration seconds, or on Ctrl-C. [connected], [disconnected] and [reconnected] lines
+go to stderr.
 
 examples:
   pepperpy-core ws wss://stream.example.com/ws --subscribe '{"op": "subscribe", "ch": "trades"}'
@@ -35,8 +39,11 @@ def add_parser(sub: Any) -> None:
                    help="message sent once after connecting (JSON or text)")
     p.add_argument("-H", "--header", action="append", default=[], metavar="'NAME: VALUE'",
                    help="extra handshake header")
-    p.add_argument("--count", type=int, default=0, help="stop after this many messages")
-    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--count", type=number(int), default=None, metavar="N",
+                   help="stop after N messages received")
+    p.add_argument("--duration", type=number(float), default=None, metavar="SECONDS",
+                   help="stop after this many seconds")
+    p.add_argument("--no-stdin", action="store_true", help="do not read messages from stdin")
     p.add_argument("--no-reconnect", action="store_true", help="exit when the connection drops")
     p.set_defaults(handler=run_ws)
 
@@ -63,9 +70,10 @@ async def run_ws(args: argparse.Namespace, *, out: Any = None) -> int:
     out = out or sys.stdout
     ws = WebSocket(
         args.url, headers=dict(parse_header(h) for h in args.header),
-        auto_reconnect=not args.no_reconnect,
+        auto_reconnect=not args.no_reconnect, decode_json=False,  # text printed as received
     )
     received = 0
+    connects = 0
     enough = asyncio.Event()
 
     @ws.on("message")
@@ -77,21 +85,64 @@ async def run_ws(args: argparse.Namespace, *, out: Any = None) -> int:
         if args.count and received >= args.count:
             enough.set()
 
-    for event in ("disconnect", "reconnect"):
-        ws.on(event, lambda *a, _e=event: print(f"[{_e}]", file=sys.stderr))
-    ws.on("error", lambda error: print(f"[error] {error}", file=sys.stderr))
+    @ws.on("connect")
+    def connected() -> None:
+        nonlocal connects
+        connects += 1
+        print("[connected]" if connects == 1 else "[reconnected]", file=sys.stderr, flush=True)
 
+    ws.on("disconnect", lambda *_: print("[disconnected]", file=sys.stderr, flush=True))
+    ws.on("error", lambda error: print(f"[error] {error}", file=sys.stderr, flush=True))
+
+    tasks: set[asyncio.Future[Any]] = set()
     try:
         await ws.connect()
         for text in args.subscribe:
             await ws.subscribe(_message(text))
         for text in args.send:
             await ws.send(_message(text))
-        listener = ws.start()
-        waiter = asyncio.ensure_future(enough.wait())
-        await asyncio.wait({listener, waiter}, timeout=args.duration,
-                           return_when=asyncio.FIRST_COMPLETED)
-        waiter.cancel()
+        tasks = {ws.start(), asyncio.ensure_future(enough.wait())}
+        reading = None if args.no_stdin else asyncio.ensure_future(_send_stdin(ws))
+        if reading is not None:
+            tasks.add(reading)
+        loop = asyncio.get_running_loop()
+        deadline = None if args.duration is None else loop.time() + args.duration
+        while True:
+            left = None if deadline is None else max(0.0, deadline - loop.time())
+            done, _ = await asyncio.wait(tasks, timeout=left,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if reading is None or done != {reading}:
+                break  # --count reached, --duration up, or the feed ended
+            reading.result()  # a failed send ends the command with its error
+            tasks.discard(reading)  # end of stdin: keep listening
     finally:
+        for task in tasks:
+            task.cancel()
         await ws.close()
     return EXIT_OK
+
+
+async def _send_stdin(ws: Any) -> None:
+    """Send each line of stdin as one message until end of input."""
+    loop = asyncio.get_running_loop()
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, ValueError, OSError):
+        return  # no usable stdin
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISREG(mode):
+        for line in sys.stdin.read().splitlines():
+            if line.strip():
+                await ws.send(_message(line))
+        return
+    reader = asyncio.StreamReader()
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(os.dup(fd), "rb", buffering=0)
+    )
+    try:
+        while line := await reader.readline():
+            text = line.decode("utf-8", "replace").rstrip("\r\n")
+            if text.strip():
+                await ws.send(_message(text))
+    finally:
+        transport.close()

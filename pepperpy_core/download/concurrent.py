@@ -2,8 +2,8 @@
 
 A fixed pool of workers pulls files from one list, so thousands of files cost
 ``max_concurrent`` tasks, not thousands. Each file gets its own outcome: one failure never
-cancels the others. Cancelling the call cancels the workers, and each download removes its
-part file on the way out.
+cancels the others. Cancelling the call cancels the workers; each download keeps its resumable
+part file for the next call (or removes it with ``keep_partial=False``).
 """
 
 from __future__ import annotations
@@ -116,6 +116,7 @@ async def download_files_concurrently(
     overwrite: bool = True,
     skip_if_same: bool = False,
     progress: AggregateCallback | None = None,
+    keep_partial: bool = True,
     **handler_options: Any,
 ) -> list[FileOutcome]:
     """Download ``urls`` with at most ``max_concurrent`` transfers in flight.
@@ -125,6 +126,8 @@ async def download_files_concurrently(
       from the server or the URL, kept inside the folder).
     - ``sha256``: expected digests, one per URL (None entries: not checked).
     - ``progress``: called with an :class:`AggregateProgress` as bytes arrive (sync or async).
+    - ``keep_partial``: as for :meth:`DownloadHandler.download`: a failed or cancelled file
+      keeps its resumable part for the next call (True) or removes it (False).
     - ``handler_options``: passed to :class:`DownloadHandler` (``chunk_size``,
       ``max_retries``, ``min_speed``, ``stall_window``, ``sleep``, ``clock``...).
 
@@ -147,7 +150,7 @@ async def download_files_concurrently(
             for index in work:
                 outcomes[index] = await _one(
                     handler, board, index, urls[index], paths[index], digests[index],
-                    overwrite=overwrite, skip_if_same=skip_if_same,
+                    overwrite=overwrite, skip_if_same=skip_if_same, keep_partial=keep_partial,
                 )
 
         await asyncio.gather(*(worker() for _ in range(min(max_concurrent, len(urls)))))
@@ -156,12 +159,12 @@ async def download_files_concurrently(
 
 async def _one(
     handler: DownloadHandler, board: _Board, index: int, url: str, path: str | Path,
-    digest: str | None, *, overwrite: bool, skip_if_same: bool,
+    digest: str | None, *, overwrite: bool, skip_if_same: bool, keep_partial: bool,
 ) -> FileOutcome:
     try:
         result = await handler.download(
             url, path, sha256=digest, overwrite=overwrite, skip_if_same=skip_if_same,
-            progress=board.per_file(index),
+            progress=board.per_file(index), keep_partial=keep_partial,
         )
         outcome = FileOutcome(url, result.path, result=result)
     except DownloadError as exc:

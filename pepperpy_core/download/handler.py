@@ -4,14 +4,19 @@ One call, step by step::
 
     plan the target (a file path, or a folder + a safe name from the URL / Content-Disposition)
     -> attempts, each guarded by a stall watchdog:
-         GET (Range + If-Range when a partial file exists) -> 200 restarts, 206 appends
-         -> stream chunks into ".{name}.part" beside the target, hashing as they arrive
+         GET (Accept-Encoding: identity; Range + If-Range when a partial file exists with a
+         strong validator) -> 200 restarts, 206 appends only when its complete length and
+         validator match the first response's
+         -> stream chunks into ".{name}.part" beside the target, hashing as they arrive;
+            a sidecar ".{name}.part.json" records the URL's hash, the validator and the size
     -> transient failures (connection, timeout, 429/5xx, stall, short body) wait a backoff
        from the RetryPolicy and resume
     -> size and checksum verified -> the part file renamed onto the target.
 
-A failed or cancelled call leaves nothing behind: the part file is removed, the target is
-either the old file or the complete new one.
+Nothing is ever under the target's name until it is complete and verified. A failed,
+cancelled or killed call keeps a resumable part file and its sidecar (``keep_partial=True``,
+the default), which the next call (in this process or another) continues after checking the
+validator, like ``wget -c``; ``keep_partial=False`` removes them instead.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ import asyncio
 import errno
 import hashlib
 import inspect
+import json
 import os
 import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -99,8 +106,12 @@ class _Job:
     hashing: bool
     progress: ProgressCallback | None
     tracker: DownloadProgressTracker
+    keep_partial: bool = True
     validator: str | None = None
     total: int | None = None
+    encoded: bool = False
+    checked_disk: bool = False
+    hashed: int = 0
     written: int = 0
     attempts: int = 0
     resumed: bool = False
@@ -114,19 +125,81 @@ class _Job:
             return None
         return self.target.with_name(f".{self.target.name}.part")
 
+    @property
+    def sidecar(self) -> Path | None:
+        part = self.part
+        return None if part is None else part.with_name(part.name + ".json")
+
     def restart(self) -> None:
         """Forget the bytes received so far (the next write starts the file afresh)."""
         self.written = 0
+        self.hashed = 0
+        self.validator = None
         self.hasher = hashlib.sha256() if self.hashing else None
 
+    def resumable(self) -> bool:
+        """Whether the part file on disk can be continued by a later call."""
+        return bool(self.written and self.validator and self.total and not self.encoded)
+
     def discard(self) -> None:
-        """Remove the part file (failure or cancellation)."""
-        part = self.part
-        if part is not None:
-            try:
-                part.unlink(missing_ok=True)
-            except OSError:  # pragma: no cover - nothing more we can do
-                pass
+        """Remove the part file and its sidecar."""
+        for path in (self.part, self.sidecar):
+            if path is not None:
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError:  # pragma: no cover - nothing more we can do
+                    pass
+
+    def leave(self) -> None:
+        """On failure or cancellation: keep a resumable part (``keep_partial``) or remove it."""
+        if self.keep_partial and self.resumable():
+            _log.debug(
+                "download.kept_partial", url=redact_url(self.url), path=str(self.part),
+                received=self.written, total=self.total,
+            )
+            return
+        self.discard()
+
+    def save_sidecar(self) -> None:
+        """Record what a later call needs to continue the part file (no secret in clear)."""
+        sidecar = self.sidecar
+        if sidecar is None:
+            return
+        if not (self.validator and self.total) or self.encoded:
+            sidecar.unlink(missing_ok=True)  # this part cannot be resumed: no stale record
+            return
+        record = {
+            "format": 1, "url": redact_url(self.url), "url_sha256": _url_key(self.url),
+            "validator": self.validator, "total": self.total,
+        }
+        temporary = sidecar.with_name(sidecar.name + ".tmp")
+        temporary.write_text(json.dumps(record))
+        os.replace(temporary, sidecar)
+
+    def load_sidecar(self) -> bool:
+        """Take over a part file left by an earlier call for the same URL; False if none
+        (or it does not belong to this URL, or is damaged: then it is removed)."""
+        self.checked_disk = True
+        part, sidecar = self.part, self.sidecar
+        if part is None or sidecar is None or not part.is_file():
+            return False
+        try:
+            record = json.loads(sidecar.read_text())
+            size = part.stat().st_size
+            fits = (
+                record.get("format") == 1 and record.get("url_sha256") == _url_key(self.url)
+                and isinstance(record.get("validator"), str) and record["validator"]
+                and isinstance(record.get("total"), int) and 0 < size <= record["total"]
+            )
+        except (OSError, ValueError, AttributeError):
+            fits = False
+        if not fits:
+            self.discard()
+            return False
+        self.written, self.validator, self.total = size, record["validator"], record["total"]
+        self.tracker.total = self.total
+        _log.debug("download.found_partial", url=redact_url(self.url), received=size)
+        return True
 
 
 class DownloadHandler:
@@ -205,7 +278,7 @@ class DownloadHandler:
             await self.download(url, local_path, **options)
         except DownloadError as exc:
             self.last_error = exc
-            _log.warning("download.failed", url=redact_url(url), reason=str(exc))
+            _log.warning("download.failed", url=redact_url(url), reason=redact_text(str(exc)))
             return False
         self.last_error = None
         return True
@@ -222,6 +295,7 @@ class DownloadHandler:
         expected_size: int | None = None,
         compute_sha256: bool = False,
         progress: ProgressCallback | None = None,
+        keep_partial: bool = True,
     ) -> DownloadResult:
         """Download ``url``; return a :class:`DownloadResult` or raise :class:`DownloadError`.
 
@@ -236,17 +310,20 @@ class DownloadHandler:
         - ``expected_size``: bytes; a different size from the server is an error.
         - ``compute_sha256``: compute ``result.sha256`` even without an expected checksum.
         - ``progress``: callback for this call (default: the handler's).
+        - ``keep_partial``: when the call fails or is cancelled, keep a resumable part file
+          and its sidecar for the next call to continue (True), or remove them (False).
         """
         started = self._clock()
         job = await self._plan(
             url, Path(local_path), str(local_path).endswith(("/", os.sep)), sha256,
             checksum_url, overwrite, skip_if_same, expected_size, compute_sha256, progress,
         )
+        job.keep_partial = keep_partial
         try:
             if not await self._settle_existing(job, None):
                 await self._attempts(job)
         except BaseException:
-            job.discard()
+            job.leave()
             raise
         return self._result(job, self._clock() - started)
 
@@ -273,8 +350,6 @@ class DownloadHandler:
             ),
         )
         job.restart()
-        if job.part is not None:
-            job.discard()  # a part file from an earlier run has no validator we can trust
         return job
 
     async def _fetch_checksum(self, checksum_url: str, url: str, target: Path | None) -> str:
@@ -331,7 +406,8 @@ class DownloadHandler:
         while True:
             job.attempts += 1
             try:
-                await self._guarded(job)
+                while not await self._guarded(job):
+                    pass  # the server's answer showed another file: start again from zero
                 self._commit(job)
                 if job.progress is not None:
                     await _call(job.progress, job.tracker.snapshot(done=True))
@@ -342,11 +418,11 @@ class DownloadHandler:
                 delay = self._delay(job, exc)
                 _log.debug(
                     "download.retry", url=redact_url(job.url), attempt=job.attempts,
-                    received=job.written, wait_s=round(delay, 3), reason=str(exc),
+                    received=job.written, wait_s=round(delay, 3), reason=redact_text(str(exc)),
                 )
                 await self._sleep(delay)
             except DownloadError as exc:
-                exc.attempts, exc.url = job.attempts, job.url
+                exc.attempts, exc.url = job.attempts, redact_url(job.url)
                 exc.path = exc.path or job.target
                 raise
 
@@ -356,12 +432,11 @@ class DownloadHandler:
             return float(min(asked, self.policy.retry_after_max))
         return self.policy.backoff(job.attempts)
 
-    async def _guarded(self, job: _Job) -> None:
-        """One attempt, abandoned when the stall watchdog fires."""
+    async def _guarded(self, job: _Job) -> bool:
+        """One attempt, abandoned when the stall watchdog fires; False: repeat it at once."""
         job.tracker.restart_window(job.written)
         if self.min_speed is None:
-            await self._attempt(job)
-            return
+            return await self._attempt(job)
         work = asyncio.ensure_future(self._attempt(job))
         watchdog = asyncio.ensure_future(self._watch(job.tracker))
         try:
@@ -373,7 +448,7 @@ class DownloadHandler:
             await asyncio.wait({work, watchdog})
         if not watchdog.cancelled() and watchdog.exception() is not None:
             raise watchdog.exception()  # type: ignore[misc]
-        work.result()
+        return work.result()
 
     async def _watch(self, tracker: DownloadProgressTracker) -> None:
         interval = min(1.0, self.stall_window / 4)
@@ -381,25 +456,36 @@ class DownloadHandler:
             await self._sleep(interval)
             tracker.check_stall()
 
-    async def _attempt(self, job: _Job) -> None:
-        offset = job.written if (job.written and job.validator) else 0
+    async def _attempt(self, job: _Job) -> bool:
+        """One request; False when it must be repeated at once from byte zero."""
+        if not job.checked_disk:
+            _find_partial(job)
+        offset = job.written if (job.written and job.validator and job.total) else 0
         if offset == 0 and job.written:
-            job.restart()  # no validator: resuming could splice two versions of the file
-        headers = {"Range": f"bytes={offset}-", "If-Range": job.validator} if offset else {}
-        async with self.client.stream(
-            "GET", job.url, headers=headers or None, retries=0
-        ) as response:
+            job.restart()  # no strong validator: resuming could splice two versions
+        headers = {"Accept-Encoding": "identity"}  # the file on disk is the server's bytes
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            headers["If-Range"] = job.validator  # type: ignore[assignment]
+        async with self.client.stream("GET", job.url, headers=headers, retries=0) as response:
             start = self._accept(job, response, offset)
             if start is None:
-                return  # 416 for a part that is already complete
+                return True  # 416 for a part that is already complete
+            if start < 0:
+                return False
             if not job.settled:
                 self._name(job, response)
+                if not job.checked_disk and job.load_sidecar():
+                    return False  # a part of this file from an earlier call: resume it
+                job.checked_disk = True
                 if await self._settle_existing(job, job.total):
-                    return
+                    return True
             await self._receive(job, response, start)
+        return True
 
     def _accept(self, job: _Job, response: Response, offset: int) -> int | None:
-        """Check the status and headers; return the offset the body starts at."""
+        """Check the status and headers; return the offset the body starts at (-1: the
+        answer is for another version of the file, start again from zero)."""
         status = response.status
         if status == 206 and offset:
             return self._accept_partial(job, response, offset)
@@ -407,39 +493,52 @@ class DownloadHandler:
             if offset:
                 _log.debug("download.restart", url=redact_url(job.url), reason="no 206")
             job.restart()
-            self._learn(job, response, _content_length(response))
+            self._learn(job, response)
             return 0
         if status == 416 and offset:
             total = _range_total(response.headers.get("content-range", ""))
-            if total == offset:
-                job.total = total
+            if total == offset == job.total:
                 return None
             job.restart()
-            raise _Retryable(f"server refused range bytes={offset}- (HTTP 416); restarting")
+            return -1
         raise _status_error(job, response)
 
     def _accept_partial(self, job: _Job, response: Response, offset: int) -> int:
-        found = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
+        """A 206 continues the file only when it is the same file: the range starts where
+        the part ends, the complete length is the one first announced, the validators (when
+        sent again) are unchanged and the body is not re-encoded."""
+        headers = response.headers
+        found = _CONTENT_RANGE.match(headers.get("content-range", ""))
+        total = int(found.group(3)) if found is not None and found.group(3) != "*" else None
+        reason = None
         if found is None or int(found.group(1)) != offset:
+            reason = "range does not continue the part file"
+        elif total != job.total:
+            reason = f"complete length {total} differs from the {job.total} first announced"
+        elif _encoded(response):
+            reason = "partial body is content-encoded"
+        elif not _same_validator(job.validator or "", headers):
+            reason = "validator changed"
+        if reason is not None:
+            _log.debug("download.restart", url=redact_url(job.url), reason=reason)
             job.restart()
-            raise _Retryable("server sent a range that does not continue the file; restarting")
-        total = None if found.group(3) == "*" else int(found.group(3))
-        self._learn(job, response, total)
+            return -1
         job.resumed = True
         _log.debug("download.resume", url=redact_url(job.url), offset=offset, total=total)
         return offset
 
     @staticmethod
-    def _learn(job: _Job, response: Response, total: int | None) -> None:
+    def _learn(job: _Job, response: Response) -> None:
+        """What a 200 says about the file: its size and a strong validator, if any."""
+        job.encoded = _encoded(response)
+        total = None if job.encoded else _content_length(response)
         if job.expected_size is not None and total is not None and total != job.expected_size:
             raise DownloadError(
                 f"server announces {total} bytes, expected_size is {job.expected_size}"
             )
         job.total = total if total is not None else job.expected_size
         job.tracker.total = job.total
-        etag = response.headers.get("etag", "")
-        strong_etag = etag if etag and not etag.startswith("W/") else None
-        job.validator = strong_etag or response.headers.get("last-modified")
+        job.validator = None if job.encoded else _strong_validator(response.headers)
 
     @staticmethod
     def _name(job: _Job, response: Response) -> None:
@@ -453,13 +552,19 @@ class DownloadHandler:
         try:
             # Deliberately synchronous: a 1 MiB write lands in the page cache in well under a
             # millisecond, while a thread hop per chunk would cost more than it saves.
+            if job.hasher is not None and job.hashed != start:
+                job.hasher = await asyncio.to_thread(_hash_prefix, part, start)
+                job.hashed = start
             with open(part, "r+b" if start else "wb") as sink:  # noqa: ASYNC230
                 sink.truncate(start)
                 sink.seek(start)
+                if not start:
+                    job.save_sidecar()  # after the truncation: never an old part, new record
                 async for chunk in response.iter_bytes(self.chunk_size):
                     sink.write(chunk)
                     if job.hasher is not None:
                         job.hasher.update(chunk)
+                        job.hashed += len(chunk)
                     job.written += len(chunk)
                     job.tracker.update(len(chunk))
                     if job.progress is not None:
@@ -468,6 +573,11 @@ class DownloadHandler:
             raise
         except OSError as exc:
             raise _disk_error(exc, part, job.url) from exc
+        if job.encoded and job.expected_size is not None and job.written != job.expected_size:
+            job.restart()
+            raise DownloadError(
+                f"decoded body is {job.written} bytes, expected_size is {job.expected_size}"
+            )
         if job.total is not None and job.written < job.total:
             raise _Retryable(f"connection closed after {job.written} of {job.total} bytes")
         if job.total is not None and job.written > job.total:
@@ -485,6 +595,7 @@ class DownloadHandler:
         if job.expected_sha is not None:
             actual = job.hasher.hexdigest()
             if actual != job.expected_sha:
+                job.restart()
                 job.discard()
                 raise ChecksumMismatchError(
                     f"sha256 mismatch for {redact_url(job.url)}: expected {job.expected_sha}, "
@@ -497,6 +608,7 @@ class DownloadHandler:
             os.replace(part, target)
         except OSError as exc:
             raise _disk_error(exc, target, job.url) from exc
+        job.discard()  # the sidecar (the part file is the target now)
         _log.debug("download.done", url=redact_url(job.url), bytes=job.written)
 
     def _result(self, job: _Job, elapsed: float) -> DownloadResult:
@@ -511,6 +623,73 @@ class DownloadHandler:
 
 
 # --------------------------------------------------------------------- helpers
+
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every URL in it passed through :func:`redact_url` (a wrapped error's
+    message may quote a URL with an ``api_key=`` or a proxy password)."""
+    return _URL_IN_TEXT.sub(lambda found: redact_url(found.group(0)), text)
+
+
+def _url_key(url: str) -> str:
+    """What a sidecar stores to recognise its URL: a hash, so no secret is kept in clear."""
+    return hashlib.sha256(url.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _find_partial(job: _Job) -> None:
+    """Before the first request: adopt a part file an earlier call left for this URL."""
+    if job.target is not None:
+        job.load_sidecar()
+        return
+    if job.directory is None:  # pragma: no cover - _place always gives one or the other
+        return
+    job.target = target_in(job.directory, filename_for(job.url))
+    if not job.load_sidecar():
+        job.target, job.checked_disk = None, False  # the server may name it otherwise
+
+
+def _hash_prefix(path: Path, size: int) -> Any:
+    """A sha256 fed with the first ``size`` bytes of ``path`` (a part from an earlier call)."""
+    hasher = hashlib.sha256()
+    with open(path, "rb") as source:
+        left = size
+        while left:
+            block = source.read(min(left, MiB))
+            if not block:
+                break
+            hasher.update(block)
+            left -= len(block)
+    return hasher
+
+
+def _encoded(response: Response) -> bool:
+    coding = response.headers.get("content-encoding", "").strip().lower()
+    return coding not in ("", "identity")
+
+
+def _strong_validator(headers: Any) -> str | None:
+    """A validator If-Range may carry (RFC 9110 sections 13.1.5 and 8.8.2.2): a strong ETag,
+    else a Last-Modified at least one second older than the response's own Date."""
+    etag = headers.get("etag", "")
+    if etag:
+        return None if etag.startswith("W/") else etag
+    modified, date = headers.get("last-modified"), headers.get("date")
+    if not modified or not date:
+        return None
+    try:
+        gap = (parsedate_to_datetime(date) - parsedate_to_datetime(modified)).total_seconds()
+    except (TypeError, ValueError):
+        return None
+    return modified if gap >= 1 else None
+
+
+def _same_validator(validator: str, headers: Any) -> bool:
+    """A 206 that names a validator names ours (an ETag, or the Last-Modified date)."""
+    name = "etag" if validator.startswith(('"', "W/")) else "last-modified"
+    sent = headers.get(name)
+    return sent is None or sent == validator
 
 
 async def _call(callback: ProgressCallback, progress: DownloadProgress) -> None:
@@ -571,8 +750,8 @@ def _status_error(job: _Job, response: Response) -> DownloadError:
     text = f"HTTP {response.status} {response.reason} for {redact_url(job.url)}"
     if response.status == 429 or response.status >= 500:
         asked = parse_retry_after(response.headers.get("retry-after"))
-        return _Retryable(text, retry_after=asked, url=job.url, response=response)
-    return DownloadError(text, url=job.url, path=job.target, response=response)
+        return _Retryable(text, retry_after=asked, url=redact_url(job.url), response=response)
+    return DownloadError(text, url=redact_url(job.url), path=job.target, response=response)
 
 
 def _disk_error(exc: OSError, path: Path, url: str) -> DownloadError:
@@ -589,12 +768,12 @@ def _disk_error(exc: OSError, path: Path, url: str) -> DownloadError:
 def _final(job: _Job, exc: Exception) -> DownloadError:
     """The error reported when the attempts run out, naming the last reason."""
     where = redact_url(job.url)
-    message = f"download of {where} failed after {job.attempts} attempt(s): {exc}"
+    message = redact_text(f"download of {where} failed after {job.attempts} attempt(s): {exc}")
     error: DownloadError
     if isinstance(exc, DownloadStalledException):
-        error = DownloadStalledException(message, url=job.url, path=job.target)
+        error = DownloadStalledException(message, url=where, path=job.target)
     else:
-        error = DownloadError(message, url=job.url, path=job.target)
+        error = DownloadError(message, url=where, path=job.target)
     error.attempts = job.attempts
     error.response = getattr(exc, "response", None)
     return error

@@ -16,17 +16,29 @@ from time import perf_counter
 from typing import IO, Any
 
 import aiohttp
+import yarl
 from aiohttp import hdrs
 from multidict import CIMultiDict
 
+from pepperpy_core._redact import install_library_log_filters
 from pepperpy_core.exceptions import (
+    ConfigurationError,
     ConnectionError,
     HTTPError,
     InvalidURLError,
     TimeoutError,
     TransportError,
 )
-from pepperpy_core.http._attempt import REDIRECT_STATUSES, RedirectHandler, log_attempt
+from pepperpy_core.http._attempt import (
+    CREDENTIAL_HEADERS,
+    REDIRECT_STATUSES,
+    RedirectHandler,
+    log_attempt,
+    origin_root,
+    safe_error_text,
+)
+from pepperpy_core.http._body import wire_body
+from pepperpy_core.http._decode import ACCEPT_ENCODING, BodyDecoder, decoder_for
 from pepperpy_core.http.models import (
     ByteStream,
     FilePart,
@@ -40,6 +52,7 @@ from pepperpy_core.logging import debug_enabled, redact_url
 __all__ = ["AiohttpTransport", "translate_error"]
 
 _CONTENT_LENGTH = hdrs.CONTENT_LENGTH
+_CONTENT_ENCODING = hdrs.CONTENT_ENCODING
 _USER_AGENT = hdrs.USER_AGENT
 
 
@@ -59,7 +72,9 @@ class AiohttpTransport:
         trust_env: bool = False,
         max_body_size: int | None = None,
         default_headers: CIMultiDict[str] | None = None,
+        cookie_origin: str | None = None,
     ) -> None:
+        install_library_log_filters()
         self._session = session
         self._owns_session = session is None
         self._ssl = ssl_context
@@ -67,6 +82,9 @@ class AiohttpTransport:
         self._limit_per_host = max_connections_per_host
         self._proxy = proxy
         self._cookies = cookies
+        # ``cookies=`` belong to this origin (base_url's, else the first one used), as a
+        # browser's jar scopes them: never to every host.
+        self._cookie_origin = cookie_origin
         self._trust_env = trust_env
         self._max_body_size = max_body_size
         self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
@@ -77,6 +95,11 @@ class AiohttpTransport:
         # very object the client's requests share (see Request.headers), so that spotting them
         # costs an identity check.
         self._defaults = default_headers if session is None else None
+        # Credential headers among them never live on the session (aiohttp would add them to
+        # every hop of a redirect, to any origin): requests sharing the defaults send these.
+        self._credential_defaults: CIMultiDict[str] | None = None
+        # We decode bodies ourselves (exactly, bounded); a session passed in may do it itself.
+        self._decode = session is None or not getattr(session, "auto_decompress", True)
         #: The client's redirect follower; None: redirects are returned as they are.
         self.redirect_handler: RedirectHandler | None = None
 
@@ -84,23 +107,36 @@ class AiohttpTransport:
     def session(self) -> aiohttp.ClientSession:
         """The session, created on first use (must be inside a running event loop)."""
         if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=self._limit, limit_per_host=self._limit_per_host, ssl=self._ssl
-            )
-            headers, request_class = _session_headers(self._defaults)
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                cookies=self._cookies,
-                # unsafe=True only means "also keep cookies of IP-address hosts" (as browsers
-                # and httpx do); domain and path scoping still apply.
-                cookie_jar=aiohttp.CookieJar(unsafe=True),
-                headers=headers,
-                request_class=request_class,
-                trust_env=self._trust_env,
-                auto_decompress=True,
-                timeout=aiohttp.ClientTimeout(total=None),
-            )
+            return self._open(None)
         return self._session
+
+    def _open(self, first_url: str | None) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self._limit, limit_per_host=self._limit_per_host, ssl=self._ssl
+        )
+        headers, request_class, credentials = _session_headers(self._defaults)
+        self._credential_defaults = credentials
+        # unsafe=True only means "also keep cookies of IP-address hosts" (as browsers and
+        # httpx do); domain and path scoping still apply.
+        jar = aiohttp.CookieJar(unsafe=True)
+        origin = self._cookie_origin or first_url
+        if self._cookies and origin is not None:
+            jar.update_cookies(self._cookies, response_url=yarl.URL(origin_root(origin)))
+        session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=jar,
+            headers=headers,
+            request_class=request_class,
+            trust_env=self._trust_env,
+            auto_decompress=False,
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+        # aiohttp resends an idempotent request once, unasked, when a pooled connection turns
+        # out closed: retries=N must mean at most N+1 sends, so the retry layer alone decides.
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False
+        self._session = session
+        return session
 
     @property
     def cookies(self) -> dict[str, str]:
@@ -129,8 +165,9 @@ class AiohttpTransport:
         """One exchange; the body is buffered (capped) unless ``request.stream``. A redirect
         goes to ``redirect_handler`` when one is set and ``follow`` is true."""
         started = perf_counter()
-        session = self._session if self._session is not None else self.session
+        session = self._session if self._session is not None else self._open(request.url)
         timeout = self._last_client_timeout
+        body = request.body
         try:
             if request.files:
                 raw = await self._send_form(session, request)
@@ -138,23 +175,28 @@ class AiohttpTransport:
                 raw = await session.request(
                     request.method,
                     request.url,
-                    # A request still sharing the client's headers sends none: they are the
-                    # session's, and aiohttp then skips merging them again.
-                    headers=None if request._headers is self._defaults else request._headers,
-                    data=request.body,
+                    # A request still sharing the client's headers sends only its credential
+                    # ones (if any): the rest are the session's, and aiohttp then skips
+                    # merging them again.
+                    headers=self._credential_defaults if request._headers is self._defaults
+                    else request._headers,
+                    data=body if body is None or type(body) is bytes else wire_body(body),
                     timeout=timeout if request.timeout is self._last_timeout
                     else self._client_timeout(request.timeout),
                     allow_redirects=False,
                     proxy=self._proxy,
                 )
+        except HTTPError:
+            raise
         except Exception as exc:
-            raise self._failed(exc, request) from exc
+            raise self._failed(exc, request) from None
         headers = raw.headers
         response = Response._received(
             raw.status, headers, request.url, raw.reason or "", request, self._max_body_size
         )  # request.url: what we asked for; yarl's str() rebuilds it on every call
         if request.stream:
-            response._stream = ByteStream(_chunk_reader(raw, request), _releaser(raw))
+            decoder = decoder_for(response, self._max_body_size) if self._decode else None
+            response._stream = ByteStream(_chunk_reader(raw, request, decoder), _releaser(raw))
         else:
             limit = self._max_body_size
             length = headers.get(_CONTENT_LENGTH)
@@ -167,12 +209,16 @@ class AiohttpTransport:
                     response._body = await raw.read()
                 else:
                     response._body = await self._read_capped(raw, request, response, length)
+                if self._decode and headers.get(_CONTENT_ENCODING) is not None:
+                    decoder = decoder_for(response, self._max_body_size)
+                    if decoder is not None:
+                        response._body = decoder.decode_all(response._body)
             except HTTPError:
                 raw.close()
                 raise
             except Exception as exc:
                 raw.close()
-                raise self._failed(exc, request) from exc
+                raise self._failed(exc, request) from None
             except BaseException:
                 raw.close()
                 raise
@@ -224,7 +270,7 @@ class AiohttpTransport:
 
 def _session_headers(
     defaults: CIMultiDict[str] | None,
-) -> tuple[CIMultiDict[str] | None, type[aiohttp.ClientRequest]]:
+) -> tuple[CIMultiDict[str] | None, type[aiohttp.ClientRequest], CIMultiDict[str] | None]:
     """The session's default headers and request class for the client's ``defaults``.
 
     aiohttp copies a session's default headers into every request one by one in Python, but
@@ -232,17 +278,25 @@ def _session_headers(
     table, several times cheaper. So our User-Agent joins that table, in a request class made
     for this session (``request_class`` is a documented ClientSession argument), and only the
     other default headers stay on the session. A request that sets its own User-Agent still
-    wins: aiohttp adds an automatic header only when the request has none of that name."""
+    wins: aiohttp adds an automatic header only when the request has none of that name.
+
+    The table's Accept-Encoding offers what :mod:`._decode` decodes. Credential headers are
+    returned apart (third item): they must never be session defaults."""
     table = getattr(aiohttp.ClientRequest, "DEFAULT_HEADERS", None)
-    if not defaults or not isinstance(table, dict) or len(defaults.getall(_USER_AGENT, ())) != 1:
-        return defaults, aiohttp.ClientRequest
-    others = defaults.copy()
-    agent = others.popone(_USER_AGENT)
+    if not isinstance(table, dict):
+        return defaults, aiohttp.ClientRequest, None
+    others = defaults.copy() if defaults else CIMultiDict()
+    credentials: CIMultiDict[str] = CIMultiDict()
+    for name in CREDENTIAL_HEADERS:
+        for value in others.popall(name, ()):
+            credentials.add(name, value)
+    extra = {hdrs.ACCEPT_ENCODING: ACCEPT_ENCODING}
+    if len(others.getall(_USER_AGENT, ())) == 1:
+        extra[_USER_AGENT] = others.popone(_USER_AGENT)
     request_class = type(
-        "PepperPyClientRequest", (aiohttp.ClientRequest,),
-        {"DEFAULT_HEADERS": {**table, _USER_AGENT: agent}},
+        "PepperPyClientRequest", (aiohttp.ClientRequest,), {"DEFAULT_HEADERS": {**table, **extra}}
     )
-    return others, request_class
+    return others or None, request_class, credentials or None
 
 
 def _aiohttp_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
@@ -258,13 +312,22 @@ def _aiohttp_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=total, sock_connect=timeout.connect, sock_read=read)
 
 
-def _chunk_reader(raw: aiohttp.ClientResponse, request: Request) -> Any:
+def _chunk_reader(
+    raw: aiohttp.ClientResponse, request: Request, decoder: BodyDecoder | None
+) -> Any:
     async def chunks(size: int) -> AsyncIterator[bytes]:
         try:
-            async for chunk in raw.content.iter_chunked(size):
-                yield chunk
+            source = raw.content.iter_chunked(size)
+            if decoder is None:
+                async for chunk in source:
+                    yield chunk
+            else:
+                async for piece in decoder.decode_stream(source, size):
+                    yield piece
+        except HTTPError:
+            raise
         except Exception as exc:
-            raise translate_error(exc, request) from exc
+            raise translate_error(exc, request) from None
 
     return chunks
 
@@ -317,11 +380,12 @@ def _part_payload(part: FilePart, opened: list[IO[bytes]]) -> Any:
 def translate_error(exc: BaseException, request: Request) -> PepperPyTransportError:
     """The pepperpy-core error for an aiohttp (or asyncio/OS) failure during ``request``."""
     where = f"{request.method} {redact_url(request.url)}"
+    text = safe_error_text(exc, request)
     error: TransportError
     if isinstance(exc, aiohttp.InvalidURL):
-        return InvalidURLError(f"invalid URL for {where}: {exc}", request=request)
+        return InvalidURLError(f"invalid URL for {where}: {text}", request=request)
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        error = ConnectionError(f"TLS certificate verification failed for {where}: {exc}")
+        error = ConnectionError(f"TLS certificate verification failed for {where}: {text}")
         error.request_sent = False
     elif isinstance(exc, aiohttp.ConnectionTimeoutError):
         error = TimeoutError(f"connect timeout for {where}")
@@ -329,17 +393,25 @@ def translate_error(exc: BaseException, request: Request) -> PepperPyTransportEr
     elif isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
         error = TimeoutError(f"timed out waiting for {where} ({_timeout_text(request.timeout)})")
     elif isinstance(exc, aiohttp.ClientConnectorError):
-        error = ConnectionError(f"cannot connect for {where}: {exc.os_error or exc}")
+        error = ConnectionError(
+            f"cannot connect for {where}: {safe_error_text(exc.os_error or exc, request)}"
+        )
         error.request_sent = False
     elif isinstance(exc, (aiohttp.ClientError, OSError)):
-        error = ConnectionError(f"connection failed during {where}: {type(exc).__name__}: {exc}")
+        error = ConnectionError(f"connection failed during {where}: {type(exc).__name__}: {text}")
+    elif isinstance(exc, (ValueError, TypeError)):
+        # the library refused something about the request itself (e.g. credentials both in
+        # the URL and in an Authorization header): a bad argument, named as the library says
+        return ConfigurationError(
+            f"cannot send {where}: {type(exc).__name__}: {text}", request=request
+        )
     else:
         raise exc
     error.request = request
     return error
 
 
-PepperPyTransportError = TransportError | InvalidURLError
+PepperPyTransportError = TransportError | ConfigurationError
 
 
 def _timeout_text(timeout: Timeout) -> str:

@@ -21,7 +21,9 @@ from typing import IO, Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from pepperpy_core._redact import install_library_log_filters
 from pepperpy_core.exceptions import (
+    ConfigurationError,
     ConnectionError,
     HTTPError,
     InvalidURLError,
@@ -29,6 +31,9 @@ from pepperpy_core.exceptions import (
     TimeoutError,
     TransportError,
 )
+from pepperpy_core.http._attempt import origin, safe_error_text
+from pepperpy_core.http._body import wire_body
+from pepperpy_core.http._decode import ACCEPT_ENCODING, BodyDecoder, decoder_for
 from pepperpy_core.http.models import (
     ByteStream,
     FilePart,
@@ -71,7 +76,9 @@ class HttpxTransport:
         cookies: dict[str, str] | None = None,
         trust_env: bool = False,
         max_body_size: int | None = None,
+        cookie_origin: str | None = None,
     ) -> None:
+        install_library_log_filters()
         self._client = client
         self._owns_client = client is None
         self._verify = verify
@@ -79,6 +86,7 @@ class HttpxTransport:
         self._limit = max_connections
         self._proxy = proxy
         self._cookies = cookies
+        self._cookie_origin = cookie_origin
         self._trust_env = trust_env
         self._max_body_size = max_body_size
         self._timeouts: dict[Timeout, httpx.Timeout] = {}
@@ -87,6 +95,18 @@ class HttpxTransport:
     def client(self) -> httpx.AsyncClient:
         """The httpx client, created on first use."""
         if self._client is None:
+            return self._open(None)
+        return self._client
+
+    def _open(self, first_url: str | None) -> httpx.AsyncClient:
+        """Our httpx client; ``cookies=`` scoped to base_url's host (else ``first_url``'s)."""
+        if self._client is None:
+            jar = httpx.Cookies()
+            where = self._cookie_origin or first_url
+            if self._cookies and where is not None:
+                host = origin(where)[1]
+                for name, value in self._cookies.items():
+                    jar.set(name, value, domain=host)
             try:
                 self._client = httpx.AsyncClient(
                     verify=self._verify,
@@ -95,7 +115,8 @@ class HttpxTransport:
                         max_connections=self._limit, max_keepalive_connections=self._limit
                     ),
                     proxy=self._proxy,
-                    cookies=self._cookies,
+                    cookies=jar,
+                    headers={"Accept-Encoding": ACCEPT_ENCODING},
                     trust_env=self._trust_env,
                     follow_redirects=False,
                     timeout=None,
@@ -138,9 +159,11 @@ class HttpxTransport:
         try:
             return await asyncio.wait_for(self._exchange(request, deadline), total)
         except asyncio.TimeoutError as exc:
-            raise translate_error(exc, request) from exc
+            raise translate_error(exc, request) from None
 
     async def _exchange(self, request: Request, deadline: float | None) -> Response:
+        if self._client is None:
+            self._open(request.url)
         started = time.perf_counter()
         with _open_files(request) as files:
             raw = await self._send_raw(request, files)
@@ -152,12 +175,15 @@ class HttpxTransport:
             request=request,
             max_body_size=self._max_body_size,
         )
+        decoder = decoder_for(response, self._max_body_size)
         if request.stream:
-            response._stream = ByteStream(_chunk_reader(raw, request, deadline), raw.aclose)
+            response._stream = ByteStream(
+                _chunk_reader(raw, request, deadline, decoder), raw.aclose
+            )
             response.elapsed_s = time.perf_counter() - started
             return response
         try:
-            response._body = await self._read_capped(raw, request, response)
+            response._body = await self._read_capped(raw, request, response, decoder)
         finally:
             await raw.aclose()
         response.elapsed_s = time.perf_counter() - started
@@ -173,11 +199,14 @@ class HttpxTransport:
                 **_body_arguments(request, files),
             )
             return await self.client.send(built, stream=True, follow_redirects=False)
+        except HTTPError:
+            raise
         except Exception as exc:
-            raise translate_error(exc, request) from exc
+            raise translate_error(exc, request) from None
 
     async def _read_capped(
-        self, raw: httpx.Response, request: Request, response: Response
+        self, raw: httpx.Response, request: Request, response: Response,
+        decoder: BodyDecoder | None,
     ) -> bytes:
         if request.method == "HEAD":
             return b""
@@ -190,16 +219,18 @@ class HttpxTransport:
         try:
             chunks: list[bytes] = []
             size = 0
-            async for chunk in raw.aiter_bytes():
+            # Raw bytes (httpx's own decoders accept a truncated gzip): decoded by ours.
+            async for chunk in raw.aiter_raw():
                 size += len(chunk)
                 if limit is not None and size > limit:
                     raise body_too_large(response, limit)
                 chunks.append(chunk)
-            return b"".join(chunks)
+            body = b"".join(chunks)
+            return body if decoder is None else decoder.decode_all(body)
         except HTTPError:
             raise
         except Exception as exc:
-            raise translate_error(exc, request) from exc
+            raise translate_error(exc, request) from None
 
 
 def _body_arguments(request: Request, files: Any) -> dict[str, Any]:
@@ -209,6 +240,7 @@ def _body_arguments(request: Request, files: Any) -> dict[str, Any]:
         return {"files": files, "data": form}
     if body is None:
         return {}
+    body = wire_body(body)
     if isinstance(body, bytes):
         return {"content": body}
     if isinstance(body, dict):
@@ -224,8 +256,19 @@ async def _file_chunks(handle: Any) -> AsyncIterator[bytes]:
         yield chunk
 
 
-def _chunk_reader(raw: httpx.Response, request: Request, deadline: float | None) -> Any:
+def _chunk_reader(
+    raw: httpx.Response, request: Request, deadline: float | None, decoder: BodyDecoder | None
+) -> Any:
     async def chunks(size: int) -> AsyncIterator[bytes]:
+        if decoder is not None:
+            try:
+                async for piece in decoder.decode_stream(_timed(raw.aiter_raw(size)), size):
+                    yield piece
+            except HTTPError:
+                raise
+            except Exception as exc:
+                raise translate_error(exc, request) from None
+            return
         iterator = raw.aiter_bytes(size)
         try:
             while True:
@@ -239,9 +282,21 @@ def _chunk_reader(raw: httpx.Response, request: Request, deadline: float | None)
                     return
                 yield chunk
         except Exception as exc:
-            raise translate_error(exc, request) from exc
+            raise translate_error(exc, request) from None
         finally:
             await iterator.aclose()  # type: ignore[attr-defined]
+
+    async def _timed(source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        while True:
+            try:
+                if deadline is None:
+                    chunk = await source.__anext__()
+                else:
+                    remaining = max(0.0, deadline - time.monotonic())
+                    chunk = await asyncio.wait_for(source.__anext__(), remaining)
+            except StopAsyncIteration:
+                return
+            yield chunk
 
     return chunks
 
@@ -277,30 +332,42 @@ def _part_payload(part: FilePart, opened: list[IO[bytes]]) -> Any:
     return source
 
 
-def translate_error(exc: BaseException, request: Request) -> TransportError | InvalidURLError:
+def translate_error(exc: BaseException, request: Request) -> TransportError | ConfigurationError:
     """The pepperpy-core error for an httpx (or asyncio/OS) failure during ``request``."""
     where = f"{request.method} {redact_url(request.url)}"
+    text = safe_error_text(exc, request)
     error: TransportError
     if isinstance(exc, (httpx.InvalidURL, httpx.UnsupportedProtocol)):
-        return InvalidURLError(f"invalid URL for {where}: {exc}", request=request)
+        return InvalidURLError(f"invalid URL for {where}: {text}", request=request)
+    if isinstance(exc, httpx.RemoteProtocolError) and "location header" in text:
+        # httpx parses a redirect's Location even when it is not following it
+        return InvalidURLError(
+            f"redirect refused: Location: malformed URL in the answer to {where} ({text})",
+            request=request,
+        )
     if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
         error = TimeoutError(f"connect timeout for {where}")
         error.request_sent = False
     elif isinstance(exc, (httpx.TimeoutException, asyncio.TimeoutError)):
         error = TimeoutError(f"timed out waiting for {where} ({_timeout_text(request.timeout)})")
     elif isinstance(exc, (httpx.ConnectError, httpx.ProxyError)):
-        error = ConnectionError(_connect_text(exc, where))
+        error = ConnectionError(_connect_text(exc, where, text))
         error.request_sent = False
     elif isinstance(exc, (httpx.RequestError, httpx.StreamError, OSError)):
-        error = ConnectionError(f"connection failed during {where}: {type(exc).__name__}: {exc}")
+        error = ConnectionError(f"connection failed during {where}: {type(exc).__name__}: {text}")
+    elif isinstance(exc, (ValueError, TypeError)):
+        # the library refused something about the request itself (e.g. credentials both in
+        # the URL and in an Authorization header): a bad argument, named as the library says
+        return ConfigurationError(
+            f"cannot send {where}: {type(exc).__name__}: {text}", request=request
+        )
     else:
         raise exc
     error.request = request
     return error
 
 
-def _connect_text(exc: BaseException, where: str) -> str:
-    text = str(exc) or type(exc).__name__
+def _connect_text(exc: BaseException, where: str, text: str) -> str:
     if "CERTIFICATE_VERIFY_FAILED" in text or isinstance(exc.__context__, ssl.SSLError):
         return f"TLS certificate verification failed for {where}: {text}"
     return f"cannot connect for {where}: {text}"

@@ -8,28 +8,43 @@ Path of one call::
 
 from __future__ import annotations
 
+import inspect
 import json as _json
+import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from contextlib import asynccontextmanager
+from difflib import get_close_matches
 from os import PathLike, fspath
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
-from urllib.parse import urlencode, urljoin, urlsplit
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict
+from urllib.parse import urlencode, urljoin
 
 from multidict import CIMultiDict
-from typing_extensions import Self
+from typing_extensions import Self, Unpack
 
-from pepperpy_core.config import HttpClientConfig, check_header, validate_config
+from pepperpy_core.config import (
+    DEFAULT_MAX_BODY,
+    Backend,
+    Clock,
+    HttpClientConfig,
+    Sleep,
+    basic_auth,
+    checked_config,
+)
 from pepperpy_core.exceptions import (
+    ArgumentTypeError,
+    BodyNotReplayableError,
     ClientClosedError,
     ConfigurationError,
     InvalidURLError,
     TooManyRedirectsError,
     TransportError,
 )
-from pepperpy_core.http._attempt import REDIRECT_STATUSES, log_attempt
+from pepperpy_core.http._attempt import CREDENTIAL_HEADERS, REDIRECT_STATUSES, log_attempt, origin
+from pepperpy_core.http._body import can_resend, stream_body
+from pepperpy_core.http._checks import check_header_strict, check_headers_arg, check_url_text
 from pepperpy_core.http.chain import CallNext, Middleware, build_chain, order_middlewares
 from pepperpy_core.http.models import FilePart, Request, Response, Timeout
 from pepperpy_core.logging import debug_enabled, redact_url
@@ -37,14 +52,64 @@ from pepperpy_core.logging import debug_enabled, redact_url
 if TYPE_CHECKING:
     from pepperpy_core.behaviours.retry import RetryPolicy
 
-__all__ = ["HttpClient", "Transport"]
+__all__ = ["HttpClient", "RequestOptions", "Transport"]
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"})
 _CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
-_UNSET: Any = object()
+
+
+class _Default:
+    """The marker of an argument left out (``retries``: the class's default policy)."""
+
+    def __repr__(self) -> str:
+        return "<default>"
+
+
+_UNSET: Any = _Default()
+#: ``scheme://`` at the start: an absolute URL (a relative one may carry "://" in its query).
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 #: How many checked URLs a client remembers (then it starts afresh).
 _URL_MEMO_SIZE = 1024
-_REQUEST_ARGS = frozenset({"params", "headers", "json", "data", "files", "timeout"})
+
+
+class RequestOptions(TypedDict, total=False):
+    """The keywords of every verb (``get``, ``post``, ..., ``request``, ``stream``).
+
+    - ``params``: query parameters (a mapping or pairs; list values repeat the key, None drops
+      it, booleans are ``true``/``false``).
+    - ``headers``: added to the client's for this request.
+    - ``json`` (any JSON value), ``data`` (bytes, str, a form mapping, a file object or an
+      async iterable of bytes) or ``files`` (a mapping of multipart parts): the body.
+    - ``timeout``: seconds (> 0) or a :class:`Timeout` for this request; None: no limit.
+    - ``auth``: ``(user, password)`` HTTP Basic credentials for this request.
+    - ``retries``: an int or a :class:`RetryPolicy` for this request (0: one attempt).
+    - ``cache``: False to bypass the cache layer, or a :class:`CachePolicy`.
+    - ``weight``: how much of the rate limit this request uses (default 1).
+    - ``follow_redirects``: False to return a 3xx as it is.
+    - ``extensions``: a mapping of keys for your own layers (``request.extensions``).
+    """
+
+    params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None
+    headers: Mapping[str, str] | None
+    json: Any
+    data: Any
+    files: Mapping[str, Any] | None
+    timeout: float | Timeout | None
+    auth: tuple[str, str] | None
+    retries: int | RetryPolicy | None
+    cache: Any
+    weight: int
+    follow_redirects: bool
+    extensions: Mapping[str, Any]
+
+
+#: Keywords that shape the request itself; the rest are the layers' per-request choices.
+_BUILD_ARGS = frozenset({"params", "headers", "json", "data", "files", "timeout", "auth"})
+_LAYER_OPTIONS = frozenset({"retries", "cache", "weight", "follow_redirects"})
+_REQUEST_OPTIONS = frozenset(RequestOptions.__annotations__)
+#: Other libraries' names for our keywords, for the unknown-keyword message.
+_MEANT = {"allow_redirects": "follow_redirects", "verify_ssl": "verify", "body": "data",
+          "query": "params", "max_retries": "retries"}
 
 
 class Transport(Protocol):
@@ -58,57 +123,108 @@ class Transport(Protocol):
 class HttpClient:
     """An async HTTP client with timeouts, retries, pooling and a composable behaviour chain.
 
-    Arguments (all keyword except the first three, as the documents use them):
+    Every option after ``base_url`` is keyword-only; an unknown keyword is a ``TypeError``, a
+    wrong type a ``TypeError``, a value out of range a
+    :class:`~pepperpy_core.ConfigurationError`, each naming the argument.
 
-    - ``base_url``: joined with relative request URLs (``"/users"``); None: URLs must be absolute.
-    - ``timeout``: seconds for a whole request (> 0), or a :class:`Timeout`. Connect and read
-      parts default to ``connect_timeout=10`` and ``read_timeout=30`` seconds, capped by it.
-    - ``retries``: a count, a :class:`RetryPolicy`, or 0/None to disable (default 3).
-    - ``headers``: sent with every request.
-    - ``middlewares``: extra behaviour layers (see :mod:`pepperpy_core.http.chain`).
-    - ``verify``: TLS verification: True (default), a CA bundle path, an ``SSLContext``, or False.
-    - ``max_connections`` / ``max_connections_per_host``, ``proxy``, ``cookies``,
-      ``follow_redirects`` / ``max_redirects``, ``max_body_size`` (bytes), ``backend``
-      (``"aiohttp"`` or ``"httpx"``), ``http2`` (httpx only), ``trust_env``, ``user_agent``.
+    - ``base_url`` (``str | None``, default None): joined with relative request URLs
+      (``"/users"``); None: URLs must be absolute.
+    - ``timeout`` (seconds, ``float`` > 0 or a :class:`Timeout`, default 30): the whole request.
+    - ``connect_timeout`` (seconds or None, default 10): making a connection (or waiting for a
+      pooled one); ``read_timeout`` (seconds or None, default 30): the gap between two received
+      chunks. Both are capped by ``timeout``; None: bounded by ``timeout`` only.
+    - ``retries`` (``int`` attempts after the first, a :class:`RetryPolicy`, or 0/None for none;
+      default 3, or the class attribute ``retry_policy``).
+    - ``headers`` (``Mapping[str, str]``, default none): sent with every request.
+    - ``auth`` (``(user, password)``, default None): HTTP Basic credentials for every request
+      (never sent to another origin after a redirect).
+    - ``middlewares`` (iterable of layers, default none): see :mod:`pepperpy_core.http.chain`.
+    - ``verify`` (default True): TLS verification: True, a CA bundle path, an ``SSLContext``,
+      or False (unsafe).
+    - ``max_connections`` (``int`` >= 1, default 100) open connections in all;
+      ``max_connections_per_host`` (``int``, default 0 = no per-host cap).
+    - ``proxy`` (URL ``str`` or None); ``cookies`` (``Mapping[str, str]`` or None);
+      ``trust_env`` (``bool``, default False: ignore ``HTTP(S)_PROXY`` and ``.netrc``).
+    - ``follow_redirects`` (``bool``, default True); ``max_redirects`` (``int``, default 10).
+    - ``max_body_size`` (bytes, ``int`` or None, default 100 MiB): largest buffered body; use
+      :meth:`stream` for more.
+    - ``backend`` (``"aiohttp"`` default, or ``"httpx"``); ``http2`` (``bool``, default False;
+      needs ``backend="httpx"``).
+    - ``user_agent`` (``str`` or None: ``pepperpy-core/<version>``).
     - ``session``: an existing ``aiohttp.ClientSession`` or ``httpx.AsyncClient`` to send
       through; the caller keeps owning it (``close()`` leaves it open).
     - ``transport``: a custom object with ``send(request)`` and ``aclose()``.
+    - ``clock`` (a time source in seconds) and ``sleep`` (an async sleep): injected time for
+      the behaviour layers (tests use :mod:`pepperpy_core.testing.clock`); None: real time.
     """
 
     #: Class-level default policy (see :class:`~pepperpy_core.behaviours.retry.RetryMixin`).
     retry_policy: ClassVar[RetryPolicy | int | None] = None
+    _behaviour_clock: Clock | None = None
+    _behaviour_sleep: Sleep | None = None
 
     def __init__(
         self,
         base_url: str | None = None,
+        *,
         timeout: float | Timeout = 30.0,
+        connect_timeout: float | None = 10.0,
+        read_timeout: float | None = 30.0,
         retries: int | RetryPolicy | None = _UNSET,
         headers: Mapping[str, str] | None = None,
-        *,
+        auth: tuple[str, str] | None = None,
         middlewares: Iterable[Middleware] = (),
+        verify: bool | str | ssl.SSLContext = True,
+        max_connections: int = 100,
+        max_connections_per_host: int = 0,
+        proxy: str | None = None,
+        cookies: Mapping[str, str] | None = None,
+        follow_redirects: bool = True,
+        max_redirects: int = 10,
+        max_body_size: int | None = DEFAULT_MAX_BODY,
+        backend: Backend = "aiohttp",
+        http2: bool = False,
+        trust_env: bool = False,
+        user_agent: str | None = None,
         session: Any = None,
         transport: Transport | None = None,
-        **options: Any,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
     ) -> None:
+        owner = type(self).__name__
         if retries is _UNSET:
             retries = 3 if type(self).retry_policy is None else type(self).retry_policy
-        self.config: HttpClientConfig = validate_config(
-            HttpClientConfig,
-            type(self).__name__,
-            {"base_url": base_url, "timeout": timeout, "retries": retries,
-             "headers": dict(headers) if headers else None, **options},
+        _check_client_arguments(base_url, headers, {"user_agent": user_agent, "proxy": proxy,
+                                                    "cookies": cookies})
+        self.config: HttpClientConfig = checked_config(
+            owner, base_url=base_url, timeout=timeout, connect_timeout=connect_timeout,
+            read_timeout=read_timeout, headers=headers, max_connections=max_connections,
+            max_connections_per_host=max_connections_per_host, verify=verify, proxy=proxy,
+            cookies=cookies, follow_redirects=follow_redirects, max_redirects=max_redirects,
+            max_body_size=max_body_size, backend=backend, http2=http2, trust_env=trust_env,
+            user_agent=user_agent, session=session,
         )
-        self._retry_policy = _checked_policy(retries)
+        self._behaviour_clock = clock
+        self._behaviour_sleep = sleep
+        self._retry_policy = _checked_policy(owner, retries)
         self._timeout = _base_timeout(self.config)
         # Per-request numbers replace the total; these bound the parts under it.
         self._timeout_parts = Timeout(None, self.config.connect_timeout, self.config.read_timeout)
         self._headers = CIMultiDict(self.config.headers or {})
         self._headers.setdefault("User-Agent", self.config.user_agent or _user_agent())
+        if auth is not None:
+            self._headers["Authorization"] = basic_auth(owner, auth)
         self._transport = transport or self._make_transport(session)
         self._closed = False
         self._urls: dict[str, str] = {}
         self._middlewares = order_middlewares(_merge_layers(self._default_layers(), middlewares))
         self._chain: CallNext = build_chain(self._middlewares, self._endpoint(transport is None))
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give every subclass a signature that shows all it takes, HttpClient's options
+        included (``inspect.signature(CachedClient)``, ``help()``, IDEs)."""
+        super().__init_subclass__(**kwargs)
+        cls.__signature__ = _class_signature(cls)  # type: ignore[attr-defined]
 
     def _endpoint(self, own_transport: bool) -> CallNext:
         """The chain's last step. The aiohttp transport this client made logs each attempt and
@@ -119,7 +235,7 @@ class HttpClient:
         self._native = own_transport and hasattr(transport, "redirect_handler")
         if not self._native:
             return self._send_with_redirects
-        transport.redirect_handler = self._follow if self.config.follow_redirects else None
+        transport.redirect_handler = self._follow
         send: CallNext = transport.send
         return send
 
@@ -132,7 +248,10 @@ class HttpClient:
         per-request ``retries=3`` works on any client."""
         from pepperpy_core.behaviours.retry import RetryMiddleware  # behaviours import http
 
-        return [RetryMiddleware(self._retry_policy)]
+        if self._behaviour_clock is None and self._behaviour_sleep is None:
+            return [RetryMiddleware(self._retry_policy)]
+        return [RetryMiddleware(self._retry_policy, sleep=self._behaviour_sleep or _sleep,
+                                clock=self._behaviour_clock or _monotonic)]
 
     @property
     def middlewares(self) -> tuple[Middleware, ...]:
@@ -148,6 +267,7 @@ class HttpClient:
                 client=session, verify=_ssl_setting(cfg.verify), http2=cfg.http2,
                 max_connections=cfg.max_connections, proxy=cfg.proxy, cookies=cfg.cookies,
                 trust_env=cfg.trust_env, max_body_size=cfg.max_body_size,
+                cookie_origin=cfg.base_url,
             )
             return transport
         from pepperpy_core.http._aiohttp import AiohttpTransport
@@ -157,7 +277,7 @@ class HttpClient:
             max_connections=cfg.max_connections,
             max_connections_per_host=cfg.max_connections_per_host, proxy=cfg.proxy,
             cookies=cfg.cookies, trust_env=cfg.trust_env, max_body_size=cfg.max_body_size,
-            default_headers=self._headers,
+            default_headers=self._headers, cookie_origin=cfg.base_url,
         )
 
     # ----------------------------------------------------------------- lifecycle
@@ -195,29 +315,16 @@ class HttpClient:
 
     # ----------------------------------------------------------------- the public verbs
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
-        headers: Mapping[str, str] | None = None,
-        json: Any = _UNSET,
-        data: Any = None,
-        files: Mapping[str, Any] | None = None,
-        timeout: float | Timeout | None = _UNSET,
-        **extensions: Any,
-    ) -> Response:
+    async def request(self, method: str, url: str, **options: Unpack[RequestOptions]) -> Response:
         """Send one request and return its :class:`Response` with the body read.
 
-        ``timeout`` overrides the client's for this call (None: no limit). Other keywords are
-        per-request options for the layers, e.g. ``retries=0``, ``cache=False``, ``weight=5``.
+        The keywords are those of :class:`RequestOptions`: ``params``, ``headers``, ``json``,
+        ``data``, ``files``, ``timeout`` (overrides the client's for this call; None: no limit),
+        ``auth``, and the per-request choices of the layers: ``retries=0``, ``cache=False``,
+        ``weight=5``, ``follow_redirects=False``; ``extensions=`` carries keys for your own
+        layers. Any other keyword is a ``TypeError``.
         """
-        request = self.build_request(
-            method, url, params=params, headers=headers, json=json, data=data, files=files,
-            timeout=timeout, extensions=extensions,
-        )
-        return await self._send_request(request)
+        return await self._send_request(self._prepare(method, url, options, "request"))
 
     def _send_request(self, request: Request, *args: Any, **kwargs: Any) -> Awaitable[Response]:
         """The documented hook: override it as a coroutine (``async def``, ``*args, **kwargs``,
@@ -228,12 +335,14 @@ class HttpClient:
             self._check_open()
         return self._chain(request)
 
-    def _prepare(self, method: str, url: str, kwargs: dict[str, Any]) -> Request:
-        """The verbs' way to :meth:`build_request`: keyword arguments it does not know become
-        per-request extensions, as :meth:`request` does."""
-        if kwargs:
-            known = {k: kwargs.pop(k) for k in _REQUEST_ARGS.intersection(kwargs)}
-            return self.build_request(method, url, **known, extensions=kwargs)
+    def _prepare(
+        self, method: str, url: str, options: Mapping[str, Any], verb: str, stream: bool = False
+    ) -> Request:
+        """The one way from a verb's arguments to a :class:`Request`. With no keywords (the
+        usual call) it shares the client's headers and skips every check but the URL's."""
+        if options or stream or type(method) is not str or method not in METHODS:
+            return self.build_request(method, url, stream=stream, **_checked_options(
+                type(self).__name__, verb, options))
         if self._closed:
             self._check_open()
         target = self._urls.get(url) if type(url) is str else None  # _absolute's memo, inline
@@ -242,31 +351,38 @@ class HttpClient:
             self._timeout,
         )
 
-    async def get(self, url: str, **kwargs: Any) -> Response:
+    async def get(self, url: str, **options: Unpack[RequestOptions]) -> Response:
         """GET ``url``; keywords as for :meth:`request`."""
-        return await self._send_request(self._prepare("GET", url, kwargs))
+        return await self._send_request(self._prepare("GET", url, options, "get"))
 
-    async def post(self, url: str, **kwargs: Any) -> Response:
+    async def post(self, url: str, **options: Unpack[RequestOptions]) -> Response:
         """POST ``url`` (``json=``, ``data=`` or ``files=``); not retried unless opted in."""
-        return await self._send_request(self._prepare("POST", url, kwargs))
+        return await self._send_request(self._prepare("POST", url, options, "post"))
 
-    async def put(self, url: str, **kwargs: Any) -> Response:
-        return await self._send_request(self._prepare("PUT", url, kwargs))
+    async def put(self, url: str, **options: Unpack[RequestOptions]) -> Response:
+        """PUT ``url``; keywords as for :meth:`request`."""
+        return await self._send_request(self._prepare("PUT", url, options, "put"))
 
-    async def patch(self, url: str, **kwargs: Any) -> Response:
-        return await self._send_request(self._prepare("PATCH", url, kwargs))
+    async def patch(self, url: str, **options: Unpack[RequestOptions]) -> Response:
+        """PATCH ``url``; keywords as for :meth:`request`."""
+        return await self._send_request(self._prepare("PATCH", url, options, "patch"))
 
-    async def delete(self, url: str, **kwargs: Any) -> Response:
-        return await self._send_request(self._prepare("DELETE", url, kwargs))
+    async def delete(self, url: str, **options: Unpack[RequestOptions]) -> Response:
+        """DELETE ``url``; keywords as for :meth:`request`."""
+        return await self._send_request(self._prepare("DELETE", url, options, "delete"))
 
-    async def head(self, url: str, **kwargs: Any) -> Response:
-        return await self._send_request(self._prepare("HEAD", url, kwargs))
+    async def head(self, url: str, **options: Unpack[RequestOptions]) -> Response:
+        """HEAD ``url``; keywords as for :meth:`request`."""
+        return await self._send_request(self._prepare("HEAD", url, options, "head"))
 
-    async def options(self, url: str, **kwargs: Any) -> Response:
-        return await self._send_request(self._prepare("OPTIONS", url, kwargs))
+    async def options(self, url: str, **options: Unpack[RequestOptions]) -> Response:
+        """OPTIONS ``url``; keywords as for :meth:`request`."""
+        return await self._send_request(self._prepare("OPTIONS", url, options, "options"))
 
     @asynccontextmanager
-    async def stream(self, method: str, url: str, **kwargs: Any) -> AsyncIterator[Response]:
+    async def stream(
+        self, method: str, url: str, **options: Unpack[RequestOptions]
+    ) -> AsyncIterator[Response]:
         """Send a request and yield its response with the body unread::
 
             async with client.stream("GET", url) as response:
@@ -274,12 +390,13 @@ class HttpClient:
                     ...
 
         Memory stays constant whatever the size. The total timeout does not apply to a streamed
-        body (connect and read timeouts do), unless ``timeout=`` is given.
+        body (connect and read timeouts do), unless ``timeout=`` is given. Keywords as for
+        :meth:`request`.
         """
-        if kwargs.get("timeout", _UNSET) is _UNSET:
-            kwargs["timeout"] = Timeout(None, self._timeout.connect, self._timeout.read)
-        request = self.build_request(method, url, stream=True, **_split_extensions(kwargs))
-        response = await self._send_request(request)
+        if "timeout" not in options:
+            options = {**options, "timeout": Timeout(None, self._timeout.connect,
+                                                     self._timeout.read)}
+        response = await self._send_request(self._prepare(method, url, options, "stream", True))
         try:
             yield response
         finally:
@@ -298,6 +415,7 @@ class HttpClient:
         data: Any = None,
         files: Mapping[str, Any] | None = None,
         timeout: float | Timeout | None = _UNSET,
+        auth: tuple[str, str] | None = None,
         stream: bool = False,
         extensions: dict[str, Any] | None = None,
     ) -> Request:
@@ -306,13 +424,22 @@ class HttpClient:
             self._check_open()
         verb = method if type(method) is str and method in METHODS else _checked_method(method)
         target = self._absolute(url)
+        if params is not None and not isinstance(params, (Mapping, list, tuple)):
+            raise ArgumentTypeError(
+                f"params: expected a mapping or a list of (name, value) pairs, got "
+                f"{type(params).__name__}"
+            )
         if params:
             target = _with_params(target, params)
+        if files is not None and not isinstance(files, Mapping):
+            raise ArgumentTypeError(
+                f"files: expected a mapping of field name to file, got {type(files).__name__}"
+            )
         limit = self._timeout if timeout is _UNSET else _checked_timeout(
             timeout, self._timeout_parts
         )
         no_body = json is _UNSET and data is None and not files
-        if not headers and no_body:
+        if not headers and no_body and auth is None:
             request = Request._with_shared_headers(verb, target, self._headers, limit)
             request.stream = stream
             if extensions is not None:
@@ -320,9 +447,10 @@ class HttpClient:
             return request
         merged = CIMultiDict(self._headers)
         if headers:
-            for key, value in headers.items():
-                check_header(key, value)
+            for key, value in check_headers_arg(headers).items():
                 merged[key] = value
+        if auth is not None:
+            merged["Authorization"] = basic_auth(verb.lower() + "()", auth)
         return Request(
             verb,
             target,
@@ -349,9 +477,12 @@ class HttpClient:
         return absolute
 
     def _check_url(self, url: str) -> str:
-        if not isinstance(url, str) or not url:
-            raise InvalidURLError(f"URL must be a non-empty string, got {url!r}")
-        if "://" not in url:
+        if not isinstance(url, str):
+            raise ArgumentTypeError(f"url: expected a str, got {type(url).__name__}")
+        if not url:
+            raise InvalidURLError("url: must be a non-empty string")
+        check_url_text(url)
+        if _ABSOLUTE.match(url) is None:
             if self.config.base_url is None:
                 raise InvalidURLError(
                     f"relative URL {url!r} needs base_url; pass HttpClient(base_url=...) "
@@ -378,7 +509,7 @@ class HttpClient:
             raise
         if debug_enabled():
             log_attempt(request, response)
-        if follow and response.status in REDIRECT_STATUSES and self.config.follow_redirects:
+        if follow and response.status in REDIRECT_STATUSES:
             return await self._follow(request, response)
         return response
 
@@ -389,6 +520,8 @@ class HttpClient:
         return self._send_with_redirects(request, follow=False)
 
     async def _follow(self, request: Request, response: Response) -> Response:
+        if not request.extensions.get("follow_redirects", self.config.follow_redirects):
+            return response
         hops: list[str] = []
         current = request
         while response.is_redirect:
@@ -400,6 +533,13 @@ class HttpClient:
                 )
             hops.append(current.url)
             current = _redirected(current, response)
+            if not can_resend(current.body):
+                raise BodyNotReplayableError(
+                    f"cannot follow the {response.status} redirect from "
+                    f"{redact_url(hops[-1])}: the request body was a one-shot stream, already "
+                    "sent; pass bytes, a path or a seekable file",
+                    request=current, response=response,
+                )
             response = await self._hop(current)
         if hops:
             response.metadata["redirects"] = hops
@@ -407,7 +547,9 @@ class HttpClient:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
-        return f"<{type(self).__name__} base_url={self.config.base_url!r} {state}>"
+        base = self.config.base_url
+        shown = redact_url(base) if base is not None else None
+        return f"<{type(self).__name__} base_url={shown!r} {state}>"
 
 
 # --------------------------------------------------------------------- helpers
@@ -424,26 +566,83 @@ def _merge_layers(defaults: list[Middleware], given: Iterable[Middleware]) -> li
     return [*defaults, *extra]
 
 
+async def _sleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
+def _monotonic() -> float:
+    import time
+
+    return time.monotonic()
+
+
+def _class_signature(cls: type) -> inspect.Signature:
+    """``cls``'s own positional parameters, then every keyword-only parameter of the classes
+    it is built from (its own first, ``HttpClient``'s last), without ``**options``."""
+    first = inspect.signature(cls.__init__)  # type: ignore[misc]
+    positional = [p for p in list(first.parameters.values())[1:]
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    seen = {p.name for p in positional}
+    keywords: list[inspect.Parameter] = []
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        params = list(inspect.signature(init).parameters.values())[1:]
+        for p in params:
+            if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name in seen:
+                continue
+            seen.add(p.name)
+            keywords.append(p.replace(kind=p.KEYWORD_ONLY))
+    return inspect.Signature([*positional, *keywords], return_annotation=None)
+
+
+def _check_client_arguments(base_url: Any, headers: Any, options: dict[str, Any]) -> None:
+    """The client's arguments that would change requests on the wire, checked before the
+    configuration is built: a mapping of valid headers, a control-free base_url, proxy and
+    user_agent, a mapping of cookies."""
+    if headers is not None:
+        check_headers_arg(headers)
+    if isinstance(base_url, str):
+        check_url_text(base_url, "base_url")
+    agent = options.get("user_agent")
+    if agent is not None:
+        check_header_strict("User-Agent", agent, "user_agent")
+    proxy = options.get("proxy")
+    if isinstance(proxy, str):
+        check_url_text(proxy, "proxy")
+    cookies = options.get("cookies")
+    if cookies is not None and not isinstance(cookies, Mapping):
+        raise ArgumentTypeError(
+            f"cookies: expected a mapping of name to value, got {type(cookies).__name__}"
+        )
+
+
 def _user_agent() -> str:
     from pepperpy_core import __version__
 
     return f"pepperpy-core/{__version__}"
 
 
-def _checked_policy(retries: Any) -> RetryPolicy:
+def _checked_policy(owner: str, retries: Any) -> RetryPolicy:
     from pepperpy_core.behaviours.retry import RetryPolicy
 
+    if isinstance(retries, bool) or not isinstance(retries, (int, RetryPolicy, type(None))):
+        raise TypeError(
+            f"{owner}(retries=...) must be an int, a RetryPolicy or None, "
+            f"got {type(retries).__name__}"
+        )
     try:
         return RetryPolicy.of(retries)
     except ConfigurationError as exc:
-        raise ConfigurationError(f"HttpClient: retries: {exc}") from None
+        raise ConfigurationError(f"{owner}(retries=...): {exc}") from None
 
 
 def _base_timeout(cfg: HttpClientConfig) -> Timeout:
     if isinstance(cfg.timeout, Timeout):
         return cfg.timeout
-    if cfg.timeout is None:
-        raise ConfigurationError("HttpClient: timeout: must be > 0 seconds (None: unlimited)")
     total = float(cfg.timeout)
     connect = cfg.connect_timeout if cfg.connect_timeout is not None else total
     read = cfg.read_timeout if cfg.read_timeout is not None else total
@@ -470,10 +669,27 @@ def _is_httpx_client(session: Any) -> bool:
     return session is not None and type(session).__module__.startswith("httpx")
 
 
-def _split_extensions(kwargs: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in kwargs.items() if k in _REQUEST_ARGS}
-    out["extensions"] = {k: v for k, v in kwargs.items() if k not in _REQUEST_ARGS}
-    return out
+def _checked_options(owner: str, verb: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """A verb's keywords sorted into :meth:`HttpClient.build_request`'s arguments and the
+    layers' extensions; an unknown keyword is a ``TypeError`` naming it (and what was meant)."""
+    unknown = options.keys() - _REQUEST_OPTIONS
+    if unknown:
+        name = sorted(unknown)[0]
+        meant = _MEANT.get(name) or next(iter(get_close_matches(name, _REQUEST_OPTIONS, 1)), None)
+        hint = f"; did you mean {meant}=?" if meant else ""
+        raise TypeError(f"{owner}.{verb}() got an unexpected keyword argument {name!r}{hint}")
+    built = {k: v for k, v in options.items() if k in _BUILD_ARGS}
+    layers = {k: v for k, v in options.items() if k in _LAYER_OPTIONS}
+    custom = options.get("extensions")
+    if custom is not None:
+        if not isinstance(custom, Mapping):
+            raise TypeError(f"{owner}.{verb}(extensions=...) must be a mapping, "
+                            f"got {type(custom).__name__}")
+        layers = {**custom, **layers}
+    if "follow_redirects" in layers and not isinstance(layers["follow_redirects"], bool):
+        raise TypeError(f"{owner}.{verb}(follow_redirects=...) must be True or False")
+    built["extensions"] = layers
+    return built
 
 
 def _checked_method(method: Any) -> str:
@@ -515,6 +731,10 @@ def _encode_body(json: Any, data: Any, files: Any, headers: CIMultiDict[str]) ->
             return _json.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"json= is not JSON-serialisable: {exc}") from None
+        except RecursionError:
+            raise ConfigurationError(
+                "json= is nested too deeply (or refers to itself) to be serialised"
+            ) from None
     if data is None or isinstance(data, (bytes, bytearray)):
         return bytes(data) if data is not None else None
     if isinstance(data, str):
@@ -523,7 +743,12 @@ def _encode_body(json: Any, data: Any, files: Any, headers: CIMultiDict[str]) ->
         return dict(data)
     if files:
         raise ConfigurationError("with files=, data= must be a mapping of form fields")
-    return data  # an async iterable or file object: streamed by the transport
+    if hasattr(data, "read") or hasattr(data, "__aiter__"):
+        return stream_body(data)  # streamed by the transport; see _body for resends
+    raise ArgumentTypeError(
+        "data: expected bytes, str, a mapping of form fields, a binary file or an async "
+        f"iterable of bytes, got {type(data).__name__}"
+    )
 
 
 def _file_parts(files: Mapping[str, Any]) -> dict[str, FilePart]:
@@ -540,18 +765,26 @@ def _file_parts(files: Mapping[str, Any]) -> dict[str, FilePart]:
     return parts
 
 
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), (parts.netloc.rsplit("@", 1)[-1]).lower()
-
-
 def _redirected(request: Request, response: Response) -> Request:
-    target = urljoin(request.url, response.headers["location"])
+    location = response.headers["location"]
+    try:
+        check_url_text(location, "Location")
+        target = urljoin(request.url, location)
+        check_url_text(target, "Location")
+    except InvalidURLError as exc:
+        raise InvalidURLError(
+            f"redirect refused: {exc}", request=request, response=response
+        ) from None
+    except ValueError:
+        raise InvalidURLError(
+            f"redirect refused: Location {redact_url(location)!r} is not a valid URL",
+            request=request, response=response,
+        ) from None
     if not target.lower().startswith(("http://", "https://")):
         raise InvalidURLError(f"redirect to unsupported URL {redact_url(target)}", request=request)
     headers = CIMultiDict(request.headers)
-    if _origin(target) != _origin(request.url):
-        for name in _CREDENTIAL_HEADERS:
+    if origin(target) != origin(request.url):
+        for name in CREDENTIAL_HEADERS:
             headers.popall(name, None)
     method, body, files = request.method, request.body, request.files
     if response.status == 303 or (response.status in (301, 302) and method == "POST"):

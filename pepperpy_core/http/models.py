@@ -291,7 +291,7 @@ class Response:
         return self
 
     def __repr__(self) -> str:
-        return f"<Response [{self.status} {self.reason}] {self.url}>"
+        return f"<Response [{self.status} {self.reason}] {redact_url(self.url)}>"
 
     @property
     def elapsed(self) -> timedelta:
@@ -397,6 +397,13 @@ class Response:
         body = await self.read()
         try:
             return loads(body)
+        except RecursionError:
+            raise DecodingError(
+                f"response from {redact_url(self.url)} (status {self.status}) is JSON nested "
+                "too deeply to parse",
+                request=self.request,
+                response=self,
+            ) from None
         except ValueError as exc:
             snippet = body[:80].decode("utf-8", "replace")
             raise DecodingError(

@@ -8,10 +8,12 @@ a disconnect (and maybe a reconnect).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import (
@@ -35,26 +37,41 @@ from pepperpy_core.exceptions import (
     WebSocketError,
     WebSocketHandshakeError,
 )
-from pepperpy_core.logging import redact_url
+from pepperpy_core.logging import redact_headers, redact_url
 
 __all__ = [
-    "CLOSED",
     "ConnectOptions",
     "ConnectionLost",
+    "Wire",
     "WireConnection",
     "open_connection",
     "translate_closed",
     "validate_url",
 ]
 
-#: What the raw send/recv of a :class:`WireConnection` raise when the connection is gone;
-#: the client's hot path catches it and calls :func:`translate_closed`.
-CLOSED = ConnectionClosed
-
 # Close codes a caller should read as "the server went away on purpose", not as a fault.
 NORMAL_CLOSE_CODES = frozenset({1000, 1001})
 _MESSAGE_TOO_BIG = 1009
 _ABNORMAL = 1006
+
+
+class _RedactingAdapter(logging.LoggerAdapter[logging.Logger]):
+    """The ``websockets`` library logs each handshake header (``"> %s: %s"``) and the request
+    path at DEBUG; this logger replaces credential values before any handler sees them."""
+
+    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
+        if not self.isEnabledFor(level):
+            return
+        if len(args) == 2 and isinstance(msg, str) and msg.endswith("%s: %s"):
+            name, value = args
+            args = (name, redact_headers([(str(name), str(value))])[str(name)])
+        elif len(args) == 1 and isinstance(msg, str) and msg.startswith("> GET %s"):
+            args = (redact_url(str(args[0])),)
+        self.logger.log(level, msg, *args, **kwargs)
+
+
+#: The logger handed to ``websockets``: its records go to ``pepperpy_core.websocket.wire``.
+WIRE_LOGGER = _RedactingAdapter(logging.getLogger("pepperpy_core.websocket.wire"))
 
 
 class ConnectionLost(Exception):  # an internal signal, never seen by users
@@ -82,10 +99,45 @@ class ConnectOptions:
     proxy: str | bool | None = True
 
 
+class Wire(Protocol):
+    """The seam: what the client needs from one open connection, whatever the library.
+    ``raw_send``/``raw_recv`` raise one of ``LOST`` when the connection is gone, which
+    :meth:`lost_error` turns into the public error; the other methods raise
+    :class:`ConnectionLost`."""
+
+    LOST: tuple[type[BaseException], ...]
+    failure: str | None
+
+    @property
+    def raw_send(self) -> Callable[[str | bytes], Awaitable[None]]: ...
+    @property
+    def raw_recv(self) -> Callable[[], Awaitable[str | bytes]]: ...
+    @property
+    def is_open(self) -> bool: ...
+    @property
+    def subprotocol(self) -> str | None: ...
+    @property
+    def closed_cleanly(self) -> bool: ...
+    def lost_error(self, exc: BaseException) -> WebSocketError: ...
+    async def send(self, payload: str | bytes) -> None: ...
+    async def ping(self) -> asyncio.Future[float]: ...
+    async def wait_lost(self) -> WebSocketError: ...
+    def fail(self, why: str) -> None: ...
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
+    def abort(self) -> None: ...
+
+
 def validate_url(url: str) -> None:
-    """Raise :class:`InvalidURLError` unless ``url`` is an absolute ws:// or wss:// URL."""
+    """Raise :class:`InvalidURLError` unless ``url`` is an absolute ws:// or wss:// URL
+    without spaces or control characters (they could split the request line or a header)."""
     if not isinstance(url, str) or not url:
         raise InvalidURLError(f"WebSocket URL must be a non-empty string, got {url!r}")
+    bad = next((c for c in url if ord(c) <= 0x20 or ord(c) == 0x7F), None)
+    if bad is not None:
+        raise InvalidURLError(
+            f"WebSocket URL must not contain spaces or control characters, found {bad!r} in "
+            f"{redact_url(url)!r}"
+        )
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
     if scheme not in ("ws", "wss"):
         raise InvalidURLError(f"WebSocket URL must use ws:// or wss://, got {redact_url(url)!r}")
@@ -107,12 +159,16 @@ def default_ssl_context(verify: bool) -> ssl.SSLContext:
 class WireConnection:
     """One open WebSocket connection. Methods raise :class:`ConnectionLost` when it breaks."""
 
-    __slots__ = ("_ws", "raw_recv", "raw_send")
+    __slots__ = ("_ws", "failure", "raw_recv", "raw_send")
+
+    #: What raw_send/raw_recv raise when the connection is gone; see :meth:`lost_error`.
+    LOST: tuple[type[BaseException], ...] = (ConnectionClosed, ConnectionLost)
 
     def __init__(self, ws: ClientConnection) -> None:
         self._ws = ws
+        self.failure: str | None = None  # why we dropped the connection ourselves
         # The hot path calls the library directly (one coroutine less per message) and
-        # catches CLOSED itself; send()/recv() below are the translated versions.
+        # catches LOST itself; send()/recv() below are the translated versions.
         self.raw_send = ws.send
         self.raw_recv = ws.recv
 
@@ -124,23 +180,47 @@ class WireConnection:
     def subprotocol(self) -> str | None:
         return self._ws.subprotocol
 
+    @property
+    def closed_cleanly(self) -> bool:
+        """Whether the server answered with a close frame (it then had every frame before)."""
+        return self._ws.protocol.close_rcvd is not None
+
+    def lost_error(self, exc: BaseException) -> WebSocketError:
+        """The public error for an exception in :attr:`LOST` raised by this connection."""
+        if isinstance(exc, ConnectionLost):
+            return exc.error
+        assert isinstance(exc, ConnectionClosed)
+        return translate_closed(exc, self.failure)
+
     async def send(self, payload: str | bytes) -> None:
         try:
             await self._ws.send(payload)
         except ConnectionClosed as exc:
-            raise ConnectionLost(translate_closed(exc)) from exc
+            raise ConnectionLost(translate_closed(exc, self.failure)) from exc
 
     async def recv(self) -> str | bytes:
         try:
             return await self._ws.recv()
         except ConnectionClosed as exc:
-            raise ConnectionLost(translate_closed(exc)) from exc
+            raise ConnectionLost(translate_closed(exc, self.failure)) from exc
+
+    async def ping(self) -> asyncio.Future[float]:
+        """Send a ping; the future completes when its pong (or a later one) arrives."""
+        try:
+            return await self._ws.ping()  # type: ignore[return-value]
+        except ConnectionClosed as exc:
+            raise ConnectionLost(translate_closed(exc, self.failure)) from exc
 
     async def wait_lost(self) -> WebSocketError:
         """Wait until the connection is closed (by anyone); the error describing why."""
         await self._ws.wait_closed()
         closed = self._ws.protocol.close_exc
-        return translate_closed(closed)
+        return translate_closed(closed, self.failure)
+
+    def fail(self, why: str) -> None:
+        """Drop the connection at once (no closing handshake), remembering ``why``."""
+        self.failure = why
+        self.abort()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Closing handshake, bounded by the connection's close timeout; never raises."""
@@ -172,9 +252,14 @@ async def open_connection(options: ConnectOptions) -> WireConnection:
             compression="deflate" if options.compression else None,
             open_timeout=options.open_timeout,
             close_timeout=options.close_timeout,
-            ping_interval=options.ping_interval,
-            ping_timeout=options.ping_timeout,
-            max_size=options.max_size,
+            # The client drives the keepalive on ping() (it must know which frames a pong
+            # acknowledged, and drop a dead connection at once, not after close_timeout).
+            ping_interval=None,
+            ping_timeout=None,
+            # The limit is on the decoded message; a compressed frame carrying a message of
+            # max_size bytes may be a little bigger than max_size itself.
+            max_size=(options.max_size, None),
+            logger=WIRE_LOGGER,
             proxy=True if options.proxy is True else (options.proxy or None),
             **extra,
         )
@@ -209,16 +294,22 @@ def translate_open_error(exc: Exception, options: ConnectOptions) -> Exception:
     return WebSocketConnectionError(f"cannot connect to {where!r}: {exc!r}")
 
 
-def translate_closed(exc: ConnectionClosed) -> WebSocketError:
-    """The pepperpy-core error for a connection that closed or broke while open."""
-    frame = exc.rcvd or exc.sent
+def translate_closed(exc: ConnectionClosed, failure: str | None = None) -> WebSocketError:
+    """The pepperpy-core error for a connection that closed or broke while open. The code is
+    the server's close code, or 1006 when the server sent no close frame (``failure``: why
+    we dropped it ourselves, such as a keepalive timeout)."""
+    frame = exc.rcvd
     code = frame.code if frame is not None else _ABNORMAL
     reason = frame.reason if frame is not None else ""
-    if code == _MESSAGE_TOO_BIG or isinstance(exc.__cause__, PayloadTooBig):
+    too_big = exc.sent is not None and exc.sent.code == _MESSAGE_TOO_BIG
+    if code == _MESSAGE_TOO_BIG or too_big or isinstance(exc.__cause__, PayloadTooBig):
         side = "received" if exc.rcvd is None else "sent"
         return MessageTooLargeError(f"message {side} exceeds the size limit ({exc})")
     if frame is None:
-        text = "connection lost without a close frame"
+        text = "connection lost without a close frame (code 1006)"
+        if failure:
+            text += f": {failure}"
+            reason = failure
     else:
         text = f"connection closed with code {code}" + (f" ({reason})" if reason else "")
     return WebSocketDisconnectedError(text, code=code, reason=reason)

@@ -57,8 +57,8 @@ class BatchWebSocket(WebSocket):
         self.flush_interval = flush_interval
         self.batch: list[Any] = []
         self._encoded: list[str] = []  # JSON text of each message in ``batch``, same order
-        self._clock = clock or time.monotonic
-        self.last_flush = self._clock()
+        self._batch_clock = clock or time.monotonic
+        self.last_flush = self._batch_clock()
         self._flush_lock = asyncio.Lock()
         self._has_items = asyncio.Event()
         self._timer: asyncio.Task[None] | None = None
@@ -73,7 +73,7 @@ class BatchWebSocket(WebSocket):
         self._has_items.set()
         self._ensure_timer()
         full = len(self.batch) >= self.batch_size
-        if full or self._clock() - self.last_flush >= self.flush_interval:
+        if full or self._batch_clock() - self.last_flush >= self.flush_interval:
             await self._flush()
 
     async def flush(self) -> None:
@@ -99,7 +99,7 @@ class BatchWebSocket(WebSocket):
                 _log.warning("websocket.batch_send_failed", size=len(items), error=str(exc))
                 await self._events.emit("error", exc)
             finally:
-                self.last_flush = self._clock()
+                self.last_flush = self._batch_clock()
 
     def _ensure_timer(self) -> None:
         if self._timer is None or self._timer.done():
@@ -114,7 +114,7 @@ class BatchWebSocket(WebSocket):
                 self._has_items.clear()
                 await self._has_items.wait()
                 continue
-            due = self.last_flush + self.flush_interval - self._clock()
+            due = self.last_flush + self.flush_interval - self._batch_clock()
             if due > 0:
                 await self._sleep(due)
                 continue

@@ -10,13 +10,16 @@ caller that notices a lost connection joins it instead of starting its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random as _random
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, overload
+from typing import Any, Literal, overload
 
+from pepperpy_core.behaviours import RateLimit
 from pepperpy_core.exceptions import (
     ConfigurationError,
     MessageTooLargeError,
@@ -25,21 +28,22 @@ from pepperpy_core.exceptions import (
     WebSocketDecodeError,
     WebSocketDisconnectedError,
     WebSocketError,
+    WebSocketOutboxFullError,
 )
 from pepperpy_core.logging import get_logger, redact_url
 from pepperpy_core.websocket._websockets import (
-    CLOSED,
     NORMAL_CLOSE_CODES,
     ConnectionLost,
     ConnectOptions,
-    WireConnection,
+    Wire,
     default_ssl_context,
     open_connection,
-    translate_closed,
     validate_url,
 )
 from pepperpy_core.websocket.events import EventHandlers, H, Handler, decorator_for
+from pepperpy_core.websocket.outbox import Outbox, OutboxPolicy
 from pepperpy_core.websocket.reconnect import ReconnectPolicy, retry_connect
+from pepperpy_core.websocket.sendrate import SendRate
 
 __all__ = ["WebSocket"]
 
@@ -51,6 +55,9 @@ Sleep = Callable[[float], Awaitable[None]]
 # One encoder built once: json.dumps() with options builds a new encoder on every call.
 _dumps: Callable[[Any], str] = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _JSON_CONTAINERS = (dict, list)
+_DEDUPE_MEMORY = 10_000  # keys remembered by dedupe_key
+Backend = Literal["websockets", "aiohttp"]
+_DEFAULT_BACKEND: Backend = "websockets"  # what backend=None means (the suite runs on both)
 
 
 def _consume_outcome(task: asyncio.Task[Any]) -> None:
@@ -75,9 +82,12 @@ class WebSocket:
     - ``compression``: negotiate permessage-deflate (default True).
     - ``open_timeout`` / ``close_timeout``: seconds for the opening / closing handshake
       (None: wait forever).
-    - ``ping_interval`` / ``ping_timeout``: seconds; the keepalive sends a ping every
-      ``ping_interval`` and drops the connection when no pong arrives within ``ping_timeout``
-      (a half-open connection becomes a disconnect). None disables either.
+    - ``ping_interval`` / ``ping_timeout``: seconds; the keepalive sends a ping
+      ``ping_interval`` after the previous pong and drops the connection at once (code 1006,
+      "keepalive ping timeout" in the message) when no pong arrives within ``ping_timeout``.
+      A half-open connection (a silent network drop) is therefore a disconnect within
+      ``ping_interval + ping_timeout`` plus the event loop's scheduling delay (milliseconds);
+      about 40 s with the defaults. None disables the keepalive (or its timeout).
     - ``proxy``: proxy URL; True uses the environment's proxy settings, None uses none.
     - ``auto_reconnect``: reconnect when an open connection is lost. None (default):
       only while the background listener runs (``run()``/``start()``); True: also for
@@ -89,8 +99,23 @@ class WebSocket:
     - ``decode_json``: turn received text into Python objects with ``loads`` (default True);
       False returns text as ``str``. ``receive(raw=True)`` skips decoding for one call.
     - ``dumps`` / ``loads``: JSON functions (None: the standard library, compact output).
-    - ``sleep``: the async sleep used for backoff waits (None: ``asyncio.sleep``); pass a
-      ``FakeClock().sleep`` in tests. ``random``: the jitter source (None: ``random.random``).
+    - ``outbox``: an :class:`OutboxPolicy` to keep every frame sent since the last
+      acknowledged keepalive and send it again after a reconnect, before new frames (at least
+      once delivery; None: off). With it, ``send()`` during a reconnect returns at once and
+      the frame goes out with the replay.
+    - ``send_rate``: a :class:`~pepperpy_core.behaviours.RateLimit` for outgoing messages
+      (only its ``rates`` are used): ``send()`` waits for a slot; replayed subscriptions and
+      frames count too. ``RateLimit.of((5, 1.0))`` keeps under 5 messages per second.
+    - ``max_connection_age``: seconds; a connection this old is replaced make-before-break
+      (see :meth:`rotate`). None: never.
+    - ``dedupe_key``: a function ``message -> key``; a message whose key was among the last
+      10,000 seen is dropped (messages seen on both connections during a rotation or
+      replayed by the server arrive once). None: every message is delivered.
+    - ``backend``: ``"websockets"`` or ``"aiohttp"``: the library under the wire (None:
+      ``"websockets"``). Both keep every guarantee described here.
+    - ``sleep``: the async sleep used for backoff, rate and rotation waits (None:
+      ``asyncio.sleep``); pass a ``FakeClock().sleep`` in tests, with ``clock=FakeClock().time``
+      (None: the event loop's clock). ``random``: the jitter source (None: ``random.random``).
     """
 
     def __init__(
@@ -114,10 +139,30 @@ class WebSocket:
         decode_json: bool = True,
         dumps: Callable[[Any], str] | None = None,
         loads: Callable[[str | bytes], Any] | None = None,
+        outbox: OutboxPolicy | None = None,
+        send_rate: RateLimit | None = None,
+        max_connection_age: float | None = None,
+        dedupe_key: Callable[[Any], Hashable] | None = None,
+        backend: Backend | None = None,
         sleep: Sleep | None = None,
+        clock: Callable[[], float] | None = None,
         random: Callable[[], float] | None = None,
     ) -> None:
         validate_url(url)
+        backend = backend or _DEFAULT_BACKEND
+        if backend not in ("websockets", "aiohttp"):
+            raise ConfigurationError(
+                f"WebSocket backend must be 'websockets' or 'aiohttp', got {backend!r}"
+            )
+        if outbox is not None and not isinstance(outbox, OutboxPolicy):
+            raise ConfigurationError(f"outbox must be an OutboxPolicy or None, got {outbox!r}")
+        if send_rate is not None and not isinstance(send_rate, RateLimit):
+            raise ConfigurationError(f"send_rate must be a RateLimit or None, got {send_rate!r}")
+        if max_connection_age is not None and max_connection_age <= 0:
+            raise ConfigurationError(
+                f"WebSocket max_connection_age must be > 0 seconds or None, got "
+                f"{max_connection_age}"
+            )
         _check_non_negative(
             max_size=max_size,
             open_timeout=open_timeout,
@@ -149,10 +194,26 @@ class WebSocket:
         self._dumps = dumps or _dumps
         self._loads = loads or json.loads
         self._sleep: Sleep = sleep or asyncio.sleep
+        self._clock = clock
         self._random = random or _random.random
+        self._open: Callable[[ConnectOptions], Awaitable[Wire]] = (
+            open_connection if backend == "websockets" else _open_aiohttp
+        )
+        self.backend = backend
+        #: The frames kept for replay (None without an ``outbox`` policy).
+        self.outbox: Outbox | None = Outbox(outbox) if outbox is not None else None
+        self._outbox_freed = asyncio.Event()
+        self._send_rate = SendRate(send_rate.rates) if send_rate is not None else None
+        self._plain_send = outbox is None and send_rate is None
+        self._max_age = max_connection_age
+        self._dedupe_key = dedupe_key
+        self._seen_keys: set[Hashable] = set()
+        self._seen_order: deque[Hashable] = deque()
+        self._rotate_task: asyncio.Task[None] | None = None
+        self._watchers: set[asyncio.Task[None]] = set()
         self._events = EventHandlers()
         self._subscriptions: list[str | bytes] = []
-        self._conn: WireConnection | None = None
+        self._conn: Wire | None = None
         self._closing = False
         self._listening = False
         self._last_error: WebSocketError | None = None
@@ -160,7 +221,6 @@ class WebSocket:
         self._wake = asyncio.Event()
         self._reconnect_task: asyncio.Task[None] | None = None
         self._listener_task: asyncio.Task[None] | None = None
-        self._watcher_task: asyncio.Task[None] | None = None
         self.connections = 0  # successful opens so far; 2 or more means it reconnected
 
     # ----------------------------------------------------------------- state
@@ -216,13 +276,15 @@ class WebSocket:
         async with self._connect_lock:
             if self._conn is not None and self._conn.is_open:
                 return
-            conn = await open_connection(self._options)
+            conn = await self._open(self._options)
             try:
-                for payload in self._subscriptions:
-                    await conn.send(payload)
+                await self._prime(conn, replay=True)
             except ConnectionLost as lost:
                 conn.abort()
                 raise lost.error from None
+            except BaseException:
+                conn.abort()
+                raise
             if self._closing:
                 await conn.close()
                 raise WebSocketClosedError("the WebSocket was closed while connecting")
@@ -233,6 +295,104 @@ class WebSocket:
             self._watch(conn)
         _log.info("websocket.connected", url=self._safe_url, connections=self.connections)
         await self._events.emit("connect")
+
+    async def _prime(self, conn: Wire, *, replay: bool) -> None:
+        """Send the subscriptions on a new connection, then (``replay``) the outbox: the
+        frames not acknowledged on the previous one, and any added meanwhile, in order."""
+        for payload in self._subscriptions:
+            await self._rate_slot()
+            await conn.send(payload)
+        outbox = self.outbox
+        if not replay or outbox is None:
+            return
+        kept = outbox.after(0)
+        for entry in kept:
+            entry.written = False  # not on this connection yet
+        last = 0
+        while batch := outbox.after(last):  # frames added during the replay go out too
+            for entry in batch:
+                await self._rate_slot()
+                await conn.send(entry.payload)
+                entry.written = True
+                last = entry.seq
+        outbox.replayed += len(kept)
+        if kept:
+            _log.info("websocket.outbox_replayed", url=self._safe_url, frames=len(kept))
+
+    async def _rate_slot(self) -> None:
+        if self._send_rate is not None:
+            await self._send_rate.acquire(self._now, self._sleep)
+
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+
+    # ----------------------------------------------------------------- rotation
+
+    async def rotate(self) -> None:
+        """Replace the connection make-before-break: open a new one, send the subscriptions
+        on it, switch sending and receiving over, then close the old one. Messages that both
+        connections deliver during the overlap arrive once when ``dedupe_key`` is given.
+        A failure to open the new connection leaves the old one in place and is raised."""
+        self._check_not_closed()
+        async with self._connect_lock:
+            old = self._conn
+            if old is None:
+                raise WebSocketConnectionError(
+                    f"not connected to {self._safe_url}: nothing to rotate"
+                )
+            new = await self._open(self._options)
+            try:
+                await self._prime(new, replay=False)
+            except ConnectionLost as lost:
+                new.abort()
+                raise lost.error from None
+            except BaseException:
+                new.abort()
+                raise
+            if self._closing or self._conn is not old:
+                await new.close()
+                self._check_not_closed()
+                return
+            mark = self.outbox.mark() if self.outbox is not None else 0
+            self._conn = new
+            self.connections += 1
+            self._watch(new)
+        _log.info("websocket.rotated", url=self._safe_url, connections=self.connections)
+        await old.close()  # the listener drains what the old one had, then moves over
+        if self.outbox is not None:
+            if old.closed_cleanly:  # the server's close frame acknowledges what came before
+                self.outbox.acknowledge(mark)
+                self._outbox_freed.set()
+            else:
+                for entry in self.outbox.after(0):
+                    if entry.seq < mark:
+                        await self._send_payload(entry.payload)
+        await self._events.emit("connect")
+
+    def _rotate_later(self, conn: Wire) -> asyncio.Task[None] | None:
+        if self._max_age is None:
+            return None
+        age = self._max_age
+
+        async def rotate_when_old() -> None:
+            await self._sleep(age)
+            if conn is self._conn and not self._closing:
+                task = asyncio.get_running_loop().create_task(
+                    self._rotate_quietly(), name=f"pepperpy-websocket-rotate {self._safe_url}"
+                )
+                task.add_done_callback(_consume_outcome)
+                self._rotate_task = task
+
+        return asyncio.get_running_loop().create_task(rotate_when_old())
+
+    async def _rotate_quietly(self) -> None:
+        try:
+            await self.rotate()
+        except WebSocketClosedError:
+            return
+        except Exception as exc:  # the old connection stays; the next loss reconnects
+            _log.warning("websocket.rotate_failed", url=self._safe_url, error=str(exc))
+            await self._events.emit("error", exc)
 
     async def subscribe(self, message: Any) -> None:
         """Send ``message`` now (when connected) and again after every reconnect, in the order
@@ -272,6 +432,9 @@ class WebSocket:
         :class:`WebSocketClosedError` after ``close()`` and
         :class:`WebSocketConnectionError` when it cannot send. It never drops silently.
         """
+        if not self._plain_send:
+            await self._send_kept(self._encode(self._with_id(data)))
+            return
         payload = self._encode(data)
         conn = self._conn
         if conn is None:
@@ -279,9 +442,75 @@ class WebSocket:
             return
         try:  # hot path: connected, straight to the library
             await conn.raw_send(payload)
-        except CLOSED as exc:
-            await self._connection_lost(conn, translate_closed(exc))
+        except conn.LOST as exc:
+            await self._connection_lost(conn, conn.lost_error(exc))
             await self._send_payload(payload)
+
+    def _with_id(self, data: Any) -> Any:
+        """``data`` with the outbox's message id added (dict messages, ``id_field`` set)."""
+        outbox = self.outbox
+        if outbox is None or outbox.policy.id_field is None or type(data) is not dict:
+            return data
+        field = outbox.policy.id_field
+        if field in data:
+            return data
+        return {**data, field: outbox.next_id()}
+
+    async def _send_kept(self, payload: str | bytes) -> None:
+        """Send with the rate limit and/or the outbox. A frame in the outbox is sent again
+        after a reconnect, so a loss while reconnecting is not an error here."""
+        self._check_not_closed()
+        await self._rate_slot()
+        outbox = self.outbox
+        if outbox is None:
+            await self._send_payload(payload)
+            return
+        await self._outbox_room(outbox, len(payload))
+        entry = outbox.add(payload)
+        conn = self._conn
+        if conn is None:
+            if self._reconnect_in_progress():
+                return  # connect() replays it, in order, before anything newer
+            outbox.discard(entry)  # never written anywhere: not accepted
+            await self._send_payload(payload)  # raises the reason (or sends, if reconnected)
+            outbox.add(payload).written = True
+            return
+        try:
+            await conn.raw_send(payload)
+        except conn.LOST as exc:
+            # Kept in the outbox: replayed by the reconnect, or by the next connect().
+            await self._connection_lost(conn, conn.lost_error(exc))
+            return
+        entry.written = True
+
+    async def _outbox_room(self, outbox: Outbox, size: int) -> None:
+        if outbox.has_room(size):
+            return
+        policy = outbox.policy
+        if policy.when_full == "drop_oldest":
+            before = outbox.dropped
+            outbox.make_room(size)
+            _log.warning(
+                "websocket.outbox_dropped", url=self._safe_url, frames=outbox.dropped - before
+            )
+            return
+        full = WebSocketOutboxFullError(
+            f"the outbox of {self._safe_url} is full ({outbox.pending} frames, "
+            f"{outbox.pending_bytes} bytes unacknowledged; max_messages="
+            f"{policy.max_messages}, max_bytes={policy.max_bytes})"
+        )
+        if policy.when_full == "raise":
+            raise full
+        loop = asyncio.get_running_loop()
+        deadline = None if self._send_wait is None else loop.time() + self._send_wait
+        while not outbox.has_room(size):
+            self._check_not_closed()
+            timeout = None if deadline is None else deadline - loop.time()
+            if timeout is not None and timeout <= 0:
+                raise full
+            self._outbox_freed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outbox_freed.wait(), timeout)
 
     def _encode(self, data: Any) -> str | bytes:
         if isinstance(data, (str, bytes)):
@@ -302,6 +531,7 @@ class WebSocket:
             raise TypeError(f"cannot send {type(data).__name__} as JSON: {exc}") from exc
 
     async def _send_payload(self, payload: str | bytes) -> None:
+        """Send on the open connection, waiting (``send_wait``) for a reconnect in progress."""
         conn = self._conn
         if conn is not None:  # fast path: connected
             try:
@@ -338,24 +568,44 @@ class WebSocket:
             conn = self._conn or await self._await_connection(None)
             try:
                 data = await conn.raw_recv()
-            except CLOSED as exc:
-                await self._connection_lost(conn, translate_closed(exc))
+            except conn.LOST as exc:
+                await self._connection_lost(conn, conn.lost_error(exc))
                 continue
             if not raw and self._decode_json and isinstance(data, str):
                 try:
                     message = self._loads(data)
-                except ValueError as exc:
+                except ValueError:
+                    message = data  # text that is not JSON is still a message: a str
+                except Exception as exc:  # e.g. RecursionError: JSON nested too deep
                     await self._decode_failed(data, exc)
-                    continue
+                    message = data
             else:
                 message = data
+            if self._dedupe_key is not None and self._seen_before(message):
+                continue
             if self._events.has("message"):
                 await self._events.emit("message", message)
             return message
 
-    async def _decode_failed(self, text: str, exc: ValueError) -> None:
-        error = WebSocketDecodeError(f"received text that is not JSON: {exc}", data=text)
-        _log.warning("websocket.invalid_json", url=self._safe_url, error=str(exc))
+    def _seen_before(self, message: Any) -> bool:
+        """Whether ``dedupe_key(message)`` was among the last keys seen (and remember it)."""
+        assert self._dedupe_key is not None
+        try:
+            key = self._dedupe_key(message)
+            if key in self._seen_keys:
+                return True
+        except Exception as exc:  # a failing key function must not drop the message
+            _log.warning("websocket.dedupe_key_failed", url=self._safe_url, error=repr(exc))
+            return False
+        self._seen_keys.add(key)
+        self._seen_order.append(key)
+        if len(self._seen_order) > _DEDUPE_MEMORY:
+            self._seen_keys.discard(self._seen_order.popleft())
+        return False
+
+    async def _decode_failed(self, text: str, exc: Exception) -> None:
+        error = WebSocketDecodeError(f"cannot decode received text: {exc!r}", data=text)
+        _log.warning("websocket.decode_failed", url=self._safe_url, error=repr(exc))
         await self._events.emit("error", error)
 
     def __aiter__(self) -> AsyncIterator[Any]:
@@ -442,7 +692,7 @@ class WebSocket:
     def _reconnect_enabled(self) -> bool:
         return self._auto_reconnect is True or (self._auto_reconnect is None and self._listening)
 
-    async def _connection_lost(self, conn: WireConnection, error: WebSocketError) -> None:
+    async def _connection_lost(self, conn: Wire, error: WebSocketError) -> None:
         """Handle ``conn`` breaking (once, whoever notices first): start a reconnect or raise
         ``error``. Returning means a reconnect is under way or already done."""
         if self._closing:
@@ -455,24 +705,64 @@ class WebSocket:
                 self._start_reconnect()
             _log.warning("websocket.disconnected", url=self._safe_url, error=str(error))
             await self._events.emit("disconnect", error)
-            if isinstance(error, MessageTooLargeError):
+            normal = isinstance(error, WebSocketDisconnectedError) and (
+                error.code in NORMAL_CLOSE_CODES
+            )
+            if not normal or isinstance(error, MessageTooLargeError):
                 await self._events.emit("error", error)
         if self._conn is None and not self._reconnect_in_progress():
             raise error
 
-    def _watch(self, conn: WireConnection) -> None:
+    def _watch(self, conn: Wire) -> None:
         """Notice a loss even when nobody is sending or receiving, so an idle client that
         reconnects does so at once instead of at its next send."""
         task = asyncio.get_running_loop().create_task(
             self._watch_connection(conn), name=f"pepperpy-websocket-watch {self._safe_url}"
         )
         task.add_done_callback(_consume_outcome)
-        self._watcher_task = task
+        task.add_done_callback(self._watchers.discard)
+        self._watchers.add(task)
 
-    async def _watch_connection(self, conn: WireConnection) -> None:
-        error = await conn.wait_lost()
+    async def _watch_connection(self, conn: Wire) -> None:
+        """Keepalive and age for ``conn`` while it lives; then report its loss."""
+        children = [t for t in (self._keepalive_task(conn), self._rotate_later(conn)) if t]
+        try:
+            error = await conn.wait_lost()
+        finally:
+            for child in children:
+                child.cancel()
+            await asyncio.gather(*children, return_exceptions=True)
         if conn is self._conn and not self._closing and self._reconnect_enabled():
             await self._connection_lost(conn, error)
+
+    def _keepalive_task(self, conn: Wire) -> asyncio.Task[None] | None:
+        if self._options.ping_interval is None:
+            return None
+        return asyncio.get_running_loop().create_task(self._keepalive(conn))
+
+    async def _keepalive(self, conn: Wire) -> None:
+        """Ping ``ping_interval`` after each pong; no pong within ``ping_timeout`` drops the
+        connection at once. A pong acknowledges the outbox frames written before its ping."""
+        interval = self._options.ping_interval
+        timeout = self._options.ping_timeout
+        assert interval is not None
+        while True:
+            await asyncio.sleep(interval)
+            mark = self.outbox.mark() if self.outbox is not None else 0
+            try:
+                pong = await conn.ping()
+            except ConnectionLost:
+                return
+            try:
+                await asyncio.wait_for(pong, timeout)
+            except TimeoutError:
+                conn.fail(f"keepalive ping timeout: no pong within {timeout:g} s")
+                return
+            except Exception:  # the connection closed meanwhile: the watcher reports it
+                return
+            if self.outbox is not None and conn is self._conn:
+                self.outbox.acknowledge(mark)
+                self._outbox_freed.set()
 
     def _reconnect_in_progress(self) -> bool:
         return self._reconnect_task is not None and not self._reconnect_task.done()
@@ -525,7 +815,7 @@ class WebSocket:
     async def _sleep_for(self, seconds: float) -> None:
         await self._sleep(seconds)
 
-    async def _await_connection(self, deadline: float | None) -> WireConnection:
+    async def _await_connection(self, deadline: float | None) -> Wire:
         """The open connection, waiting for a reconnect in progress until ``deadline``
         (loop time; None: no limit)."""
         loop = asyncio.get_running_loop()
@@ -565,7 +855,7 @@ class WebSocket:
         self._closing = True
         conn, self._conn = self._conn, None
         me = asyncio.current_task()
-        tasks = (self._reconnect_task, self._listener_task, self._watcher_task)
+        tasks = (self._reconnect_task, self._listener_task, self._rotate_task, *self._watchers)
         owned = [t for t in tasks if t is not None]
         pending = [t for t in owned if t is not me and not t.done()]
         reconnect = self._reconnect_task
@@ -573,6 +863,15 @@ class WebSocket:
             reconnect.cancel()  # stop connecting before closing what we have
         if conn is not None:
             await conn.close(code, reason)
+            if self.outbox is not None:
+                if conn.closed_cleanly:  # the server's close frame acknowledges everything
+                    self.outbox.clear()
+                elif self.outbox.pending:
+                    _log.warning(
+                        "websocket.outbox_unacknowledged_at_close",
+                        url=self._safe_url,
+                        frames=self.outbox.pending,
+                    )
         for task in pending:
             task.cancel()
         if pending:
@@ -596,6 +895,13 @@ class WebSocket:
     def __repr__(self) -> str:
         state = "closed" if self._closing else "open" if self.is_connected else "not connected"
         return f"<{type(self).__name__} {self._safe_url} {state}>"
+
+
+async def _open_aiohttp(options: ConnectOptions) -> Wire:
+    """aiohttp's client, imported when first used."""
+    from pepperpy_core.websocket._aiohttp import open_connection as open_with_aiohttp
+
+    return await open_with_aiohttp(options)
 
 
 def _check_non_negative(**values: float | None) -> None:

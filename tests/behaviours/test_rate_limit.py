@@ -88,10 +88,12 @@ async def test_several_rates_and_weights() -> None:
 
 
 async def test_pause_holds_the_key() -> None:
-    """A pause makes every acquire on the key wait until it ends; other keys are free."""
+    """A pause (seconds from now) makes every acquire on the key wait until it ends; other keys
+    are free; a shorter pause given later does not cut it short."""
     store = MemoryRateLimitStore()
     rates = [Rate(100, 1.0)]
-    await store.pause("k", 7.0)
+    await store.pause("k", 6.0, now=1.0)
+    await store.pause("k", 1.0, now=1.5)
     assert await store.acquire("k", rates, 1, 2.0) == pytest.approx(5.0)
     assert await store.acquire("other", rates, 1, 2.0) == 0
     assert await store.acquire("k", rates, 1, 7.0) == 0

@@ -176,3 +176,6 @@ async def http() -> AsyncIterator[HttpClient]:
     """An HttpClient with short timeouts for the download tests."""
     async with HttpClient(timeout=10.0, retries=0) as client:
         yield client
+
+
+from download.nginx_peer import Nginx, nginx  # noqa: E402,F401  (the nginx peer fixture)

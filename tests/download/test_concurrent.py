@@ -61,9 +61,12 @@ async def test_folder_destination(files: Any, http: HttpClient, tmp_path: Path) 
 
 
 async def test_cancel_leaves_no_partial_files(files: Any, http: HttpClient, tmp_path: Path) -> None:
-    """Cancelling the batch stops every transfer and removes every part file."""
+    """With keep_partial=False, cancelling the batch stops every transfer and removes every
+    part file."""
     urls = [files.url(f"h{i}.bin", stall_after=MiB) for i in range(4)]
-    task = asyncio.create_task(download_files_concurrently(http, urls, tmp_path, 2, min_speed=None))
+    task = asyncio.create_task(
+        download_files_concurrently(http, urls, tmp_path, 2, min_speed=None, keep_partial=False)
+    )
     for _ in range(200):
         await asyncio.sleep(0.01)
         if len(list(tmp_path.glob(".*.part"))) == 2:

@@ -265,10 +265,9 @@ async def test_tcp_killed_mid_stream_is_a_disconnect(ws_server: Start) -> None:
     await ws.close()
 
 
-async def test_invalid_json_goes_to_error_handlers_and_the_loop_continues(
-    ws_server: Start,
-) -> None:
-    """Text that is not JSON fires an error event and receive() returns the next message."""
+async def test_text_that_is_not_json_is_a_str_message(ws_server: Start) -> None:
+    """Text that is not JSON arrives as a str, through receive() and the handlers alike,
+    and is no error; the next message decodes as usual."""
 
     async def bad_then_good(ws: ServerConnection) -> None:
         await ws.send("{not json")
@@ -277,11 +276,80 @@ async def test_invalid_json_goes_to_error_handlers_and_the_loop_continues(
 
     server = await ws_server(bad_then_good)
     errors: list[Exception] = []
+    seen: list[Any] = []
     async with WebSocket(server.url) as ws:
         ws.on("error", errors.append)
+        ws.on("message", seen.append)
+        assert await ws.receive() == "{not json"
         assert await ws.receive() == {"ok": True}
+    assert seen == ["{not json", {"ok": True}]
+    assert errors == []
+
+
+async def test_json_nested_too_deep_is_reported_and_the_listener_goes_on(
+    ws_server: Start,
+) -> None:
+    """JSON nested 100,000 deep (a RecursionError in the decoder) goes to the error handlers,
+    arrives as its text, and the background listener keeps receiving."""
+    deep = "[" * 100_000 + "]" * 100_000
+
+    async def deep_then_good(ws: ServerConnection) -> None:
+        await ws.send(deep)
+        await ws.send('{"ok":true}')
+        await ws.wait_closed()
+
+    server = await ws_server(deep_then_good)
+    errors: list[Exception] = []
+    seen: list[Any] = []
+    got_ok = asyncio.Event()
+    ws = WebSocket(server.url)
+    ws.on("error", errors.append)
+
+    def record(message: Any) -> None:
+        seen.append(message)
+        if message == {"ok": True}:
+            got_ok.set()
+
+    ws.on("message", record)
+    ws.start()
+    await asyncio.wait_for(got_ok.wait(), 5)
+    assert ws.is_connected
+    await ws.close()
+    assert seen == [deep, {"ok": True}]
     assert len(errors) == 1 and isinstance(errors[0], WebSocketDecodeError)
-    assert errors[0].data == "{not json" and isinstance(errors[0], ValueError)
+    assert errors[0].data == deep
+
+
+async def test_a_handler_raising_recursion_error_does_not_stop_the_listener(
+    ws_server: Start,
+) -> None:
+    """Any exception from a handler, RecursionError included, reaches the error handlers and
+    the listener goes on to the next message."""
+
+    async def two(ws: ServerConnection) -> None:
+        await ws.send('{"n":1}')
+        await ws.send('{"n":2}')
+        await ws.wait_closed()
+
+    server = await ws_server(two)
+    errors: list[Exception] = []
+    seen: list[Any] = []
+    second = asyncio.Event()
+    ws = WebSocket(server.url)
+    ws.on("error", errors.append)
+
+    def handler(message: Any) -> None:
+        seen.append(message)
+        if message["n"] == 1:
+            raise RecursionError("maximum recursion depth exceeded")
+        second.set()
+
+    ws.on("message", handler)
+    ws.start()
+    await asyncio.wait_for(second.wait(), 5)
+    await ws.close()
+    assert seen == [{"n": 1}, {"n": 2}]
+    assert [type(e) for e in errors] == [RecursionError]
 
 
 async def test_message_over_max_size_raises_message_too_large(ws_server: Start) -> None:

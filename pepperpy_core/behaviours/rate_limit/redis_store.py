@@ -1,0 +1,361 @@
+"""A rate-limit store on Redis: every process sharing a key shares its quota.
+
+One Lua script per acquire (every rate and the weight in one round trip, atomic), with the time
+taken from the Redis server (``TIME``), so the workers' clocks never matter. Per limiter key
+``K`` and rate ``N/W``, the keys are ``{prefix}rl:{K}:N/W`` (a sorted set: one member per slot of
+``W/1000`` seconds, scored by its latest time) and ``{prefix}rl:{K}:N/W:n`` (a hash: the weight
+in the window, a sequence number), plus ``{prefix}rl:{K}:pause``. ``{K}`` is a hash tag, so
+all of one key's names live in one slot of a Redis Cluster. Every key carries a TTL of its
+window (the pause: its length), so nothing is left behind.
+
+When Redis cannot be reached, ``on_unavailable`` decides (a warning is logged when it starts
+and a note when Redis is back; Redis is tried again every ``retry_every`` seconds):
+
+- ``"local"`` (default): count in this process's memory with ``local_share`` of each rate;
+- ``"raise"``: fail closed, raise :class:`~pepperpy_core.RateLimitError`;
+- ``"allow"``: fail open, let every request through.
+
+Needs the ``redis`` extra: ``pip install "pepperpy-core[redis]"``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+from pepperpy_core.behaviours.rate_limit.rules import Rate
+from pepperpy_core.behaviours.rate_limit.store import MemoryRateLimitStore
+from pepperpy_core.exceptions import ConfigurationError, OptionalDependencyError, RateLimitError
+from pepperpy_core.logging import get_logger
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+__all__ = ["RedisRateLimitStore"]
+
+_log = get_logger("pepperpy_core.rate_limit")
+
+# KEYS: pause, then (log, count) per rate. ARGV: weight, then (max, window in µs) per rate.
+# Answer: {µs to wait (0: recorded), the server's time in µs}.
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local weight = tonumber(ARGV[1])
+local paused = tonumber(redis.call('GET', KEYS[1]) or '0')
+if paused > now then return {paused - now, now} end
+local n = (#KEYS - 1) / 2
+local used = {}
+local wait = 0
+for i = 1, n do
+  local log, count = KEYS[2 * i], KEYS[2 * i + 1]
+  local max, win = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local u = tonumber(redis.call('HGET', count, 'u') or '0')
+  local gone = redis.call('ZRANGEBYSCORE', log, '-inf', now - win)
+  if #gone > 0 then
+    for _, m in ipairs(gone) do u = u - tonumber(string.match(m, ':(%d+)$')) end
+    if u < 0 then u = 0 end
+    redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
+    redis.call('HSET', count, 'u', u)
+  end
+  used[i] = u
+  local excess = u + weight - max
+  if excess > 0 then
+    local w = win
+    local entries = redis.call('ZRANGE', log, 0, -1, 'WITHSCORES')
+    for j = 1, #entries, 2 do
+      excess = excess - tonumber(string.match(entries[j], ':(%d+)$'))
+      if excess <= 0 then w = tonumber(entries[j + 1]) + win - now break end
+    end
+    if w > wait then wait = w end
+  end
+end
+if wait > 0 then return {wait, now} end
+for i = 1, n do
+  local log, count = KEYS[2 * i], KEYS[2 * i + 1]
+  local win = tonumber(ARGV[2 * i + 1])
+  local last = redis.call('ZRANGE', log, -1, -1)[1]
+  local first, seq, w
+  if last then first, seq, w = string.match(last, '^(%d+):(%d+):(%d+)$') end
+  if last and now - tonumber(first) < win / 1000 then
+    redis.call('ZREM', log, last)
+    redis.call('ZADD', log, now, first .. ':' .. seq .. ':' .. (tonumber(w) + weight))
+  else
+    seq = redis.call('HINCRBY', count, 's', 1)
+    redis.call('ZADD', log, now, string.format('%d:%d:%d', now, seq, weight))
+  end
+  redis.call('HSET', count, 'u', used[i] + weight)
+  local ttl = math.ceil(win / 1000) + 1000
+  redis.call('PEXPIRE', log, ttl)
+  redis.call('PEXPIRE', count, ttl)
+end
+return {0, now}
+"""
+
+# KEYS: pause. ARGV: µs to pause. A later end wins.
+_PAUSE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local untl = now + tonumber(ARGV[1])
+local old = tonumber(redis.call('GET', KEYS[1]) or '0')
+if untl > old then
+  local ttl = math.ceil(tonumber(ARGV[1]) / 1000) + 1
+  redis.call('SET', KEYS[1], string.format('%d', untl), 'PX', ttl)
+end
+return untl
+"""
+
+# KEYS: log, count. ARGV: max, window µs, units spent, reset µs (-1: unknown).
+_CORRECT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local log, count = KEYS[1], KEYS[2]
+local max, win = tonumber(ARGV[1]), tonumber(ARGV[2])
+local spent, reset = math.min(tonumber(ARGV[3]), max), tonumber(ARGV[4])
+local u = tonumber(redis.call('HGET', count, 'u') or '0')
+local gone = redis.call('ZRANGEBYSCORE', log, '-inf', now - win)
+for _, m in ipairs(gone) do u = u - tonumber(string.match(m, ':(%d+)$')) end
+if u < 0 then u = 0 end
+redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
+local missing = spent - u
+if missing > 0 then
+  local stamp = now
+  if reset >= 0 then
+    stamp = math.min(now, math.max(now - win + win / 1000, now + reset - win))
+  end
+  stamp = math.floor(stamp)
+  local seq = redis.call('HINCRBY', count, 's', 1)
+  redis.call('ZADD', log, stamp, string.format('%d:%d:%d', stamp, seq, missing))
+  u = u + missing
+end
+redis.call('HSET', count, 'u', u)
+local ttl = math.ceil(win / 1000) + 1000
+redis.call('PEXPIRE', log, ttl)
+redis.call('PEXPIRE', count, ttl)
+return u
+"""
+
+Unavailable = Literal["local", "raise", "allow"]
+
+
+def redis_client(url: str, timeout: float) -> Redis:
+    """An asyncio Redis client for ``url`` that gives up quickly (``timeout`` seconds to
+    connect or answer, one immediate retry on a dropped connection)."""
+    try:
+        from redis.asyncio import Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+    except ImportError as exc:  # pragma: no cover - the extra is installed in the test setup
+        raise OptionalDependencyError(
+            'the Redis stores need the redis extra: pip install "pepperpy-core[redis]"'
+        ) from exc
+    client: Redis = Redis.from_url(
+        url, socket_timeout=timeout, socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 1),
+    )
+    return client
+
+
+def unreachable_errors() -> tuple[type[BaseException], ...]:
+    """What the redis client raises when the server cannot be reached or does not answer."""
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    return (ConnectionError, TimeoutError, OSError)
+
+
+class RedisRateLimitStore:
+    """Counts on a Redis server, shared by every process that uses the same ``prefix`` and key.
+
+    - ``url``: the server (``redis://host:port/db``; ``rediss://`` for TLS); or pass ``client=``
+      (a ``redis.asyncio.Redis`` or ``RedisCluster`` you own; it is then not closed here);
+    - ``prefix``: put before every key name (one per application or environment);
+    - ``timeout``: seconds to wait for Redis before it counts as unreachable;
+    - ``on_unavailable``, ``local_share``, ``retry_every``: what happens while Redis cannot be
+      reached (see the module text).
+
+    Use it as ``rate_limit_store=``; close it with ``await store.aclose()`` (or ``async with``).
+    """
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        prefix: str = "pepperpy:",
+        client: Redis | None = None,
+        timeout: float = 0.5,
+        on_unavailable: Unavailable = "local",
+        local_share: float = 0.25,
+        retry_every: float = 1.0,
+    ) -> None:
+        if on_unavailable not in ("local", "raise", "allow"):
+            raise ConfigurationError(
+                f"RedisRateLimitStore(on_unavailable=...) must be 'local', 'raise' or 'allow', "
+                f"got {on_unavailable!r}"
+            )
+        if not 0 < local_share <= 1:
+            raise ConfigurationError(
+                f"RedisRateLimitStore(local_share=...) must be in (0, 1], got {local_share}"
+            )
+        if timeout <= 0 or retry_every < 0:
+            raise ConfigurationError(
+                "RedisRateLimitStore: timeout must be > 0 and retry_every >= 0 seconds"
+            )
+        self.prefix = prefix
+        self.on_unavailable = on_unavailable
+        self.local_share = local_share
+        self.retry_every = retry_every
+        self._owned = client is None
+        self._redis: Redis = client if client is not None else redis_client(url, timeout)
+        self._acquire = self._redis.register_script(_ACQUIRE)
+        self._pause = self._redis.register_script(_PAUSE)
+        self._correct = self._redis.register_script(_CORRECT)
+        self._errors = unreachable_errors()
+        self._names: dict[tuple[str, tuple[Rate, ...]], tuple[list[str], list[int]]] = {}
+        self._down_until: float | None = None  # monotonic time to try Redis again
+        #: How many times Redis became unreachable (each starts a fallback period).
+        self.outages = 0
+        self._local = MemoryRateLimitStore()
+        self._shares: dict[tuple[Rate, ...], tuple[Rate, ...]] = {}
+
+    def __repr__(self) -> str:
+        return (f"RedisRateLimitStore(prefix={self.prefix!r}, "
+                f"on_unavailable={self.on_unavailable!r})")
+
+    # -- key names
+
+    def _base(self, key: str) -> str:
+        return f"{self.prefix}rl:{{{key}}}"
+
+    def _rate_names(self, key: str, rate: Rate) -> list[str]:
+        log = f"{self._base(key)}:{rate.max_requests}/{rate.window:g}"
+        return [log, log + ":n"]
+
+    def key_names(self, key: str, rates: Sequence[Rate]) -> list[str]:
+        """Every Redis key this store may write for ``key`` and ``rates`` (for tools and tests)."""
+        names = [self._base(key) + ":pause"]
+        for rate in rates:
+            names.extend(self._rate_names(key, rate))
+        return names
+
+    def _script_args(self, key: str, rates: Sequence[Rate]) -> tuple[list[str], list[int]]:
+        cache_key = (key, tuple(rates))
+        found = self._names.get(cache_key)
+        if found is None:
+            if len(self._names) > 4096:
+                self._names.clear()
+            args: list[int] = []
+            for rate in rates:
+                args.extend((rate.max_requests, round(rate.window * 1e6)))
+            found = self._names[cache_key] = (self.key_names(key, rates), args)
+        return found
+
+    # -- the protocol
+
+    async def acquire(
+        self, key: str, rates: Sequence[Rate], weight: int, now: float | None = None
+    ) -> float:
+        """Try to record ``weight`` on the server (``now`` is ignored: Redis's clock counts)."""
+        if self._use_redis():
+            keys, args = self._script_args(key, rates)
+            try:
+                wait_us, _ = await self._acquire(keys=keys, args=[weight, *args])
+            except self._errors as exc:
+                self._went_down(exc)
+            else:
+                self._came_back()
+                return int(wait_us) / 1e6
+        return await self._fallback_acquire(key, rates, weight)
+
+    async def pause(self, key: str, seconds: float, now: float | None = None) -> None:
+        """Pause ``key`` for every process for ``seconds`` from the server's now."""
+        if seconds <= 0:
+            return
+        await self._local.pause(key, seconds)
+        if self._use_redis():
+            try:
+                await self._pause(keys=[self._base(key) + ":pause"], args=[round(seconds * 1e6)])
+            except self._errors as exc:
+                self._went_down(exc)
+            else:
+                self._came_back()
+
+    async def correct(
+        self, key: str, rate: Rate, used: int, reset: float | None, now: float | None = None
+    ) -> None:
+        """Raise the shared count of ``rate`` under ``key`` to ``used`` (never lower it)."""
+        if self._use_redis():
+            window_us = round(rate.window * 1e6)
+            reset_us = -1 if reset is None else round(reset * 1e6)
+            try:
+                await self._correct(keys=self._rate_names(key, rate),
+                                    args=[rate.max_requests, window_us, used, reset_us])
+            except self._errors as exc:
+                self._went_down(exc)
+            else:
+                self._came_back()
+                return
+        if self.on_unavailable == "local":
+            share = self._share((rate,))[0]
+            await self._local.correct(key, share, math.ceil(used * self.local_share), reset)
+
+    async def clear(self, key: str, rates: Sequence[Rate]) -> None:
+        """Forget every count and pause of ``key`` (on the server and the local fallback)."""
+        await self._redis.delete(*self.key_names(key, rates))
+        self._local = MemoryRateLimitStore()
+
+    async def aclose(self) -> None:
+        """Close the connection pool if this store made it."""
+        if self._owned:
+            await self._redis.aclose()
+
+    async def __aenter__(self) -> RedisRateLimitStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- when Redis cannot be reached
+
+    def _use_redis(self) -> bool:
+        down = self._down_until
+        return down is None or time.monotonic() >= down
+
+    def _went_down(self, exc: BaseException) -> None:
+        if self._down_until is None:
+            self.outages += 1
+            _log.warning(
+                "rate_limit.redis.unreachable", error=type(exc).__name__,
+                fallback=self.on_unavailable, local_share=self.local_share,
+                retry_every_s=self.retry_every,
+            )
+        self._down_until = time.monotonic() + self.retry_every
+
+    def _came_back(self) -> None:
+        if self._down_until is not None:
+            self._down_until = None
+            _log.info("rate_limit.redis.reachable", prefix=self.prefix)
+
+    def _share(self, rates: Sequence[Rate]) -> tuple[Rate, ...]:
+        whole = tuple(rates)
+        found = self._shares.get(whole)
+        if found is None:
+            found = self._shares[whole] = tuple(
+                Rate(max(1, math.floor(r.max_requests * self.local_share)), r.window)
+                for r in whole
+            )
+        return found
+
+    async def _fallback_acquire(self, key: str, rates: Sequence[Rate], weight: int) -> float:
+        mode = self.on_unavailable
+        if mode == "allow":
+            return 0.0
+        if mode == "raise":
+            raise RateLimitError(
+                f"rate limit for {key!r}: the Redis store is unreachable (on_unavailable="
+                f"'raise'); retry after {self.retry_every:.3f}s",
+                retry_after=self.retry_every,
+            )
+        share = self._share(rates)
+        heaviest = min(r.max_requests for r in share)
+        return await self._local.acquire(key, share, min(weight, heaviest))

@@ -1,0 +1,223 @@
+"""RedisRateLimitStore against a real Redis server: one script per acquire, the server's clock,
+shared pauses, corrections, TTLs, Cluster hash tags, and each choice when Redis goes away."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+
+import pytest
+from redis.asyncio import Redis
+from redis.crc import key_slot
+from structlog.testing import capture_logs
+
+from pepperpy_core import (
+    ConfigurationError,
+    RateLimit,
+    RateLimitedClient,
+    RateLimitError,
+    RedisRateLimitStore,
+)
+from pepperpy_core.behaviours.rate_limit import Rate, RateLimitStore
+from pepperpy_core.testing import LocalServer
+
+from .conftest import OwnRedis
+
+
+async def test_sliding_window_on_the_server(redis_url: str, prefix: str) -> None:
+    """3 per second: three pass, the fourth is told to wait for the first to leave the window;
+    the caller's "now" is ignored (the server's clock counts)."""
+    async with RedisRateLimitStore(redis_url, prefix=prefix) as store:
+        assert isinstance(store, RateLimitStore)
+        rates = [Rate(3, 1.0)]
+        started = time.monotonic()
+        for _ in range(3):
+            assert await store.acquire("k", rates, 1, now=-1e9) == 0
+        wait = await store.acquire("k", rates, 1, now=1e12)
+        assert 0.9 < wait <= 1.0 + 0.01 - (time.monotonic() - started) + 0.01
+        await asyncio.sleep(wait)
+        assert await store.acquire("k", rates, 1) == 0
+
+
+async def test_several_rates_and_weight_in_one_acquire(redis_url: str, prefix: str) -> None:
+    """Two rates and a weight are decided together; a refused acquire records nothing."""
+    async with RedisRateLimitStore(redis_url, prefix=prefix) as store:
+        rates = [Rate(10, 0.5), Rate(12, 60.0)]
+        assert await store.acquire("k", rates, 10) == 0
+        assert 0.4 < await store.acquire("k", rates, 1) <= 0.5  # the per-half-second rate
+        await asyncio.sleep(0.5)
+        assert await store.acquire("k", rates, 2) == 0
+        wait = await store.acquire("k", rates, 1)  # the per-minute rate now
+        assert 59.0 < wait <= 60.0
+        assert await store.acquire("other", rates, 10) == 0
+
+
+async def test_two_stores_share_one_quota(redis_url: str, prefix: str) -> None:
+    """Two clients of Redis (as two processes would be) draw from one budget."""
+    async with RedisRateLimitStore(redis_url, prefix=prefix) as a, \
+            RedisRateLimitStore(redis_url, prefix=prefix) as b:
+        rates = [Rate(4, 5.0)]
+        granted = [await s.acquire("k", rates, 1) == 0 for s in (a, b, a, b, a, b)]
+        assert granted == [True, True, True, True, False, False]
+
+
+async def test_pause_is_shared_and_a_later_end_wins(redis_url: str, prefix: str) -> None:
+    """A pause set by one client holds the key for the other; a shorter pause after it does not
+    cut it short."""
+    async with RedisRateLimitStore(redis_url, prefix=prefix) as a, \
+            RedisRateLimitStore(redis_url, prefix=prefix) as b:
+        rates = [Rate(100, 1.0)]
+        await a.pause("k", 0.4)
+        await a.pause("k", 0.1)
+        wait = await b.acquire("k", rates, 1)
+        assert 0.3 < wait <= 0.4
+        assert await b.acquire("free", rates, 1) == 0
+        await asyncio.sleep(wait)
+        assert await b.acquire("k", rates, 1) == 0
+
+
+async def test_correct_raises_the_shared_count_never_lowers_it(
+    redis_url: str, prefix: str
+) -> None:
+    """The server's figure raises the count (and leaves at its reset); a lower one is ignored."""
+    async with RedisRateLimitStore(redis_url, prefix=prefix) as store:
+        rate = Rate(10, 60.0)
+        assert await store.acquire("k", [rate], 3) == 0
+        await store.correct("k", rate, 2, None)  # we counted more already: no change
+        assert await store.acquire("k", [rate], 7) == 0
+        assert await store.acquire("k", [rate], 1) > 59
+        await store.correct("other", rate, 10, reset=0.3)  # full until 0.3 s from now
+        wait = await store.acquire("other", [rate], 1)
+        assert 0.2 < wait <= 0.31
+        await asyncio.sleep(wait)
+        assert await store.acquire("other", [rate], 10) == 0
+
+
+async def test_keys_carry_ttls_and_share_one_cluster_slot(redis_url: str, prefix: str) -> None:
+    """Every key written expires within its window (plus a second); all names of one limiter
+    key hash to one Redis Cluster slot, and the prefix starts every name."""
+    async with RedisRateLimitStore(redis_url, prefix=prefix) as store:
+        rates = [Rate(5, 2.0), Rate(50, 30.0)]
+        assert await store.acquire("http://api.example.com", rates, 1) == 0
+        await store.pause("http://api.example.com", 3.0)
+        names = store.key_names("http://api.example.com", rates)
+        assert len({key_slot(n.encode()) for n in names}) == 1
+        assert all(n.startswith(prefix + "rl:{http://api.example.com}") for n in names)
+        client = Redis.from_url(redis_url)
+        try:
+            ttls = [await client.pttl(n) for n in names]
+        finally:
+            await client.aclose()
+        pause_ttl, *rate_ttls = ttls
+        assert 2000 < pause_ttl <= 3001
+        assert 0 < rate_ttls[0] <= 3002 and 0 < rate_ttls[1] <= 3002
+        assert 29000 < rate_ttls[2] <= 31002 and 29000 < rate_ttls[3] <= 31002
+
+
+def test_bad_options_are_configuration_errors() -> None:
+    with pytest.raises(ConfigurationError, match="on_unavailable"):
+        RedisRateLimitStore(on_unavailable="ignore")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="local_share"):
+        RedisRateLimitStore(local_share=0)
+
+
+async def test_client_layer_shares_the_quota_over_redis(
+    redis_url: str, prefix: str, server: LocalServer
+) -> None:
+    """Two clients with one Redis-backed RateLimit(5 per 0.5 s): 15 requests between them take
+    at least two more windows, and every one is answered."""
+    limit = RateLimit.of((5, 0.5))
+    store = RedisRateLimitStore(redis_url, prefix=prefix)
+    async with store, RateLimitedClient(5, 0.5, base_url=server.base_url, rate_limit=limit,
+                                        rate_limit_store=store) as one, \
+            RateLimitedClient(5, 0.5, base_url=server.base_url, rate_limit=limit,
+                              rate_limit_store=store) as two:
+        started = time.monotonic()
+        answers = await asyncio.gather(
+            *[(one if i % 2 else two).get("/data") for i in range(15)]
+        )
+        took = time.monotonic() - started
+    assert [r.status for r in answers] == [200] * 15
+    assert 0.95 < took < 3.0
+
+
+async def test_announced_limits_are_shared_through_redis(
+    redis_url: str, prefix: str
+) -> None:
+    """One client hears X-RateLimit-Remaining: 0 with a 1 s reset; the other client, sharing the
+    store, waits that second before sending (before any 429)."""
+    from aiohttp import web
+
+    seen: list[float] = []
+
+    async def api(request: web.Request) -> web.Response:
+        seen.append(time.monotonic())
+        return web.json_response({}, headers={"X-RateLimit-Limit": "100",
+                                              "X-RateLimit-Remaining": "0",
+                                              "X-RateLimit-Reset": "1"})
+
+    app = web.Application()
+    app.router.add_get("/api", api)
+    limit = RateLimit.of((100, 60.0))
+    store = RedisRateLimitStore(redis_url, prefix=prefix)
+    async with LocalServer(app) as origin, store, \
+            RateLimitedClient(base_url=origin.base_url, rate_limit=limit,
+                              rate_limit_store=store) as one, \
+            RateLimitedClient(base_url=origin.base_url, rate_limit=limit,
+                              rate_limit_store=store) as two:
+        await one.get("/api")
+        response = await two.get("/api")
+    assert seen[1] - seen[0] >= 0.9
+    assert response.metadata["rate_limit_wait_s"] >= 0.9
+
+
+# --------------------------------------------------------------------------- Redis goes away
+
+
+@pytest.mark.parametrize("mode", ["local", "raise", "allow"])
+async def test_each_choice_when_redis_stops_and_starts(
+    own_redis: OwnRedis, mode: str
+) -> None:
+    """Redis stopped mid-run: "local" counts a quarter of the quota in memory, "raise" fails
+    closed with RateLimitError, "allow" lets requests through; a warning says so, each call
+    returns within the timeout (nothing hangs), and counting goes back to Redis once it is
+    back."""
+    rates = [Rate(8, 30.0)]
+    store = RedisRateLimitStore(own_redis.url, prefix="t:", timeout=0.3, retry_every=0.2,
+                                on_unavailable=mode)  # type: ignore[arg-type]
+    with capture_logs() as logs:
+        await _through_an_outage(store, own_redis, mode, rates, logs)
+
+
+async def _through_an_outage(store: RedisRateLimitStore, own_redis: OwnRedis, mode: str,
+                             rates: list[Rate], logs: list[dict[str, object]]) -> None:
+    try:
+        assert await store.acquire("k", rates, 1) == 0
+        own_redis.stop()
+        outcomes: Counter[str] = Counter()
+        started = time.monotonic()
+        for _ in range(6):
+            try:
+                outcomes["granted" if await store.acquire("k", rates, 1) == 0 else "wait"] += 1
+            except RateLimitError as exc:
+                assert "Redis" in str(exc) and exc.retry_after == pytest.approx(0.2)
+                outcomes["raised"] += 1
+        assert time.monotonic() - started < 2.0
+        expected = {"local": {"granted": 2, "wait": 4}, "raise": {"raised": 6},
+                    "allow": {"granted": 6}}[mode]
+        assert dict(outcomes) == expected
+        warnings = [e for e in logs if e["event"] == "rate_limit.redis.unreachable"]
+        assert len(warnings) == 1 and warnings[0]["log_level"] == "warning"
+        assert warnings[0]["fallback"] == mode
+        own_redis.start()
+        await asyncio.sleep(0.25)  # past retry_every: the next call tries Redis again
+        assert await store.acquire("k", rates, 1) == 0  # a fresh server: an empty count
+        assert [e["event"] for e in logs][-1] == "rate_limit.redis.reachable"
+        check = Redis.from_url(own_redis.url)
+        try:
+            assert await check.exists(*store.key_names("k", rates)[1:]) == 2
+        finally:
+            await check.aclose()
+    finally:
+        await store.aclose()

@@ -60,49 +60,73 @@ _TYPES_HELP = (
 def add_parser(sub: Any) -> None:
     """Register ``vision download``, ``vision list`` and ``vision symbols``."""
     vision = sub.add_parser(
-        "vision", help="download and parse Binance Vision market data",
+        "vision",
+        help="download and parse Binance Vision market data",
         description="Binance Vision (data.binance.vision) public market data.",
     )
     actions = vision.add_subparsers(dest="vision_command", metavar="ACTION")
     actions.required = True
     down = actions.add_parser(
-        "download", help="download a date range and write it as CSV or Parquet",
-        description=_DOWNLOAD_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "download",
+        help="download a date range and write it as CSV or Parquet",
+        description=_DOWNLOAD_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common_options(down)
     down.add_argument("--start", required=True, type=_date, help="first day, YYYY-MM-DD (UTC)")
     down.add_argument("--end", required=True, type=_date, help="last day, inclusive")
     down.add_argument("--out", default="data", type=Path, help="output folder (data)")
-    down.add_argument("--format", choices=("csv", "parquet"), default="csv",
-                      help="output format (csv; parquet needs pyarrow)")
+    down.add_argument(
+        "--format",
+        choices=("csv", "parquet"),
+        default="csv",
+        help="output format (csv; parquet needs pyarrow)",
+    )
     down.add_argument("--concurrency", type=int, default=4, help="files at once (4)")
-    down.add_argument("--no-monthly", action="store_true",
-                      help="always use daily files, even for whole months")
-    down.add_argument("--revalidate", default="1d", type=_revalidate,
-                      help="re-check cached zips against the published .CHECKSUM: never, "
-                           "always, or an age such as 12h or 7d (1d)")
-    down.add_argument("--drop-duplicates", action="store_true",
-                      help="drop duplicate rows (they are reported either way)")
+    down.add_argument(
+        "--no-monthly", action="store_true", help="always use daily files, even for whole months"
+    )
+    down.add_argument(
+        "--revalidate",
+        default="1d",
+        type=_revalidate,
+        help="re-check cached zips against the published .CHECKSUM: never, "
+        "always, or an age such as 12h or 7d (1d)",
+    )
+    down.add_argument(
+        "--drop-duplicates",
+        action="store_true",
+        help="drop duplicate rows (they are reported either way)",
+    )
     down.add_argument("--json", action="store_true", help="print the summary as JSON")
     down.set_defaults(handler=run_vision_download)
     listing = actions.add_parser(
-        "list", help="list the files the archive holds", description=_LIST_HELP,
+        "list",
+        help="list the files the archive holds",
+        description=_LIST_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common_options(listing)
     listing.add_argument("--frequency", choices=("daily", "monthly"), default="daily")
     listing.add_argument("--listing-url", default=None, help=argparse.SUPPRESS)
-    listing.add_argument("--json", action="store_true",
-                         help="one JSON array of {key, size, last_modified}")
+    listing.add_argument(
+        "--json", action="store_true", help="one JSON array of {key, size, last_modified}"
+    )
     listing.set_defaults(handler=run_vision_list)
     symbols = actions.add_parser(
-        "symbols", help="list the symbols of a market and data type", description=_SYMBOLS_HELP,
+        "symbols",
+        help="list the symbols of a market and data type",
+        description=_SYMBOLS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     symbols.add_argument("--market", default="spot", choices=_MARKETS)
     symbols.add_argument("--type", dest="data_type", default="klines", help=_TYPES_HELP)
-    symbols.add_argument("--frequency", choices=("daily", "monthly"), default=None,
-                         help="daily or monthly folders (daily where the type has them)")
+    symbols.add_argument(
+        "--frequency",
+        choices=("daily", "monthly"),
+        default=None,
+        help="daily or monthly folders (daily where the type has them)",
+    )
     symbols.add_argument("--base-url", default=DEFAULT_BASE_URL, help="archive root or a mirror")
     symbols.add_argument("--listing-url", default=None, help=argparse.SUPPRESS)
     symbols.add_argument("--json", action="store_true", help="one JSON array of symbols")
@@ -113,9 +137,12 @@ def _common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("symbol", help="trading pair, e.g. BTCUSDT (COIN-M: BTCUSD_PERP)")
     p.add_argument("--market", default="spot", choices=_MARKETS)
     p.add_argument("--type", dest="data_type", default="klines", help=_TYPES_HELP)
-    p.add_argument("--interval", default="1m",
-                   help="kline interval: 1s (spot) 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d, "
-                        "and monthly-only 3d 1w 1mo (1m)")
+    p.add_argument(
+        "--interval",
+        default="1m",
+        help="kline interval: 1s (spot) 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d, "
+        "and monthly-only 3d 1w 1mo (1m)",
+    )
     p.add_argument("--base-url", default=DEFAULT_BASE_URL, help="archive root or a mirror")
 
 
@@ -142,8 +169,12 @@ def _manager(args: argparse.Namespace, **extra: Any) -> Any:
     from pepperpy_core.vision.manager import VisionDownloadManager
 
     return VisionDownloadManager(
-        symbol=args.symbol, interval=args.interval, market=args.market,
-        data_type=args.data_type, base_url=args.base_url, **extra,
+        symbol=args.symbol,
+        interval=args.interval,
+        market=args.market,
+        data_type=args.data_type,
+        base_url=args.base_url,
+        **extra,
     )
 
 
@@ -156,8 +187,11 @@ async def run_vision_download(args: argparse.Namespace, *, out: TextIO | None = 
         raise ConfigurationError("--concurrency must be >= 1")
     args.out.mkdir(parents=True, exist_ok=True)
     async with _manager(
-        args, cache_dir=args.out / "archive", max_concurrent=args.concurrency,
-        prefer_monthly=not args.no_monthly, revalidate=args.revalidate,
+        args,
+        cache_dir=args.out / "archive",
+        max_concurrent=args.concurrency,
+        prefer_monthly=not args.no_monthly,
+        revalidate=args.revalidate,
         drop_duplicates=args.drop_duplicates,
     ) as manager:
         plan = manager.plan(args.start, args.end)
@@ -192,8 +226,7 @@ async def run_vision_list(args: argparse.Namespace, *, out: TextIO | None = None
             print("[]", file=out)
         return EXIT_FAILURE
     if args.json:
-        rows = [{"key": e.key, "size": e.size, "last_modified": e.last_modified}
-                for e in entries]
+        rows = [{"key": e.key, "size": e.size, "last_modified": e.last_modified} for e in entries]
         print(json.dumps(rows, indent=2, default=str), file=out)
         return EXIT_OK
     for entry in entries:
@@ -246,7 +279,8 @@ def _print_summary(s: dict[str, Any], out: TextIO) -> None:
     print(
         f"{s['symbol']} {s['market']} {s['data_type']}: {s['files']} files "
         f"({s['cached_files']} from cache), {s['rows']:,} rows, "
-        f"{s['bytes_downloaded'] / 1e6:.1f} MB downloaded in {s['seconds']} s", file=out,
+        f"{s['bytes_downloaded'] / 1e6:.1f} MB downloaded in {s['seconds']} s",
+        file=out,
     )
     if s["missing_days"]:
         print(f"missing days ({len(s['missing_days'])}): {_days(s['missing_days'])}", file=out)

@@ -23,8 +23,14 @@ UTC = dt.timezone.utc
 
 def kline(day: dt.date, interval: str = "1m", frequency: str = "daily",
           symbol: str = "BTCUSDT") -> VisionFile:  # fmt: skip
-    return VisionFile(market="spot", data_type="klines", symbol=symbol, interval=interval,
-                      date=day, frequency=frequency)  # type: ignore[arg-type]
+    return VisionFile(
+        market="spot",
+        data_type="klines",
+        symbol=symbol,
+        interval=interval,
+        date=day,
+        frequency=frequency,
+    )  # type: ignore[arg-type]
 
 
 def midnight(day: dt.date) -> dt.datetime:
@@ -56,8 +62,13 @@ async def test_replaced_upstream_file_is_noticed_and_fetched_again(
     cache = tmp_path / "cache"
     statuses: list[str] = []
     async with VisionArchiveServer(root) as srv:
-        mgr = VisionDownloadManager(client=client, base_url=srv.base_url, cache_dir=cache,
-                                    revalidate="always", today=lambda: dt.date(2024, 6, 1))
+        mgr = VisionDownloadManager(
+            client=client,
+            base_url=srv.base_url,
+            cache_dir=cache,
+            revalidate="always",
+            today=lambda: dt.date(2024, 6, 1),
+        )
         first = await mgr.download_range(spec.date, spec.date)
         assert first.rows == 1440 and first.replaced == ()
         again = await mgr.download_range(spec.date, spec.date)
@@ -65,8 +76,9 @@ async def test_replaced_upstream_file_is_noticed_and_fetched_again(
         assert srv.count(spec.path) == 1 and srv.count(spec.path + ".CHECKSUM") == 2
         # Binance regenerates the file: fewer rows, new checksum.
         write_archive_file(root, spec, kline_csv(midnight(spec.date), 1000))
-        never = VisionDownloadManager(client=client, base_url=srv.base_url, cache_dir=cache,
-                                      revalidate="never")
+        never = VisionDownloadManager(
+            client=client, base_url=srv.base_url, cache_dir=cache, revalidate="never"
+        )
         assert len(await never.download_date(spec.date)) == 1440  # the old copy, no request
         assert srv.count(spec.path + ".CHECKSUM") == 2
         result = await mgr.download_range(
@@ -84,9 +96,13 @@ async def test_revalidate_after_an_age(tmp_path: Path, client: HttpClient) -> No
     write_archive_file(root, spec, kline_csv(midnight(spec.date), 60))
     clock = Clock()
     async with VisionArchiveServer(root) as srv:
-        mgr = VisionDownloadManager(client=client, base_url=srv.base_url,
-                                    cache_dir=tmp_path / "c", clock=clock,
-                                    revalidate=dt.timedelta(hours=1))
+        mgr = VisionDownloadManager(
+            client=client,
+            base_url=srv.base_url,
+            cache_dir=tmp_path / "c",
+            clock=clock,
+            revalidate=dt.timedelta(hours=1),
+        )
         await mgr.download_date(spec.date)
         clock.now += 1800
         await mgr.download_date(spec.date)
@@ -98,9 +114,9 @@ async def test_revalidate_after_an_age(tmp_path: Path, client: HttpClient) -> No
 
 def test_revalidate_and_grace_are_validated() -> None:
     """Bad revalidate / grace values are clear errors naming the argument."""
-    with pytest.raises(ConfigurationError, match="^revalidate"):
+    with pytest.raises(ConfigurationError, match=r"^revalidate"):
         VisionDownloadManager(revalidate="sometimes")  # type: ignore[arg-type]
-    with pytest.raises(ConfigurationError, match="^grace"):
+    with pytest.raises(ConfigurationError, match=r"^grace"):
         VisionDownloadManager(grace=dt.timedelta(days=-1))
 
 
@@ -117,8 +133,9 @@ async def test_late_files_inside_the_grace_window(
     write_archive_file(root, kline(day), kline_csv(midnight(day), 10))
     statuses: list[str] = []
     async with VisionArchiveServer(root) as srv:
-        mgr = VisionDownloadManager(client=client, base_url=srv.base_url, grace=grace,
-                                    today=lambda: dt.date(2024, 1, 4))
+        mgr = VisionDownloadManager(
+            client=client, base_url=srv.base_url, grace=grace, today=lambda: dt.date(2024, 1, 4)
+        )
         result = await mgr.download_range(
             day, dt.date(2024, 1, 3), on_file=lambda s, status: statuses.append(status)
         )
@@ -144,7 +161,9 @@ async def test_quality_report_gaps_and_duplicates(tmp_path: Path, client: HttpCl
         (quality,) = result.quality.files
         assert (quality.expected_rows, quality.rows) == (1440, 1439)
         assert quality.missing_open_times == (
-            midnight(day) + dt.timedelta(minutes=10), midnight(day) + dt.timedelta(minutes=11))
+            midnight(day) + dt.timedelta(minutes=10),
+            midnight(day) + dt.timedelta(minutes=11),
+        )
         assert quality.duplicates == 1 and not result.quality.ok
         summary = result.quality.summary()
         assert summary["missing_open_times"] == 2 and summary["duplicates"] == 1
@@ -153,7 +172,10 @@ async def test_quality_report_gaps_and_duplicates(tmp_path: Path, client: HttpCl
         ).download_range(day, day)
         assert dropped.rows == 1438 and dropped.quality.files[0].duplicates_dropped == 1
         trades = await VisionDownloadManager(
-            client=client, base_url=srv.base_url, market="futures/um", data_type="aggTrades",
+            client=client,
+            base_url=srv.base_url,
+            market="futures/um",
+            data_type="aggTrades",
             drop_duplicates=True,
         ).download_range(day, day)
         assert trades.quality.duplicates == 1 and trades.rows == 5
@@ -171,14 +193,20 @@ async def test_monthly_against_daily_disagreement(tmp_path: Path, client: HttpCl
             rows = b"".join(rows.splitlines(keepends=True)[:-5])  # the daily file is short
         write_archive_file(root, spec, rows)
     async with VisionArchiveServer(root) as srv:
-        mgr = VisionDownloadManager(client=client, base_url=srv.base_url, cross_check=True,
-                                    cache_dir=tmp_path / "cache", max_concurrent=8)
+        mgr = VisionDownloadManager(
+            client=client,
+            base_url=srv.base_url,
+            cross_check=True,
+            cache_dir=tmp_path / "cache",
+            max_concurrent=8,
+        )
         result = await mgr.download_range(dt.date(2023, 2, 1), dt.date(2023, 2, 28))
         (d,) = result.quality.disagreements
         assert (d.day, d.monthly_rows, d.daily_rows) == (dt.date(2023, 2, 3), 1440, 1435)
         # Without cross_check the daily files already in the cache are compared too.
-        mgr2 = VisionDownloadManager(client=client, base_url=srv.base_url,
-                                     cache_dir=tmp_path / "cache")
+        mgr2 = VisionDownloadManager(
+            client=client, base_url=srv.base_url, cache_dir=tmp_path / "cache"
+        )
         again = await mgr2.download_range(dt.date(2023, 2, 1), dt.date(2023, 2, 28))
         assert [x.day for x in again.quality.disagreements] == [dt.date(2023, 2, 3)]
 
@@ -190,8 +218,13 @@ async def test_interval_1w_works(tmp_path: Path, client: HttpClient) -> None:
     rows = kline_csv(dt.datetime(2024, 1, 1, tzinfo=UTC), 5, interval=dt.timedelta(weeks=1))
     write_archive_file(root, month, rows)
     async with VisionArchiveServer(root) as srv:
-        mgr = VisionDownloadManager(client=client, symbol="BTCUSDT", interval="1w",
-                                    base_url=srv.base_url, today=lambda: dt.date(2024, 3, 1))
+        mgr = VisionDownloadManager(
+            client=client,
+            symbol="BTCUSDT",
+            interval="1w",
+            base_url=srv.base_url,
+            today=lambda: dt.date(2024, 3, 1),
+        )
         result = await mgr.download_range(dt.date(2024, 1, 1), dt.date(2024, 1, 31))
         assert result.rows == 5 and result.files[0].spec == month
         assert result.quality.files[0].expected_rows is None  # weeks are not a fixed grid

@@ -48,8 +48,14 @@ def test_every_type_is_nameable_in_its_frequencies(market: str, data_type: str) 
     from_path; a frequency it lacks is a clear error naming the field."""
     interval = "1h" if data_type.endswith(("klines", "Klines")) else None
     for frequency in ("daily", "monthly"):
-        kwargs = dict(market=market, data_type=data_type, symbol=symbol_for(market, data_type),
-                      date=date(2024, 1, 1), frequency=frequency, interval=interval)
+        kwargs = dict(
+            market=market,
+            data_type=data_type,
+            symbol=symbol_for(market, data_type),
+            date=date(2024, 1, 1),
+            frequency=frequency,
+            interval=interval,
+        )
         if frequency in frequencies(market, data_type):
             spec = VisionFile(**kwargs)  # type: ignore[arg-type]
             assert VisionFile.from_path(spec.url()) == spec
@@ -77,24 +83,39 @@ def test_every_interval(interval: str) -> None:
             ok = (interval != "1s" or market == "spot") and (
                 frequency == "monthly" or interval not in MONTHLY_ONLY_INTERVALS
             )
-            make = lambda: VisionFile(  # noqa: E731
-                market=market, data_type="klines", symbol="BTCUSDT", interval=interval,
-                date=date(2024, 1, 1), frequency=frequency,  # type: ignore[arg-type]
+            kwargs = dict(
+                market=market,
+                data_type="klines",
+                symbol="BTCUSDT",
+                interval=interval,
+                date=date(2024, 1, 1),
+                frequency=frequency,
             )
             if ok:
-                assert make().filename.startswith(f"BTCUSDT-{interval}-2024-01")
+                spec = VisionFile(**kwargs)  # type: ignore[arg-type]
+                assert spec.filename.startswith(f"BTCUSDT-{interval}-2024-01")
             else:
-                with pytest.raises(ConfigurationError, match="^interval"):
-                    make()
+                with pytest.raises(ConfigurationError, match=r"^interval"):
+                    VisionFile(**kwargs)  # type: ignore[arg-type]
 
 
 def test_coin_m_index_klines_use_the_pair() -> None:
     """COIN-M index price klines are per pair: the contract name is refused with the pair."""
     with pytest.raises(ConfigurationError, match="'BTCUSD'"):
-        VisionFile(market="futures/cm", data_type="indexPriceKlines", symbol="BTCUSD_PERP",
-                   interval="1m", date=date(2024, 1, 1))
-    ok = VisionFile(market="futures/cm", data_type="markPriceKlines", symbol="BTCUSD_PERP",
-                    interval="1m", date=date(2024, 1, 1))
+        VisionFile(
+            market="futures/cm",
+            data_type="indexPriceKlines",
+            symbol="BTCUSD_PERP",
+            interval="1m",
+            date=date(2024, 1, 1),
+        )
+    ok = VisionFile(
+        market="futures/cm",
+        data_type="markPriceKlines",
+        symbol="BTCUSD_PERP",
+        interval="1m",
+        date=date(2024, 1, 1),
+    )
     assert ok.filename == "BTCUSD_PERP-1m-2024-01-01.zip"
 
 
@@ -111,14 +132,19 @@ def test_coin_m_index_klines_use_the_pair() -> None:
 )
 def test_from_path_rejects_contradictions(path: str) -> None:
     """A file name that contradicts its folder is refused, saying what disagrees."""
-    with pytest.raises(ConfigurationError, match="^path: .*agrees with its folder"):
+    with pytest.raises(ConfigurationError, match=r"^path: .*agrees with its folder"):
         VisionFile.from_path(path)
 
 
 def test_non_ascii_symbol_is_percent_encoded() -> None:
     """A non-ASCII symbol is kept in paths and percent-encoded in URLs, both ways."""
-    spec = VisionFile(market="spot", data_type="klines", symbol="币安人生USDT", interval="1d",
-                      date=date(2025, 10, 1))
+    spec = VisionFile(
+        market="spot",
+        data_type="klines",
+        symbol="币安人生USDT",
+        interval="1d",
+        date=date(2025, 10, 1),
+    )
     assert spec.path.endswith("币安人生USDT/1d/币安人生USDT-1d-2025-10-01.zip")
     assert "%E5%B8%81" in spec.url() and "币" not in spec.url()
     assert VisionFile.from_path(spec.url()) == spec
@@ -127,25 +153,53 @@ def test_non_ascii_symbol_is_percent_encoded() -> None:
 
 def test_stopped_series_are_not_published_not_missing() -> None:
     """USD-M bookTicker stopped after 2024-03-31: later days are after_series_end."""
-    plan = plan_range(date(2024, 3, 30), date(2024, 4, 2), market="futures/um",
-                      data_type="bookTicker", symbol="BTCUSDT", today=date(2025, 1, 1))
+    plan = plan_range(
+        date(2024, 3, 30),
+        date(2024, 4, 2),
+        market="futures/um",
+        data_type="bookTicker",
+        symbol="BTCUSDT",
+        today=date(2025, 1, 1),
+    )
     assert [f.stem for f in plan.files] == [
-        "BTCUSDT-bookTicker-2024-03-30", "BTCUSDT-bookTicker-2024-03-31"]
+        "BTCUSDT-bookTicker-2024-03-30",
+        "BTCUSDT-bookTicker-2024-03-31",
+    ]
     assert plan.after_series_end == (date(2024, 4, 1), date(2024, 4, 2))
-    cm = plan_range(date(2024, 4, 1), date(2024, 4, 1), market="futures/cm",
-                    data_type="bookTicker", symbol="BTCUSD_PERP", today=date(2025, 1, 1))
+    cm = plan_range(
+        date(2024, 4, 1),
+        date(2024, 4, 1),
+        market="futures/cm",
+        data_type="bookTicker",
+        symbol="BTCUSD_PERP",
+        today=date(2025, 1, 1),
+    )
     assert len(cm.files) == 1 and cm.after_series_end == ()
 
 
 def test_plans_follow_published_frequencies() -> None:
     """Daily-only types never plan a monthly file; fundingRate plans monthly files only."""
-    daily = plan_range(date(2024, 1, 1), date(2024, 2, 29), market="futures/um",
-                       data_type="metrics", symbol="BTCUSDT", today=date(2025, 1, 1))
+    daily = plan_range(
+        date(2024, 1, 1),
+        date(2024, 2, 29),
+        market="futures/um",
+        data_type="metrics",
+        symbol="BTCUSDT",
+        today=date(2025, 1, 1),
+    )
     assert len(daily.files) == 60 and {f.frequency for f in daily.files} == {"daily"}
-    funding = plan_range(date(2024, 1, 15), date(2024, 2, 3), market="futures/um",
-                         data_type="fundingRate", symbol="BTCUSDT", today=date(2025, 1, 1))
+    funding = plan_range(
+        date(2024, 1, 15),
+        date(2024, 2, 3),
+        market="futures/um",
+        data_type="fundingRate",
+        symbol="BTCUSDT",
+        today=date(2025, 1, 1),
+    )
     assert [f.stem for f in funding.files] == [
-        "BTCUSDT-fundingRate-2024-01", "BTCUSDT-fundingRate-2024-02"]
+        "BTCUSDT-fundingRate-2024-01",
+        "BTCUSDT-fundingRate-2024-02",
+    ]
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -164,8 +218,14 @@ def test_every_type_parses_into_typed_columns(
     stamp = pa.timestamp("us", tz="UTC")
     for column in schema.columns:
         arrow_type = frame.table.schema.field(column.name).type
-        wanted = {"time": stamp, "text_time": stamp, "int": pa.int64(), "float": pa.float64(),
-                  "bool": pa.bool_(), "str": pa.string()}[column.kind]
+        wanted = {
+            "time": stamp,
+            "text_time": stamp,
+            "int": pa.int64(),
+            "float": pa.float64(),
+            "bool": pa.bool_(),
+            "str": pa.string(),
+        }[column.kind]
         assert arrow_type == wanted, column.name
         nulls = frame.table.column(column.name).null_count
         assert nulls == (2 if column.nullable else 0), column.name
@@ -223,11 +283,17 @@ def test_bad_text_time_is_an_error() -> None:
 
 def test_non_ascii_symbol_file_parses(tmp_path: Path) -> None:
     """A zip whose name and member carry a non-ASCII symbol reads like any other."""
-    spec = VisionFile(market="spot", data_type="klines", symbol="币安人生USDT", interval="1m",
-                      date=date(2025, 10, 1))
+    spec = VisionFile(
+        market="spot",
+        data_type="klines",
+        symbol="币安人生USDT",
+        interval="1m",
+        date=date(2025, 10, 1),
+    )
     path = tmp_path / spec.filename
-    path.write_bytes(make_zip([(spec.stem + ".csv", sample_csv("spot", "klines", T2025, 3,
-                                                               unit="us"))]))
+    path.write_bytes(
+        make_zip([(spec.stem + ".csv", sample_csv("spot", "klines", T2025, 3, unit="us"))])
+    )
     assert len(read_archive(path, spec)) == 3
 
 

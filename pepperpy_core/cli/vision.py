@@ -2,7 +2,7 @@
 
 ``vision download`` fetches a date range (verified against the published checksums, cached
 under ``OUT/archive``) and writes the rows as one CSV or Parquet file; ``vision list`` prints
-what the archive holds for a symbol.
+what the archive holds for a symbol; ``vision symbols`` the symbols of a market and type.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Any, TextIO
 
 from pepperpy_core.cli._common import EXIT_FAILURE, EXIT_OK
 from pepperpy_core.exceptions import ConfigurationError
-from pepperpy_core.vision.listing import DEFAULT_LISTING_URL
 from pepperpy_core.vision.paths import DEFAULT_BASE_URL, VisionFile
 
 _DOWNLOAD_HELP = """\
@@ -34,7 +33,8 @@ examples:
 """
 
 _LIST_HELP = """\
-List the files the archive holds for a symbol and data type (its S3 listing, all pages).
+List the files the archive holds for a symbol and data type (its S3 listing, all pages, from
+--base-url when it is a mirror). A symbol with no files says so (exit code 1).
 
 examples:
   pepperpy-core vision list BTCUSDT --type klines --interval 1h
@@ -42,48 +42,107 @@ examples:
 """
 
 
+_SYMBOLS_HELP = """\
+List the symbols the archive has for a market and data type (its S3 listing, all pages).
+
+examples:
+  pepperpy-core vision symbols --market futures/um --type metrics
+  pepperpy-core vision symbols --type klines --frequency monthly
+"""
+_MARKETS = ("spot", "futures/um", "futures/cm", "option")
+_TYPES_HELP = (
+    "klines, aggTrades, trades; futures: markPriceKlines, indexPriceKlines, premiumIndexKlines, "
+    "bookTicker, bookDepth, metrics, liquidationSnapshot, fundingRate; option: BVOLIndex, "
+    "EOHSummary (klines)"
+)
+
+
 def add_parser(sub: Any) -> None:
-    """Register ``vision download`` and ``vision list``."""
+    """Register ``vision download``, ``vision list`` and ``vision symbols``."""
     vision = sub.add_parser(
-        "vision", help="download and parse Binance Vision market data",
+        "vision",
+        help="download and parse Binance Vision market data",
         description="Binance Vision (data.binance.vision) public market data.",
     )
     actions = vision.add_subparsers(dest="vision_command", metavar="ACTION")
     actions.required = True
     down = actions.add_parser(
-        "download", help="download a date range and write it as CSV or Parquet",
-        description=_DOWNLOAD_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "download",
+        help="download a date range and write it as CSV or Parquet",
+        description=_DOWNLOAD_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common_options(down)
     down.add_argument("--start", required=True, type=_date, help="first day, YYYY-MM-DD (UTC)")
     down.add_argument("--end", required=True, type=_date, help="last day, inclusive")
     down.add_argument("--out", default="data", type=Path, help="output folder (data)")
-    down.add_argument("--format", choices=("csv", "parquet"), default="csv",
-                      help="output format (csv; parquet needs pyarrow)")
+    down.add_argument(
+        "--format",
+        choices=("csv", "parquet"),
+        default="csv",
+        help="output format (csv; parquet needs pyarrow)",
+    )
     down.add_argument("--concurrency", type=int, default=4, help="files at once (4)")
-    down.add_argument("--no-monthly", action="store_true",
-                      help="always use daily files, even for whole months")
+    down.add_argument(
+        "--no-monthly", action="store_true", help="always use daily files, even for whole months"
+    )
+    down.add_argument(
+        "--revalidate",
+        default="1d",
+        type=_revalidate,
+        help="re-check cached zips against the published .CHECKSUM: never, "
+        "always, or an age such as 12h or 7d (1d)",
+    )
+    down.add_argument(
+        "--drop-duplicates",
+        action="store_true",
+        help="drop duplicate rows (they are reported either way)",
+    )
     down.add_argument("--json", action="store_true", help="print the summary as JSON")
     down.set_defaults(handler=run_vision_download)
     listing = actions.add_parser(
-        "list", help="list the files the archive holds", description=_LIST_HELP,
+        "list",
+        help="list the files the archive holds",
+        description=_LIST_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common_options(listing)
     listing.add_argument("--frequency", choices=("daily", "monthly"), default="daily")
-    listing.add_argument("--listing-url", default=DEFAULT_LISTING_URL, help=argparse.SUPPRESS)
-    listing.add_argument("--json", action="store_true",
-                         help="one JSON array of {key, size, last_modified}")
+    listing.add_argument("--listing-url", default=None, help=argparse.SUPPRESS)
+    listing.add_argument(
+        "--json", action="store_true", help="one JSON array of {key, size, last_modified}"
+    )
     listing.set_defaults(handler=run_vision_list)
+    symbols = actions.add_parser(
+        "symbols",
+        help="list the symbols of a market and data type",
+        description=_SYMBOLS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    symbols.add_argument("--market", default="spot", choices=_MARKETS)
+    symbols.add_argument("--type", dest="data_type", default="klines", help=_TYPES_HELP)
+    symbols.add_argument(
+        "--frequency",
+        choices=("daily", "monthly"),
+        default=None,
+        help="daily or monthly folders (daily where the type has them)",
+    )
+    symbols.add_argument("--base-url", default=DEFAULT_BASE_URL, help="archive root or a mirror")
+    symbols.add_argument("--listing-url", default=None, help=argparse.SUPPRESS)
+    symbols.add_argument("--json", action="store_true", help="one JSON array of symbols")
+    symbols.set_defaults(handler=run_vision_symbols, symbol="BTCUSDT", interval="1m")
 
 
 def _common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("symbol", help="trading pair, e.g. BTCUSDT (COIN-M: BTCUSD_PERP)")
-    p.add_argument("--market", default="spot", choices=("spot", "futures/um", "futures/cm"))
-    p.add_argument("--type", dest="data_type", default="klines",
-                   help="klines, aggTrades, trades, markPriceKlines, indexPriceKlines, "
-                        "premiumIndexKlines (klines)")
-    p.add_argument("--interval", default="1m", help="kline interval, e.g. 1m, 1h, 1d (1m)")
+    p.add_argument("--market", default="spot", choices=_MARKETS)
+    p.add_argument("--type", dest="data_type", default="klines", help=_TYPES_HELP)
+    p.add_argument(
+        "--interval",
+        default="1m",
+        help="kline interval: 1s (spot) 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d, "
+        "and monthly-only 3d 1w 1mo (1m)",
+    )
     p.add_argument("--base-url", default=DEFAULT_BASE_URL, help="archive root or a mirror")
 
 
@@ -94,12 +153,28 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
 
 
+_AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _revalidate(text: str) -> Any:
+    if text in ("never", "always"):
+        return text
+    number, unit = text[:-1], text[-1:]
+    if unit in _AGE_UNITS and number.isdigit():
+        return dt.timedelta(seconds=int(number) * _AGE_UNITS[unit])
+    raise argparse.ArgumentTypeError(f"expected never, always or an age like 12h, got {text!r}")
+
+
 def _manager(args: argparse.Namespace, **extra: Any) -> Any:
     from pepperpy_core.vision.manager import VisionDownloadManager
 
     return VisionDownloadManager(
-        symbol=args.symbol, interval=args.interval, market=args.market,
-        data_type=args.data_type, base_url=args.base_url, **extra,
+        symbol=args.symbol,
+        interval=args.interval,
+        market=args.market,
+        data_type=args.data_type,
+        base_url=args.base_url,
+        **extra,
     )
 
 
@@ -112,8 +187,12 @@ async def run_vision_download(args: argparse.Namespace, *, out: TextIO | None = 
         raise ConfigurationError("--concurrency must be >= 1")
     args.out.mkdir(parents=True, exist_ok=True)
     async with _manager(
-        args, cache_dir=args.out / "archive", max_concurrent=args.concurrency,
+        args,
+        cache_dir=args.out / "archive",
+        max_concurrent=args.concurrency,
         prefer_monthly=not args.no_monthly,
+        revalidate=args.revalidate,
+        drop_duplicates=args.drop_duplicates,
     ) as manager:
         plan = manager.plan(args.start, args.end)
         with _FileBar(len(plan.files)) as bar:
@@ -137,15 +216,37 @@ async def run_vision_list(args: argparse.Namespace, *, out: TextIO | None = None
     out = out or sys.stdout
     async with _manager(args, listing_base_url=args.listing_url) as manager:
         entries = await manager.list_files(frequency=args.frequency)
+    if not entries:
+        print(
+            f"no {args.frequency} {args.data_type} files for {args.symbol.upper()} on "
+            f"{args.market}; see the symbols it has: pepperpy-core vision symbols "
+            f"--market {args.market} --type {args.data_type}", file=sys.stderr,
+        )  # fmt: skip
+        if args.json:
+            print("[]", file=out)
+        return EXIT_FAILURE
     if args.json:
-        rows = [{"key": e.key, "size": e.size, "last_modified": e.last_modified}
-                for e in entries]
+        rows = [{"key": e.key, "size": e.size, "last_modified": e.last_modified} for e in entries]
         print(json.dumps(rows, indent=2, default=str), file=out)
         return EXIT_OK
     for entry in entries:
         print(entry.key, file=out)
     print(f"{len(entries)} files", file=sys.stderr)
     return EXIT_OK
+
+
+async def run_vision_symbols(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    """Print one symbol per line."""
+    out = out or sys.stdout
+    async with _manager(args, listing_base_url=args.listing_url) as manager:
+        symbols = await manager.list_symbols(frequency=args.frequency)
+    if args.json:
+        print(json.dumps(symbols, ensure_ascii=False), file=out)
+    else:
+        for symbol in symbols:
+            print(symbol, file=out)
+        print(f"{len(symbols)} symbols", file=sys.stderr)
+    return EXIT_OK if symbols else EXIT_FAILURE
 
 
 def _output_name(args: argparse.Namespace) -> str:
@@ -164,6 +265,9 @@ def _summary(args: argparse.Namespace, result: Any, target: Path | None) -> dict
         "rows": result.rows,
         "missing_days": [d.isoformat() for d in result.missing_days],
         "not_yet_published": [d.isoformat() for d in result.not_yet_published],
+        "after_series_end": [d.isoformat() for d in result.after_series_end],
+        "replaced": [spec.filename for spec in result.replaced],
+        "quality": result.quality.summary(),
         "failed": [f"{spec.filename}: {error}" for spec, error in result.failed],
         "bytes_downloaded": result.bytes_downloaded,
         "seconds": round(result.elapsed, 2),
@@ -175,15 +279,40 @@ def _print_summary(s: dict[str, Any], out: TextIO) -> None:
     print(
         f"{s['symbol']} {s['market']} {s['data_type']}: {s['files']} files "
         f"({s['cached_files']} from cache), {s['rows']:,} rows, "
-        f"{s['bytes_downloaded'] / 1e6:.1f} MB downloaded in {s['seconds']} s", file=out,
+        f"{s['bytes_downloaded'] / 1e6:.1f} MB downloaded in {s['seconds']} s",
+        file=out,
     )
     if s["missing_days"]:
         print(f"missing days ({len(s['missing_days'])}): {_days(s['missing_days'])}", file=out)
     if s["not_yet_published"]:
         print(f"not published yet: {_days(s['not_yet_published'])}", file=out)
+    if s["after_series_end"]:
+        print(f"not published (the series stopped): {_days(s['after_series_end'])}", file=out)
+    for name in s["replaced"]:
+        print(f"replaced upstream, downloaded again: {name}", file=out)
+    _print_quality(s["quality"], out)
     for failure in s["failed"]:
         print(f"FAILED {failure}", file=out)
     print(f"wrote {s['output']}" if s["output"] else "no rows to write", file=out)
+
+
+def _print_quality(q: dict[str, Any], out: TextIO) -> None:
+    if q["ok"]:
+        print("quality: no gaps, no duplicates", file=out)
+        return
+    for item in q["files_with_gaps"]:
+        shown = ", ".join(item["missing"][:3]) + (" ..." if len(item["missing"]) > 3 else "")
+        print(
+            f"gap: {item['file']} has {item['rows']} of {item['expected_rows']} rows; "
+            f"missing open times: {shown}", file=out,
+        )  # fmt: skip
+    for name, count in q["files_with_duplicates"].items():
+        print(f"duplicates: {name} has {count} duplicate rows", file=out)
+    for d in q["monthly_daily_disagreements"]:
+        print(
+            f"monthly and daily files disagree on {d['day']}: {d['monthly_rows']} rows "
+            f"against {d['daily_rows']}", file=out,
+        )  # fmt: skip
 
 
 def _days(days: list[str]) -> str:
@@ -199,12 +328,33 @@ def _require_pyarrow() -> None:
         ) from None
 
 
+def _log_through(stream: Any) -> dict[str, Any] | None:
+    """Point structlog's printer at ``stream`` (the bar's stderr proxy), so that a warning
+    printed while the bar is live lands above it instead of tearing through it. Returns the
+    configuration to restore (None when structlog is not configured)."""
+    import structlog
+
+    if not structlog.is_configured():
+        return None
+    saved = structlog.get_config()
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=stream))
+    return saved
+
+
+def _restore_logging(saved: dict[str, Any] | None) -> None:
+    if saved is not None:
+        import structlog
+
+        structlog.configure(**saved)
+
+
 class _FileBar:
     """File-count progress on stderr: a rich bar on a terminal, nothing otherwise."""
 
     def __init__(self, total: int) -> None:
         self.total = total
         self.progress: Any = None
+        self._logging: dict[str, Any] | None = None
         if sys.stderr.isatty():
             try:
                 from rich.progress import Progress
@@ -215,11 +365,13 @@ class _FileBar:
 
     def __enter__(self) -> _FileBar:
         if self.progress is not None:
-            self.progress.start()
+            self.progress.start()  # stderr now goes through the bar's console (above it)
+            self._logging = _log_through(sys.stderr)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.progress is not None:
+            _restore_logging(self._logging)
             self.progress.stop()
 
     def update(self, spec: VisionFile, status: str) -> None:

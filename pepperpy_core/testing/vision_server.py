@@ -37,6 +37,7 @@ __all__ = [
     "build_sample_archive",
     "kline_csv",
     "make_zip",
+    "sample_csv",
     "trades_csv",
     "write_archive_file",
 ]
@@ -131,12 +132,62 @@ def trades_csv(
     return ("\n".join(lines) + "\n").encode()
 
 
+def sample_csv(
+    market: str,
+    data_type: str,
+    start: datetime,
+    rows: int,
+    *,
+    step: timedelta = timedelta(minutes=1),
+    unit: TimeUnit = "ms",
+    header: bool = False,
+    bool_style: Literal["True", "true"] | None = None,
+    empty_every: int = 3,
+) -> bytes:
+    """Rows in the real column layout of any ``market``/``data_type`` (see
+    :data:`~pepperpy_core.vision.columns.SCHEMAS`), one per ``step`` from ``start``: epoch
+    times in ``unit``, text times as the archive writes them, ``int`` columns ``i + 1``,
+    floats ``100 + i/100`` (nullable ones empty on every ``empty_every``-th row), booleans
+    alternating in ``bool_style`` (default: ``True`` for spot, ``true`` elsewhere), text
+    columns ``BUY``/``SELL``. Kline types delegate to :func:`kline_csv`."""
+    from pepperpy_core.vision.columns import KLINE_DATA_TYPES, schema_for
+
+    if data_type in KLINE_DATA_TYPES:
+        return kline_csv(start, rows, interval=step, unit=unit, header=header)
+    schema = schema_for(market, data_type)
+    yes, no = _bools(bool_style or ("True" if market == "spot" else "true"))
+    lines = [",".join(schema.names)] if header else []
+    for i in range(rows):
+        moment = start + i * step
+        fields = []
+        for c in schema.columns:
+            if c.nullable and empty_every and i % empty_every == empty_every - 1:
+                fields.append("")
+            elif c.kind == "time":
+                fields.append(str(_stamp(moment, unit)))
+            elif c.kind == "text_time":
+                fmt = "%Y-%m-%d" if c.name == "date" else "%Y-%m-%d %H:%M:%S"
+                fields.append(moment.strftime(fmt))
+            elif c.kind == "int":
+                fields.append(str(i + 1))
+            elif c.kind == "float":
+                fields.append(f"{100 + i / 100:.8f}")
+            elif c.kind == "bool":
+                fields.append(yes if i % 2 == 0 else no)
+            else:
+                fields.append("BUY" if i % 2 == 0 else "SELL")
+        lines.append(",".join(fields))
+    return ("\n".join(lines) + "\n").encode()
+
+
 def make_zip(members: Sequence[tuple[str, bytes]]) -> bytes:
     """A deflated zip holding ``members`` (name, content) - names are written verbatim."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, content in members:
-            zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), content)
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, content)
     return buffer.getvalue()
 
 
@@ -289,6 +340,7 @@ class VisionArchiveServer:
         self.requests: list[str] = []
         self._overrides: dict[str, _Override] = {}
         app = web.Application()
+        app.router.add_get("/", self._listing)  # S3 lists at the bucket root: /?prefix=...
         app.router.add_get("/listing", self._listing)
         app.router.add_get("/data/{tail:.*}", self._file)
         self._server = LocalServer(app)
@@ -300,8 +352,9 @@ class VisionArchiveServer:
 
     @property
     def listing_url(self) -> str:
-        """The listing endpoint (pass as ``base=`` to ``listing_url()``)."""
-        return self._server.url("/listing")
+        """The listing endpoint (pass as ``base=`` to ``listing_url()``); the bucket root, as
+        on S3, so a manager pointed at ``base_url`` lists here by itself."""
+        return self._server.url("/")
 
     def override(self, path: str, *, status: int = 200, body: bytes = b"", times: int = 1) -> None:
         """Answer the next ``times`` requests for ``path`` (relative, ``data/...``) with
@@ -331,8 +384,8 @@ class VisionArchiveServer:
         target = (self.root / rel).resolve()
         if not target.is_relative_to(self.root) or not target.is_file():
             return web.Response(status=404, text="<Error><Code>NoSuchKey</Code></Error>")
-        if self.range_requests:
-            return web.FileResponse(target)
+        if self.range_requests or rel.endswith(".CHECKSUM"):
+            return web.FileResponse(target)  # ETag, Last-Modified, 304 and Range
         return web.Response(body=target.read_bytes(), content_type="application/octet-stream")
 
     def _keys(self) -> list[str]:
@@ -340,6 +393,7 @@ class VisionArchiveServer:
         return sorted(p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file())
 
     async def _listing(self, request: web.Request) -> web.Response:
+        self.requests.append("?" + request.query_string)  # listing pages, recorded as "?..."
         prefix = request.query.get("prefix", "")
         delimiter = request.query.get("delimiter", "")
         marker = request.query.get("marker", "")

@@ -3,6 +3,12 @@
 Every member name is checked before anything is read: absolute paths, drive letters,
 backslashes and ``..`` components raise :class:`UnsafeArchiveError`. A zip must hold exactly
 one ``.csv`` member. Truncated or corrupt zips raise :class:`VisionError`.
+
+Inflating is bounded: a member whose uncompressed size is above ``max_size`` bytes, or more
+than ``max_ratio`` times its compressed size, is refused from the zip's directory before a
+byte is inflated (a 1 MiB zip of zeros that would inflate to 1 GiB costs nothing). Reading
+never returns more than the declared size, so a member that lies about it cannot inflate
+further (its CRC check then fails).
 """
 
 from __future__ import annotations
@@ -19,7 +25,21 @@ from pathlib import Path
 
 from pepperpy_core.exceptions import UnsafeArchiveError, VisionError
 
-__all__ = ["check_member_name", "csv_member", "read_single_csv", "safe_extract"]
+__all__ = [
+    "DEFAULT_MAX_RATIO",
+    "DEFAULT_MAX_SIZE",
+    "check_member_name",
+    "check_member_size",
+    "csv_member",
+    "read_single_csv",
+    "safe_extract",
+]
+
+#: Default cap on a member's uncompressed size: 16 GiB (the largest monthly trade files
+#: inflate to a few GiB).
+DEFAULT_MAX_SIZE = 16 * 1024**3
+#: Default cap on uncompressed / compressed size: CSV deflates about 3-10x; zip bombs 1000x.
+DEFAULT_MAX_RATIO = 100.0
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CORRUPT = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError)
@@ -66,26 +86,60 @@ def csv_member(zf: zipfile.ZipFile) -> zipfile.ZipInfo:
     return found[0]
 
 
-def read_single_csv(source: Source, *, max_bytes: int | None = None) -> bytes:
+def check_member_size(
+    info: zipfile.ZipInfo, *, max_size: int | None, max_ratio: float | None
+) -> None:
+    """Refuse (:class:`UnsafeArchiveError`) a member that would inflate past ``max_size``
+    bytes or more than ``max_ratio`` times its compressed size (``None``: no bound)."""
+    if max_size is not None and info.file_size > max_size:
+        raise UnsafeArchiveError(
+            f"zip member {info.filename!r} inflates to {info.file_size} bytes, over the "
+            f"max_size of {max_size} bytes"
+        )
+    ratio = info.file_size / max(info.compress_size, 1)
+    if max_ratio is not None and ratio > max_ratio:
+        raise UnsafeArchiveError(
+            f"zip member {info.filename!r} inflates {ratio:.0f}x ({info.compress_size} -> "
+            f"{info.file_size} bytes), over the max_ratio of {max_ratio:g}x: refused as a "
+            "possible zip bomb"
+        )
+
+
+def read_single_csv(
+    source: Source,
+    *,
+    max_size: int | None = DEFAULT_MAX_SIZE,
+    max_ratio: float | None = DEFAULT_MAX_RATIO,
+) -> bytes:
     """The uncompressed bytes of the zip's single CSV member (zip given as bytes or path).
 
-    ``max_bytes`` bounds the uncompressed size (a guard against zip bombs); ``None`` means no
-    bound. Raises :class:`UnsafeArchiveError` or :class:`VisionError`."""
+    ``max_size`` (bytes) and ``max_ratio`` (uncompressed / compressed) bound what is inflated;
+    ``None`` lifts a bound. Raises :class:`UnsafeArchiveError` or :class:`VisionError`."""
     with _open(source) as zf:
         info = csv_member(zf)
+        check_member_size(info, max_size=max_size, max_ratio=max_ratio)
         with zf.open(info) as fh:
-            data = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
-    if max_bytes is not None and len(data) > max_bytes:
-        raise VisionError(f"{info.filename}: uncompressed size exceeds {max_bytes} bytes")
+            data = fh.read(info.file_size + 1)
+    if len(data) != info.file_size:
+        raise VisionError(f"{info.filename}: {len(data)} bytes, the zip says {info.file_size}")
     return data
 
 
-def safe_extract(source: Source, dest: str | os.PathLike[str]) -> list[Path]:
+def safe_extract(
+    source: Source,
+    dest: str | os.PathLike[str],
+    *,
+    max_size: int | None = DEFAULT_MAX_SIZE,
+    max_ratio: float | None = DEFAULT_MAX_RATIO,
+) -> list[Path]:
     """Extract every file member of the zip into ``dest`` (created if needed), never outside
-    it; return the written paths. Unsafe names are rejected before anything is written."""
+    it; return the written paths. Unsafe names and sizes over ``max_size`` / ``max_ratio``
+    are rejected before anything is written."""
     root = Path(dest).resolve()
     written = []
     with _open(source) as zf:
+        for info in zf.infolist():
+            check_member_size(info, max_size=max_size, max_ratio=max_ratio)
         for info in zf.infolist():
             target = (root / info.filename).resolve()
             if not target.is_relative_to(root):

@@ -1,45 +1,36 @@
 """The columnar result of parsing Binance Vision files: :class:`VisionFrame`.
 
-One numpy array per column. Timestamps are ``int64`` **microseconds since the Unix epoch, UTC**
-whatever the file used: spot files switched from milliseconds to microseconds on 2025-01-01, so
-microseconds is the only unit that holds both without losing precision, and it maps one to one
-onto ``datetime64[us]``, pandas, pyarrow and polars timestamps.
+A frame is a ``pyarrow.Table`` with a schema attached: ids and counts ``int64``, prices and
+quantities ``float64``, flags ``bool``, text ``string`` and every time column
+``timestamp[us, tz=UTC]``, whatever the file used (spot files switched from milliseconds to
+microseconds on 2025-01-01; bookDepth and metrics carry text times). It exposes the Arrow
+PyCapsule interface (``__arrow_c_stream__``), so pandas, polars, pyarrow and DuckDB read it
+without a copy. pyarrow comes with the ``vision`` extra and is imported on first use, never
+by ``import pepperpy_core``.
 """
 
 from __future__ import annotations
 
-import csv
 import importlib
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 from pydantic import BaseModel
 
 from pepperpy_core.exceptions import OptionalDependencyError, VisionError
 from pepperpy_core.vision.columns import Schema
 
-__all__ = ["TIME_UNIT", "VisionFrame", "concat"]
+__all__ = ["TIME_UNIT", "VISION_EXTRA", "VisionFrame", "arrow", "concat"]
 
 #: The unit of every time column of a :class:`VisionFrame`: microseconds since the epoch (UTC).
 TIME_UNIT = "us"
+#: How to install what Vision parsing needs.
+VISION_EXTRA = "pip install 'pepperpy-core[vision]'"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_DTYPES: dict[str, npt.DTypeLike] = {
-    "time": np.int64,
-    "int": np.int64,
-    "float": np.float64,
-    "bool": np.bool_,
-}
 _RECORD_BATCH = 10_000
-
-Array = npt.NDArray[Any]
-
-
-_DATAFRAMES = "pip install 'pepperpy-core[dataframes]'"
 
 
 def _optional(module: str, install: str, feature: str) -> Any:
@@ -48,6 +39,27 @@ def _optional(module: str, install: str, feature: str) -> Any:
         return importlib.import_module(module)
     except ImportError as exc:
         raise OptionalDependencyError(f"{feature} needs {module}: {install}") from exc
+
+
+def arrow() -> Any:
+    """The ``pyarrow`` module (the ``vision`` extra), or a clear error saying to install it."""
+    return _optional("pyarrow", VISION_EXTRA, "Binance Vision parsing")
+
+
+def arrow_type(kind: str) -> Any:
+    """The Arrow type of a column kind after parsing."""
+    pa = arrow()
+    if kind in ("time", "text_time"):
+        return pa.timestamp("us", tz="UTC")
+    return {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "str": pa.string()}[kind]
+
+
+def arrow_schema(schema: Schema) -> Any:
+    """The ``pyarrow.Schema`` of a parsed frame of ``schema``."""
+    pa = arrow()
+    return pa.schema(
+        [pa.field(c.name, arrow_type(c.kind), nullable=c.nullable) for c in schema.columns]
+    )
 
 
 def _to_us(value: datetime | date | int) -> int:
@@ -64,44 +76,60 @@ def _to_us(value: datetime | date | int) -> int:
 class VisionFrame:
     """Typed columns of one or more files of the same kind (market and data type).
 
-    ``frame["close"]`` is a numpy array; ``len(frame)`` the row count; ``frame.columns`` the
-    names in file order. Time columns hold int64 microseconds (see :data:`TIME_UNIT`);
-    ``source_time_unit`` says what the file itself used (``"ms"``, ``"us"`` or ``"mixed"``
-    after :func:`concat`)."""
+    ``frame.table`` is the ``pyarrow.Table``; ``frame["close"]`` a numpy array (time columns as
+    int64 microseconds, see :data:`TIME_UNIT`); ``len(frame)`` the row count; ``frame.columns``
+    the names in file order. ``source_time_unit`` says what the file used (``"ms"``, ``"us"``,
+    ``"text"``, or ``"mixed"`` after :func:`concat`)."""
 
-    __slots__ = ("_data", "schema", "source_time_unit")
+    __slots__ = ("schema", "source_time_unit", "table")
 
-    def __init__(
-        self, data: Mapping[str, Array], *, schema: Schema, source_time_unit: str = TIME_UNIT
-    ) -> None:
-        if tuple(data) != schema.names:
-            raise VisionError(f"columns {tuple(data)} do not match schema {schema.names}")
-        lengths = {len(a) for a in data.values()}
-        if len(lengths) > 1:
-            raise VisionError(f"columns have different lengths: {sorted(lengths)}")
-        self._data = {c.name: np.asarray(data[c.name], _DTYPES[c.kind]) for c in schema.columns}
+    def __init__(self, table: Any, *, schema: Schema, source_time_unit: str = TIME_UNIT) -> None:
+        pa = arrow()
+        if isinstance(table, Mapping):
+            table = _from_mapping(table, schema)
+        if tuple(table.column_names) != schema.names:
+            raise VisionError(f"columns {tuple(table.column_names)} do not match {schema.names}")
+        wanted = arrow_schema(schema)
+        if not table.schema.equals(wanted):
+            table = table.cast(wanted)
+        self.table = table.combine_chunks() if table.num_rows else pa.Table.from_batches([], wanted)
         self.schema = schema
         self.source_time_unit = source_time_unit
 
     @classmethod
     def empty(cls, schema: Schema) -> VisionFrame:
         """A frame with no rows."""
-        return cls({c.name: np.empty(0, _DTYPES[c.kind]) for c in schema.columns}, schema=schema)
+        return cls(arrow_schema(schema).empty_table(), schema=schema)
 
     def __len__(self) -> int:
-        return len(next(iter(self._data.values())))
+        return int(self.table.num_rows)
 
-    def __getitem__(self, name: str) -> Array:
-        try:
-            return self._data[name]
-        except KeyError:
-            raise KeyError(f"no column {name!r}; columns: {', '.join(self._data)}") from None
+    def __getitem__(self, name: str) -> Any:
+        """Column ``name`` as a numpy array (times as int64 microseconds since the epoch)."""
+        if name not in self.schema.names:
+            raise KeyError(f"no column {name!r}; columns: {', '.join(self.columns)}")
+        column = self.table.column(name)
+        if name in self.time_columns:
+            column = column.cast(arrow().int64())
+        return column.to_numpy()
 
     def __contains__(self, name: object) -> bool:
-        return name in self._data
+        return name in self.schema.names
 
     def __repr__(self) -> str:
-        return f"<VisionFrame {self.schema.name}: {len(self)} rows x {len(self._data)} columns>"
+        return f"<VisionFrame {self.schema.name}: {len(self)} rows x {len(self.columns)} columns>"
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        """The Arrow PyCapsule stream interface: ``pyarrow.table(frame)``,
+        ``polars.DataFrame(frame)``, DuckDB and pandas >= 2.2 read the columns without a copy."""
+        return self.table.__arrow_c_stream__(requested_schema)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, VisionFrame):
+            return NotImplemented
+        return self.schema == other.schema and bool(self.table.equals(other.table))
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -110,19 +138,31 @@ class VisionFrame:
 
     @property
     def time_columns(self) -> tuple[str, ...]:
-        """Names of the time columns (int64 microseconds since the epoch, UTC)."""
+        """Names of the time columns (``timestamp[us, UTC]``)."""
         return self.schema.time_columns
 
-    def datetimes(self, name: str) -> Array:
-        """Column ``name`` (a time column) as ``datetime64[us]`` (UTC, zero-copy view)."""
+    def datetimes(self, name: str) -> Any:
+        """Column ``name`` (a time column) as a numpy ``datetime64[us]`` array (UTC)."""
         if name not in self.time_columns:
             raise VisionError(f"{name!r} is not a time column; time columns: {self.time_columns}")
-        return self._data[name].view("datetime64[us]")
+        return self.table.column(name).cast(arrow().timestamp("us")).to_numpy()
 
-    def take(self, selector: Array | slice) -> VisionFrame:
-        """A new frame with the rows chosen by a boolean mask, index array or slice."""
-        data = {k: v[selector] for k, v in self._data.items()}
-        return VisionFrame(data, schema=self.schema, source_time_unit=self.source_time_unit)
+    def take(self, selector: Any) -> VisionFrame:
+        """A new frame with the rows chosen by a slice, a boolean mask or an index array."""
+        pa = arrow()
+        if isinstance(selector, slice):
+            start, stop, step = selector.indices(len(self))
+            if step == 1:
+                table = self.table.slice(start, max(0, stop - start))
+            else:
+                table = self.table.take(pa.array(range(start, stop, step), pa.int64()))
+        else:
+            values = pa.array(selector)
+            if pa.types.is_boolean(values.type):
+                table = self.table.filter(values)
+            else:
+                table = self.table.take(values)
+        return VisionFrame(table, schema=self.schema, source_time_unit=self.source_time_unit)
 
     def between(
         self, start: datetime | date | int, end: datetime | date | int, *, column: str | None = None
@@ -130,89 +170,91 @@ class VisionFrame:
         """Rows whose time (``column``, default the first time column) is in ``[start, end)``.
 
         Bounds are datetimes (naive = UTC), dates (midnight UTC) or int epoch microseconds."""
-        values = self[column or self.time_columns[0]]
-        return self.take((values >= _to_us(start)) & (values < _to_us(end)))
+        pa = arrow()
+        pc = importlib.import_module("pyarrow.compute")
+        name = column or self.time_columns[0]
+        values = self.table.column(name).cast(pa.int64())
+        mask = pc.and_(pc.greater_equal(values, _to_us(start)), pc.less(values, _to_us(end)))
+        table = self.table.filter(mask)
+        return VisionFrame(table, schema=self.schema, source_time_unit=self.source_time_unit)
 
     # -- conversions ------------------------------------------------------------------------
 
-    def to_numpy(self) -> dict[str, Array]:
-        """The columns as a new dict of numpy arrays (the arrays are shared, not copied)."""
-        return dict(self._data)
-
-    def to_pandas(self, *, datetimes: bool = True) -> Any:
-        """A ``pandas.DataFrame``; time columns become ``datetime64[us, UTC]`` unless
-        ``datetimes=False`` (then int64 microseconds). Needs the ``dataframes`` extra."""
-        pd = _optional("pandas", _DATAFRAMES, "VisionFrame.to_pandas()")
-        out = {}
-        for name, values in self._data.items():
-            if datetimes and name in self.time_columns:
-                out[name] = pd.Series(values.view("datetime64[us]")).dt.tz_localize("UTC")
-            else:
-                out[name] = values
-        return pd.DataFrame(out, copy=False)
+    def to_numpy(self) -> dict[str, Any]:
+        """The columns as a dict of numpy arrays (see ``frame[name]``)."""
+        return {name: self[name] for name in self.columns}
 
     def to_arrow(self, *, datetimes: bool = True) -> Any:
-        """A ``pyarrow.Table``; time columns become ``timestamp[us, tz=UTC]`` unless
-        ``datetimes=False``. Needs the ``dataframes`` extra."""
-        pa = _optional("pyarrow", _DATAFRAMES, "VisionFrame.to_arrow()")
-        arrays = []
-        for name, values in self._data.items():
-            if datetimes and name in self.time_columns:
-                arrays.append(pa.array(values, pa.int64()).cast(pa.timestamp("us", tz="UTC")))
-            else:
-                arrays.append(pa.array(values))
-        return pa.Table.from_arrays(arrays, names=list(self._data))
+        """The ``pyarrow.Table`` (no copy); ``datetimes=False`` gives time columns as int64
+        microseconds instead of ``timestamp[us, UTC]``."""
+        if datetimes:
+            return self.table
+        return _times_as_int(self.table, self.time_columns)
+
+    def to_pandas(self, *, datetimes: bool = True) -> Any:
+        """A ``pandas.DataFrame``; time columns are ``datetime64[us, UTC]`` unless
+        ``datetimes=False`` (then int64 microseconds). Needs pandas."""
+        _optional("pandas", "pip install pandas", "VisionFrame.to_pandas()")
+        return self.to_arrow(datetimes=datetimes).to_pandas()
 
     def to_polars(self, *, datetimes: bool = True) -> Any:
-        """A ``polars.DataFrame``; time columns become ``Datetime("us", "UTC")`` unless
-        ``datetimes=False``. Needs ``polars`` installed."""
-        pl = _optional("polars", "pip install polars", "VisionFrame.to_polars()")
-        frame = pl.DataFrame(dict(self._data))
-        if datetimes:
-            frame = frame.with_columns(
-                [pl.col(n).cast(pl.Datetime("us", "UTC")) for n in self.time_columns]
-            )
-        return frame
+        """A ``polars.DataFrame`` (no copy); time columns are ``Datetime("us", "UTC")`` unless
+        ``datetimes=False``. Needs polars (part of the ``vision`` extra)."""
+        pl = _optional("polars", VISION_EXTRA, "VisionFrame.to_polars()")
+        return pl.from_arrow(self.to_arrow(datetimes=datetimes))
 
     def to_parquet(self, path: str | os.PathLike[str]) -> None:
-        """Write the frame as Parquet (timestamps as ``timestamp[us, UTC]``); needs pyarrow."""
-        pq = _optional("pyarrow.parquet", _DATAFRAMES, "VisionFrame.to_parquet()")
-        pq.write_table(self.to_arrow(), os.fspath(path))
+        """Write the frame as Parquet (timestamps as ``timestamp[us, UTC]``)."""
+        pq = _optional("pyarrow.parquet", VISION_EXTRA, "VisionFrame.to_parquet()")
+        pq.write_table(self.table, os.fspath(path))
 
     def to_csv(self, path: str | os.PathLike[str], *, header: bool = True) -> None:
         """Write a CSV: a header row of column names (unless ``header=False``), times as int
-        microseconds, booleans as ``true``/``false``, floats in shortest round-trip form."""
-        with open(path, "w", newline="", encoding="ascii") as fh:
-            writer = csv.writer(fh, lineterminator="\n")
+        microseconds, booleans as ``true``/``false``."""
+        pacsv = importlib.import_module("pyarrow.csv")
+        with open(path, "wb") as fh:
             if header:
-                writer.writerow(self.columns)
-            for rows in self._row_batches(self.columns):
-                writer.writerows(
-                    [("true" if v else "false") if isinstance(v, bool) else v for v in row]
-                    for row in rows
-                )
+                fh.write((",".join(self.columns) + "\n").encode())
+            pacsv.write_csv(
+                _times_as_int(self.table, self.time_columns), fh,
+                write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"),
+            )  # fmt: skip
 
     # -- records ----------------------------------------------------------------------------
 
-    def _row_batches(self, names: Sequence[str]) -> Iterator[Iterable[tuple[Any, ...]]]:
-        """Rows as tuples of Python values, ``_RECORD_BATCH`` rows at a time."""
-        for start in range(0, len(self), _RECORD_BATCH):
-            stop = start + _RECORD_BATCH
-            yield zip(*(self._data[n][start:stop].tolist() for n in names), strict=True)
-
     def records(self) -> Iterator[BaseModel]:
-        """Yield one validated pydantic model per row (:class:`Kline`, :class:`AggTrade` or
-        :class:`Trade`), lazily; times become UTC ``datetime`` values."""
+        """Yield one validated pydantic model per row (:class:`Kline`, :class:`AggTrade`,
+        :class:`Trade`, or a model built from the schema), lazily; times are UTC datetimes."""
         model = self.schema.model
         names = [n for n in self.columns if n in model.model_fields]
-        times = {n for n in names if n in self.time_columns}
-        for rows in self._row_batches(names):
-            for row in rows:
-                values = {
-                    n: _EPOCH + timedelta(microseconds=v) if n in times else v
-                    for n, v in zip(names, row, strict=True)
-                }
-                yield model.model_validate(values)
+        for batch in self.table.select(names).to_batches(_RECORD_BATCH):
+            for row in batch.to_pylist():
+                yield model.model_validate(row)
+
+
+def _times_as_int(table: Any, names: Sequence[str]) -> Any:
+    pa = arrow()
+    for name in names:
+        i = table.column_names.index(name)
+        table = table.set_column(i, name, table.column(name).cast(pa.int64()))
+    return table
+
+
+def _from_mapping(data: Mapping[str, Any], schema: Schema) -> Any:
+    """A table from ``{name: values}`` (lists or numpy arrays; times as int microseconds)."""
+    pa = arrow()
+    if tuple(data) != schema.names:
+        raise VisionError(f"columns {tuple(data)} do not match schema {schema.names}")
+    lengths = {len(v) for v in data.values()}
+    if len(lengths) > 1:
+        raise VisionError(f"columns have different lengths: {sorted(lengths)}")
+    arrays = []
+    for c in schema.columns:
+        if c.is_time:
+            arrays.append(pa.array(data[c.name], pa.int64()).cast(arrow_type(c.kind)))
+        else:
+            arrays.append(pa.array(data[c.name], arrow_type(c.kind)))
+    return pa.Table.from_arrays(arrays, schema=arrow_schema(schema))
 
 
 def concat(frames: Sequence[VisionFrame]) -> VisionFrame:
@@ -223,6 +265,6 @@ def concat(frames: Sequence[VisionFrame]) -> VisionFrame:
     if any(f.schema != schema for f in frames):
         raise VisionError("concat() needs frames of one kind (same market and data type)")
     units = {f.source_time_unit for f in frames if len(f)} or {frames[0].source_time_unit}
-    data = {n: np.concatenate([f[n] for f in frames]) for n in schema.names}
+    table = arrow().concat_tables([f.table for f in frames])
     unit = units.pop() if len(units) == 1 else "mixed"
-    return VisionFrame(data, schema=schema, source_time_unit=unit)
+    return VisionFrame(table, schema=schema, source_time_unit=unit)

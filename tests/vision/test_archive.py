@@ -70,15 +70,19 @@ def test_corrupt_member_data_detected() -> None:
     body = bytearray(make_zip([("x.csv", bytes(range(48, 58)) * 5000)]))
     body[60:70] = b"\xff" * 10
     with pytest.raises(VisionError, match="corrupt or truncated"):
-        read_single_csv(bytes(body))
+        read_single_csv(bytes(body), max_ratio=None)
 
 
-def test_max_bytes_guard() -> None:
-    """max_bytes bounds the uncompressed size."""
-    body = make_zip([("x.csv", b"0" * 10_000)])
-    assert len(read_single_csv(body, max_bytes=10_000)) == 10_000
-    with pytest.raises(VisionError, match="exceeds"):
-        read_single_csv(body, max_bytes=9_999)
+def test_max_size_and_ratio_guards() -> None:
+    """max_size bounds the uncompressed size, max_ratio the inflation ratio; None lifts them."""
+    body = make_zip([("x.csv", b"0" * 100_000)])  # about 500x
+    assert len(read_single_csv(body, max_size=100_000, max_ratio=None)) == 100_000
+    with pytest.raises(UnsafeArchiveError, match="max_size"):
+        read_single_csv(body, max_size=99_999, max_ratio=None)
+    with pytest.raises(UnsafeArchiveError, match="zip bomb"):
+        read_single_csv(body)  # the default ratio cap, 100x
+    with pytest.raises(UnsafeArchiveError, match="zip bomb"):
+        safe_extract(body, "unused-folder-never-created")
 
 
 def test_safe_extract_writes_inside(tmp_path: Path) -> None:

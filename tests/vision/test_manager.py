@@ -48,8 +48,9 @@ def manager(srv: VisionArchiveServer, client: HttpClient, **kw: object) -> Visio
 async def test_spec_example_with_httpx_client(srv: VisionArchiveServer) -> None:
     """The documented example: an httpx client from create_client, one UTC day of klines."""
     client = create_client(client_type="httpx")
-    mgr = VisionDownloadManager(client=client, symbol="BTCUSDT", interval="1m",
-                                base_url=srv.base_url)
+    mgr = VisionDownloadManager(
+        client=client, symbol="BTCUSDT", interval="1m", base_url=srv.base_url
+    )
     date = dt.datetime(2023, 1, 1, tzinfo=UTC)
     data = await mgr.download_date(date)
     await mgr.close()

@@ -29,7 +29,7 @@ T2025 = datetime(2025, 1, 1, tzinfo=UTC)
 US_2023 = 1_672_531_200_000_000  # 2023-01-01 in microseconds
 US_2025 = 1_735_689_600_000_000
 
-ENGINES = ["numpy"] + (["pyarrow"] if importlib.util.find_spec("pyarrow") else [])
+ENGINES = ["pyarrow"] + (["polars"] if importlib.util.find_spec("polars") else [])
 
 
 @pytest.fixture(params=ENGINES)
@@ -143,26 +143,25 @@ def test_empty_and_crlf_input(engine: Engine) -> None:
 
 
 def test_engines_agree() -> None:
-    """The numpy and pyarrow engines produce identical arrays."""
-    pytest.importorskip("pyarrow")
+    """The polars and pyarrow engines produce identical Arrow tables."""
+    pytest.importorskip("polars")
     data = agg_trades_csv(T2023, 50, bool_style="true")
-    a = parse_csv(data, market="spot", data_type="aggTrades", engine="numpy")
+    a = parse_csv(data, market="spot", data_type="aggTrades", engine="polars")
     b = parse_csv(data, market="spot", data_type="aggTrades", engine="pyarrow")
-    for name in a.columns:
-        assert a[name].dtype == b[name].dtype and np.array_equal(a[name], b[name])
+    assert a == b and a.table.schema == b.table.schema
 
 
 def test_unknown_kind_and_engine() -> None:
     """An unsupported market/data type or engine name is a VisionError."""
     with pytest.raises(VisionError, match="no CSV schema"):
-        parse_csv(b"", market="option", data_type="BVOLIndex")
+        parse_csv(b"", market="spot", data_type="bookTicker")
     with pytest.raises(VisionError, match="engine"):
-        available_engine("polars")  # type: ignore[arg-type]
+        available_engine("numpy")  # type: ignore[arg-type]
 
 
 def test_records_are_typed_models() -> None:
     """records() yields validated pydantic models with UTC datetimes, lazily."""
-    frame = klines(kline_csv(T2025, 3, unit="us"), "numpy")
+    frame = klines(kline_csv(T2025, 3, unit="us"), "auto")
     first = next(frame.records())
     assert isinstance(first, Kline)
     assert first.open_time == T2025 and first.close_time.microsecond == 999_999
@@ -173,8 +172,8 @@ def test_records_are_typed_models() -> None:
 
 def test_between_take_and_concat() -> None:
     """between() filters by time; concat() joins frames and reports mixed source units."""
-    a = klines(kline_csv(T2023, 60), "numpy")
-    b = klines(kline_csv(T2025, 60, unit="us"), "numpy")
+    a = klines(kline_csv(T2023, 60), "auto")
+    b = klines(kline_csv(T2025, 60, unit="us"), "auto")
     both = concat([a, b])
     assert len(both) == 120 and both.source_time_unit == "mixed"
     assert len(both.between(date(2025, 1, 1), datetime(2025, 1, 1, 0, 10))) == 10
@@ -186,7 +185,7 @@ def test_between_take_and_concat() -> None:
 def test_unknown_column_key_error_lists_columns() -> None:
     """frame['nope'] raises KeyError listing the real columns."""
     with pytest.raises(KeyError, match="open_time"):
-        klines(kline_csv(T2023, 1), "numpy")["nope"]
+        klines(kline_csv(T2023, 1), "auto")["nope"]
 
 
 def test_read_archive_from_zip(tmp_path: Path) -> None:
@@ -204,7 +203,7 @@ def test_to_csv_round_trip(tmp_path: Path) -> None:
     frame.to_csv(tmp_path / "out.csv")
     text = (tmp_path / "out.csv").read_bytes()
     assert text.startswith(b"agg_trade_id,") and b",true," in text
-    again = parse_csv(text, market="spot", data_type="aggTrades", engine="numpy")
+    again = parse_csv(text, market="spot", data_type="aggTrades", engine="auto")
     for name in frame.columns:
         assert np.array_equal(frame[name], again[name])
 
@@ -213,7 +212,7 @@ def test_to_pandas_and_arrow() -> None:
     """to_pandas()/to_arrow() give UTC microsecond timestamps (or ints on request)."""
     pd = pytest.importorskip("pandas")
     pytest.importorskip("pyarrow")
-    frame = klines(kline_csv(T2025, 2, unit="us"), "numpy")
+    frame = klines(kline_csv(T2025, 2, unit="us"), "auto")
     df = frame.to_pandas()
     assert df["open_time"].iloc[0] == pd.Timestamp("2025-01-01", tz="UTC")
     assert str(df["open_time"].dtype) == "datetime64[us, UTC]"
@@ -226,7 +225,7 @@ def test_to_pandas_and_arrow() -> None:
 def test_to_parquet(tmp_path: Path) -> None:
     """to_parquet() writes a file pyarrow reads back with the same row count."""
     pq = pytest.importorskip("pyarrow.parquet")
-    klines(kline_csv(T2023, 7), "numpy").to_parquet(tmp_path / "k.parquet")
+    klines(kline_csv(T2023, 7), "auto").to_parquet(tmp_path / "k.parquet")
     assert pq.read_table(tmp_path / "k.parquet").num_rows == 7
 
 
@@ -234,31 +233,22 @@ def test_missing_optional_dependency_names_the_fix(monkeypatch: pytest.MonkeyPat
     """Without the package, conversions raise an ImportError saying what to install."""
     import sys
 
+    frame = klines(kline_csv(T2023, 1), "auto")
     for module in ("pandas", "pyarrow", "polars"):
         monkeypatch.setitem(sys.modules, module, None)
-    frame = klines(kline_csv(T2023, 1), "numpy")
-    with pytest.raises(OptionalDependencyError, match=r"pepperpy-core\[dataframes\]"):
+    with pytest.raises(OptionalDependencyError, match="pip install pandas"):
         frame.to_pandas()
-    with pytest.raises(ImportError, match="pyarrow"):
-        frame.to_arrow()
-    with pytest.raises(ImportError, match="pip install polars"):
+    with pytest.raises(ImportError, match=r"pepperpy-core\[vision\]"):
         frame.to_polars()
 
 
-def test_works_without_pyarrow(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With pyarrow unavailable, engine='auto' falls back to numpy and still parses."""
+def test_parsing_without_pyarrow_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without pyarrow, parsing raises an ImportError naming the vision extra."""
     import sys
 
-    from pepperpy_core.vision import parse
-
     monkeypatch.setitem(sys.modules, "pyarrow", None)
-    monkeypatch.setitem(sys.modules, "pyarrow.csv", None)
-    parse._has_pyarrow.cache_clear()
-    try:
-        assert available_engine() == "numpy"
-        assert len(klines(kline_csv(T2023, 2), "auto")) == 2
-    finally:
-        parse._has_pyarrow.cache_clear()
+    with pytest.raises(OptionalDependencyError, match=r"pepperpy-core\[vision\]"):
+        klines(kline_csv(T2023, 2), "pyarrow")
 
 
 def test_header_only_and_bom(engine: Engine) -> None:

@@ -13,7 +13,9 @@ import re
 from typing import Any
 
 # After Markdown: `:class:`X`` has become ":class:<code>X</code>".
-_ROLE_HTML = re.compile(r":(?:py:)?(?:class|meth|func|attr|mod|data|exc|obj|const):<code>([^<]+)</code>")
+_ROLE_HTML = re.compile(
+    r":(?:py:)?(?:class|meth|func|attr|mod|data|exc|obj|const):<code>([^<]+)</code>"
+)
 
 
 def _target(match: re.Match[str]) -> str:

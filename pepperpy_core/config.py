@@ -20,9 +20,9 @@ from pepperpy_core.exceptions import ArgumentTypeError, ConfigurationError
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from pepperpy_core.behaviours.retry import RetryPolicy
     from pepperpy_core.http.chain import Middleware
     from pepperpy_core.http.models import Timeout
+    from pepperpy_core.http.retry import RetryPolicy
 
 __all__ = [
     "ClientOptions",

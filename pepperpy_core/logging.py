@@ -1,7 +1,9 @@
 """Structured logging for pepperpy-core, through structlog.
 
 The library only *emits* events (``get_logger(name).debug("http.attempt", ...)``); it never
-configures logging globally. Applications that want a ready setup may call
+configures logging globally. structlog itself is imported on the first event that is emitted,
+not with the library: until someone imports it, nobody can have configured it, so debug events
+are off and ``import pepperpy_core`` stays light. Applications that want a ready setup may call
 :func:`configure_logging`. Secrets never reach a log line: :func:`redact_headers` and
 :func:`redact_url` replace credentials with ``"[REDACTED]"``.
 """
@@ -11,8 +13,6 @@ from __future__ import annotations
 import logging
 import sys
 from typing import Any
-
-import structlog
 
 from pepperpy_core._redact import REDACTED, is_secret_name, redact_headers, redact_url
 
@@ -42,29 +42,57 @@ class _LibraryLogger:
 
     def debug(self, event: str, **kw: Any) -> None:
         if debug_enabled():
-            structlog.get_logger(self._name).debug(event, **kw)
+            _structlog().get_logger(self._name).debug(event, **kw)
 
     def info(self, event: str, **kw: Any) -> None:
-        structlog.get_logger(self._name).info(event, **kw)
+        _structlog().get_logger(self._name).info(event, **kw)
 
     def warning(self, event: str, **kw: Any) -> None:
-        structlog.get_logger(self._name).warning(event, **kw)
+        _structlog().get_logger(self._name).warning(event, **kw)
 
     def error(self, event: str, **kw: Any) -> None:
-        structlog.get_logger(self._name).error(event, **kw)
+        _structlog().get_logger(self._name).error(event, **kw)
 
     def exception(self, event: str, **kw: Any) -> None:
-        structlog.get_logger(self._name).exception(event, **kw)
+        _structlog().get_logger(self._name).exception(event, **kw)
+
+
+def _structlog() -> Any:
+    import structlog
+
+    return structlog
 
 
 _debug_by_wrapper: dict[Any, bool] = {}
 
 
-_STRUCTLOG_CONFIG: Any
-try:  # structlog keeps the live configuration here; get_config() copies it on each call
-    from structlog._config import _CONFIG as _STRUCTLOG_CONFIG
-except ImportError:  # pragma: no cover - other structlog versions
-    _STRUCTLOG_CONFIG = None
+class _PublicConfig:
+    """structlog's configuration read through its public (slower) API, for versions that keep
+    it elsewhere than ``structlog._config._CONFIG``."""
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(_structlog().is_configured())
+
+    @property
+    def default_wrapper_class(self) -> Any:
+        return _structlog().get_config()["wrapper_class"]
+
+
+#: structlog's live configuration once structlog is loaded (its ``get_config()`` copies it on
+#: each call); None before.
+_STRUCTLOG_CONFIG: Any = None
+
+
+def _bind_structlog() -> Any:
+    """structlog's live configuration, or None while structlog is not loaded (and so cannot be
+    configured): the library does not load it just to ask."""
+    global _STRUCTLOG_CONFIG
+    module = sys.modules.get("structlog._config")
+    if module is None:
+        return None
+    _STRUCTLOG_CONFIG = getattr(module, "_CONFIG", None) or _PublicConfig()
+    return _STRUCTLOG_CONFIG
 
 
 #: The wrapper class last asked about and its answer (one tuple, replaced whole, so that a
@@ -94,22 +122,15 @@ def debug_enabled() -> bool:
     (False while structlog is unconfigured). Cached per wrapper class: it runs on every request,
     so the common case is two attribute reads and an identity check."""
     config = _STRUCTLOG_CONFIG
+    if config is None:
+        config = _bind_structlog()
+        if config is None:
+            return False
     if not config.is_configured:
         return False
     wrapper = config.default_wrapper_class
     last = _last
     return last[1] if wrapper is last[0] else _debug_for(wrapper)
-
-
-if _STRUCTLOG_CONFIG is None:  # pragma: no cover - other structlog versions
-
-    def debug_enabled() -> bool:
-        """As above, through structlog's public (slower) API."""
-        if not structlog.is_configured():
-            return False
-        wrapper = structlog.get_config()["wrapper_class"]
-        last = _last
-        return last[1] if wrapper is last[0] else _debug_for(wrapper)
 
 
 def get_logger(name: str) -> Any:
@@ -125,6 +146,7 @@ def configure_logging(level: int | str = "INFO", *, json: bool = False) -> None:
     numeric = logging.getLevelName(level.upper()) if isinstance(level, str) else level
     if not isinstance(numeric, int):
         raise ValueError(f"configure_logging: unknown level {level!r}")
+    structlog = _structlog()
     renderer: Any = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )

@@ -4,37 +4,69 @@ Each module reads the same way: the pure policy, the middleware, the mixin, and 
 class from the documents. The chain orders them by rank, whatever the order of the bases::
 
     metrics -> cache -> retry -> rate limit -> (your layers) -> transport
+
+The names load on first use (PEP 562): ``RateLimit`` does not bring in the cache's storages.
 """
 
-from pepperpy_core.behaviours.cache import (
-    CachedClient,
-    CacheEntry,
-    CacheMiddleware,
-    CacheMixin,
-    CachePolicy,
-    CacheStorage,
-    MemoryCacheStorage,
-    SQLiteCacheStorage,
-)
-from pepperpy_core.behaviours.metrics import (
-    HttpMetrics,
-    MetricsClient,
-    MetricsMiddleware,
-    MetricsMixin,
-)
-from pepperpy_core.behaviours.rate_limit import (
-    Announced,
-    MemoryRateLimitStore,
-    Rate,
-    RateLimit,
-    RateLimitedClient,
-    RateLimitMiddleware,
-    RateLimitMixin,
-    RateLimitStore,
-    RedisRateLimitStore,
-)
-from pepperpy_core.behaviours.redis_cache import RedisCacheStorage
-from pepperpy_core.behaviours.retry import RetryMiddleware, RetryMixin, RetryPolicy
+from typing import TYPE_CHECKING
+
+from pepperpy_core._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from pepperpy_core.behaviours.cache import (
+        CachedClient,
+        CacheEntry,
+        CacheMiddleware,
+        CacheMixin,
+        CachePolicy,
+        CacheStorage,
+        MemoryCacheStorage,
+        SQLiteCacheStorage,
+    )
+    from pepperpy_core.behaviours.metrics import (
+        HttpMetrics,
+        MetricsClient,
+        MetricsMiddleware,
+        MetricsMixin,
+    )
+    from pepperpy_core.behaviours.rate_limit import (
+        Announced,
+        MemoryRateLimitStore,
+        Rate,
+        RateLimit,
+        RateLimitedClient,
+        RateLimitMiddleware,
+        RateLimitMixin,
+        RateLimitStore,
+        RedisRateLimitStore,
+    )
+    from pepperpy_core.behaviours.redis_cache import RedisCacheStorage
+    from pepperpy_core.behaviours.retry import (
+        RetryMiddleware,
+        RetryMixin,
+        RetryPolicy,
+    )
+
+#: Each public name and the module it is loaded from on first use.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "pepperpy_core.behaviours.cache": (
+        "CachedClient", "CacheEntry", "CacheMiddleware", "CacheMixin", "CachePolicy",
+        "CacheStorage", "MemoryCacheStorage", "SQLiteCacheStorage",
+    ),
+    "pepperpy_core.behaviours.metrics": (
+        "HttpMetrics", "MetricsClient", "MetricsMiddleware", "MetricsMixin",
+    ),
+    "pepperpy_core.behaviours.rate_limit": (
+        "Announced", "MemoryRateLimitStore", "Rate", "RateLimit", "RateLimitedClient",
+        "RateLimitMiddleware", "RateLimitMixin", "RateLimitStore", "RedisRateLimitStore",
+    ),
+    "pepperpy_core.behaviours.redis_cache": (
+        "RedisCacheStorage",
+    ),
+    "pepperpy_core.behaviours.retry": (
+        "RetryMiddleware", "RetryMixin", "RetryPolicy",
+    ),
+}
 
 __all__ = [
     "Announced",
@@ -63,3 +95,6 @@ __all__ = [
     "RetryPolicy",
     "SQLiteCacheStorage",
 ]
+
+if not TYPE_CHECKING:  # type checkers read the imports above instead
+    __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

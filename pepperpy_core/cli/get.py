@@ -82,10 +82,10 @@ def add_parser(sub: Any) -> None:
 
 async def run_get(args: argparse.Namespace) -> int:
     """Do the request; print it; return the exit code."""
-    from pepperpy_core.behaviours.retry import RetryPolicy
     from pepperpy_core.cli._common import parse_header
     from pepperpy_core.cli._items import guess_url, parse_items, read_data
     from pepperpy_core.http.client import HttpClient
+    from pepperpy_core.http.retry import RetryPolicy
 
     items = parse_items(args.items)
     headers = [parse_header(h) for h in args.header] + items.headers

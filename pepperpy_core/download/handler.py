@@ -36,9 +36,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from pepperpy_core._backoff import parse_retry_after
 from pepperpy_core._hashing import sha256_file
-from pepperpy_core.behaviours.backoff import parse_retry_after
-from pepperpy_core.behaviours.retry import RetryPolicy
 from pepperpy_core.download.naming import filename_for, target_in
 from pepperpy_core.download.progress import DownloadProgress, DownloadProgressTracker
 from pepperpy_core.exceptions import (
@@ -51,6 +50,7 @@ from pepperpy_core.exceptions import (
 from pepperpy_core.http.client import HttpClient
 from pepperpy_core.http.factory import ClientRef
 from pepperpy_core.http.models import Response
+from pepperpy_core.http.retry import RetryPolicy
 from pepperpy_core.logging import get_logger, redact_url
 
 __all__ = ["DownloadHandler", "DownloadResult", "ProgressCallback"]

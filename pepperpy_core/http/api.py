@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pepperpy_core.behaviours.backoff import parse_retry_after
-from pepperpy_core.behaviours.retry import RetryPolicy
+from pepperpy_core._backoff import parse_retry_after
 from pepperpy_core.exceptions import ConfigurationError, RateLimitError
 from pepperpy_core.http.factory import as_http_client
 from pepperpy_core.http.models import Response
+from pepperpy_core.http.retry import RetryPolicy
 from pepperpy_core.logging import redact_url
 
 __all__ = ["make_api_request"]

@@ -18,7 +18,7 @@ from difflib import get_close_matches
 from os import PathLike, fspath
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict
+from typing import Any, ClassVar, Protocol, TypedDict
 from urllib.parse import urlencode, urljoin
 
 from multidict import CIMultiDict
@@ -47,10 +47,8 @@ from pepperpy_core.http._body import can_resend, stream_body
 from pepperpy_core.http._checks import check_header_strict, check_headers_arg, check_url_text
 from pepperpy_core.http.chain import CallNext, Middleware, build_chain, order_middlewares
 from pepperpy_core.http.models import FilePart, Request, Response, Timeout
+from pepperpy_core.http.retry import RetryMiddleware, RetryPolicy
 from pepperpy_core.logging import debug_enabled, redact_url
-
-if TYPE_CHECKING:
-    from pepperpy_core.behaviours.retry import RetryPolicy
 
 __all__ = ["HttpClient", "RequestOptions", "Transport"]
 
@@ -246,8 +244,6 @@ class HttpClient:
 
         The retry layer is always there (with ``retries=0`` it sends once) so that a
         per-request ``retries=3`` works on any client."""
-        from pepperpy_core.behaviours.retry import RetryMiddleware  # behaviours import http
-
         if self._behaviour_clock is None and self._behaviour_sleep is None:
             return [RetryMiddleware(self._retry_policy)]
         return [RetryMiddleware(self._retry_policy, sleep=self._behaviour_sleep or _sleep,
@@ -558,8 +554,6 @@ class HttpClient:
 def _merge_layers(defaults: list[Middleware], given: Iterable[Middleware]) -> list[Middleware]:
     """The class's layers plus the caller's; a retry layer the caller passes replaces the
     default one, so two retry layers never multiply their attempts."""
-    from pepperpy_core.behaviours.retry import RetryMiddleware
-
     extra = list(given)
     if any(isinstance(layer, RetryMiddleware) for layer in extra):
         defaults = [layer for layer in defaults if not isinstance(layer, RetryMiddleware)]
@@ -621,14 +615,12 @@ def _check_client_arguments(base_url: Any, headers: Any, options: dict[str, Any]
 
 
 def _user_agent() -> str:
-    from pepperpy_core import __version__
+    from pepperpy_core._version import __version__
 
     return f"pepperpy-core/{__version__}"
 
 
 def _checked_policy(owner: str, retries: Any) -> RetryPolicy:
-    from pepperpy_core.behaviours.retry import RetryPolicy
-
     if isinstance(retries, bool) or not isinstance(retries, (int, RetryPolicy, type(None))):
         raise ArgumentTypeError(
             f"{owner}(retries=...) must be an int, a RetryPolicy or None, "

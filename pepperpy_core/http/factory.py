@@ -273,7 +273,7 @@ def _checked_limits(owner: str, timeout: float | None, max_connections: int) -> 
 def _with_user_agent(headers: Mapping[str, str] | None) -> dict[str, str]:
     merged = dict(headers or {})
     if not any(key.lower() == "user-agent" for key in merged):
-        from pepperpy_core import __version__
+        from pepperpy_core._version import __version__
 
         merged["User-Agent"] = f"pepperpy-core/{__version__}"
     return merged

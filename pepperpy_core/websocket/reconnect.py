@@ -11,7 +11,7 @@ import random as _random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from pepperpy_core.behaviours.backoff import full_jitter
+from pepperpy_core._backoff import full_jitter
 from pepperpy_core.exceptions import (
     ConfigurationError,
     WebSocketClosedError,

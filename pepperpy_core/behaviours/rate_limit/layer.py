@@ -9,8 +9,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from pepperpy_core._backoff import parse_retry_after
 from pepperpy_core.behaviours._mixin import Clock, Sleep
-from pepperpy_core.behaviours.backoff import parse_retry_after
 from pepperpy_core.behaviours.rate_limit.announced import Announced
 from pepperpy_core.behaviours.rate_limit.rules import RateLimit
 from pepperpy_core.behaviours.rate_limit.store import MemoryRateLimitStore, RateLimitStore

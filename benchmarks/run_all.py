@@ -31,6 +31,7 @@ BENCHMARKS = [
     ("vision_parse.py", "vision_parse", ["--rows", "200000", "--rounds", "3"]),
     ("instructions.py", "instructions", ["--low", "200", "--high", "700"]),
     ("instructions.py", "instructions_layers", ["--layers", "--low", "200", "--high", "700"]),
+    ("import_time.py", "import_time", ["--rounds", "7"]),
 ]
 
 HEADER = """\

@@ -47,8 +47,11 @@ class AiohttpConnection:
 
     LOST: tuple[type[BaseException], ...] = (ConnectionLost,)
 
-    def __init__(self, session: aiohttp.ClientSession, ws: Any) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, ws: Any, close_timeout: float | None = None
+    ) -> None:
         self._session = session
+        self._close_timeout = close_timeout
         self._ws = ws
         self.failure: str | None = None
         self._messages: deque[object] = deque()
@@ -91,6 +94,9 @@ class AiohttpConnection:
                 self._error = _closed_error(_ABNORMAL, "", detail=str(exc))
         finally:
             self._finish()
+            # The session holds only this connection: release it as soon as the connection
+            # ends, however it ended (nobody may call close() on a lost connection).
+            await self._session.close()
 
     def _broken(self, msg: aiohttp.WSMessage) -> WebSocketError:
         data = msg.data
@@ -185,15 +191,27 @@ class AiohttpConnection:
         self.abort()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Closing handshake (bounded by the close timeout), then the reader ends and the
+        session is released; never raises."""
+        ws = self._ws
         try:
-            if not self._done.is_set():
-                await self._ws.close(code=code, message=reason.encode())
+            if not self._done.is_set() and not ws.closed:
+                # aiohttp stops the reader's receive() first, sends our close frame and
+                # reads until the server's: its code is then close_code.
+                await ws.close(code=code, message=reason.encode())
+                if ws.close_code is not None and ws.close_code != _ABNORMAL:
+                    self._close_rcvd = True
         except Exception:
             self.abort()
         finally:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+            reader = self._reader
+            if not reader.done():
+                await asyncio.wait({reader}, timeout=self._close_timeout)
+            if not reader.done():
+                self.abort()
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
             await self._session.close()
 
     def abort(self) -> None:
@@ -250,7 +268,7 @@ async def open_connection(options: ConnectOptions) -> AiohttpConnection:
         if isinstance(exc, Exception):
             raise _open_error(exc, where, options) from exc
         raise
-    return AiohttpConnection(session, ws)
+    return AiohttpConnection(session, ws, options.close_timeout)
 
 
 def _open_error(exc: Exception, where: str, options: ConnectOptions) -> Exception:

@@ -15,8 +15,8 @@ from pepperpy_core.websocket import client as _client
 Handler = Callable[[ServerConnection], Awaitable[None]]
 
 
-# "aiohttp" is not in the list yet: 16 of 92 tests still fail on that backend (see CHANGELOG).
-@pytest.fixture(autouse=True, params=["websockets"])
+
+@pytest.fixture(autouse=True, params=["websockets", "aiohttp"])
 def ws_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every WebSocket test runs on both transports: ``backend=None`` means this one."""
     monkeypatch.setattr(_client, "_DEFAULT_BACKEND", request.param)

@@ -2,8 +2,11 @@
 
 ``WebSocket(url, backend="aiohttp")`` opens connections here. aiohttp parses frames in its
 protocol but answers pings and reads close frames only inside ``receive()``, so each
-connection runs one reader task that does that and queues the data messages; the client's
-keepalive drives :meth:`AiohttpConnection.ping` like it does on the default backend.
+connection runs one reader task that does that and queues the data messages. The keepalive
+is the client's own, on :meth:`AiohttpConnection.ping` (pings carry a counter and a pong
+answers its own ping), not aiohttp's ``heartbeat=``: that one waits ``heartbeat / 2`` for a
+pong and cannot say which frames a pong acknowledged, which the outbox needs. So the bound
+(``ping_interval + ping_timeout``) and the replay are the same on both backends.
 Every aiohttp exception is translated into the pepperpy-core tree.
 """
 
@@ -56,9 +59,13 @@ class AiohttpConnection:
         self.failure: str | None = None
         self._messages: deque[object] = deque()
         self._ready: asyncio.Future[None] | None = None
-        self._pings: deque[asyncio.Future[float]] = deque()
+        # Pings in flight, oldest first, each with its payload: a pong answers the ping with
+        # the same payload and every earlier one (an unsolicited pong acknowledges nothing).
+        self._pings: deque[tuple[bytes, asyncio.Future[float]]] = deque()
+        self._ping_count = 0
         self._error: WebSocketError | None = None
         self._close_rcvd = False
+        self._closing = False  # close() was called
         self._done = asyncio.Event()
         self._reader = asyncio.get_running_loop().create_task(self._read())
         self.raw_send = self.send
@@ -78,10 +85,7 @@ class AiohttpConnection:
                     with contextlib.suppress(Exception):
                         await ws.pong(msg.data)
                 elif kind is WSMsgType.PONG:
-                    if self._pings:
-                        waiter = self._pings.popleft()
-                        if not waiter.done():
-                            waiter.set_result(0.0)
+                    self._pong(msg.data)
                 elif kind is WSMsgType.CLOSE:
                     self._close_rcvd = True
                     self._error = _closed_error(int(msg.data or _ABNORMAL), msg.extra or "")
@@ -95,8 +99,9 @@ class AiohttpConnection:
         finally:
             self._finish()
             # The session holds only this connection: release it as soon as the connection
-            # ends, however it ended (nobody may call close() on a lost connection).
-            await self._session.close()
+            # is lost (nobody may call close() on it). close() releases it itself.
+            if not self._closing:
+                await self._session.close()
 
     def _broken(self, msg: aiohttp.WSMessage) -> WebSocketError:
         data = msg.data
@@ -107,6 +112,17 @@ class AiohttpConnection:
             return MessageTooLargeError("message received exceeds the size limit")
         return _closed_error(_ABNORMAL, "", detail=self.failure)
 
+    def _pong(self, data: bytes) -> None:
+        pings = self._pings
+        if not any(payload == data for payload, _ in pings):
+            return
+        while pings:
+            payload, waiter = pings.popleft()
+            if not waiter.done():
+                waiter.set_result(0.0)
+            if payload == data:
+                return
+
     def _push(self, item: object) -> None:
         self._messages.append(item)
         ready = self._ready
@@ -116,7 +132,7 @@ class AiohttpConnection:
     def _finish(self) -> None:
         error = self._error or _closed_error(_ABNORMAL, "", detail=self.failure)
         self._error = error
-        for waiter in self._pings:
+        for _, waiter in self._pings:
             if not waiter.done():
                 waiter.set_exception(ConnectionLost(error))
                 waiter.exception()  # retrieved: nobody may await it
@@ -173,9 +189,11 @@ class AiohttpConnection:
         if self._done.is_set():
             raise self._lost_now()
         waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self._pings.append(waiter)
+        self._ping_count += 1
+        payload = self._ping_count.to_bytes(8, "big")
+        self._pings.append((payload, waiter))
         try:
-            await self._ws.ping()
+            await self._ws.ping(payload)
         except (ConnectionError, OSError, RuntimeError) as exc:
             raise self._lost_now() from exc
         return waiter
@@ -194,6 +212,7 @@ class AiohttpConnection:
         """Closing handshake (bounded by the close timeout), then the reader ends and the
         session is released; never raises."""
         ws = self._ws
+        self._closing = True
         try:
             if not self._done.is_set() and not ws.closed:
                 # aiohttp stops the reader's receive() first, sends our close frame and

@@ -156,6 +156,11 @@ class WebSocket:
             )
         if outbox is not None and not isinstance(outbox, OutboxPolicy):
             raise ConfigurationError(f"outbox must be an OutboxPolicy or None, got {outbox!r}")
+        if outbox is not None and ping_interval is None:
+            raise ConfigurationError(
+                "outbox needs the keepalive: a pong is what acknowledges kept frames; set "
+                "ping_interval (or outbox=None)"
+            )
         if send_rate is not None and not isinstance(send_rate, RateLimit):
             raise ConfigurationError(f"send_rate must be a RateLimit or None, got {send_rate!r}")
         if max_connection_age is not None and max_connection_age <= 0:

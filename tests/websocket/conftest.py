@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 from pepperpy_core.testing.relay import HalfOpenRelay
 from pepperpy_core.websocket import client as _client
@@ -45,7 +47,8 @@ class LocalWSServer:
 
     async def _handle(self, ws: ServerConnection) -> None:
         self.connections.append(ws)
-        await self.handler(ws)
+        with contextlib.suppress(ConnectionClosed):  # a client that vanished is no error here
+            await self.handler(ws)
 
     async def start(self) -> LocalWSServer:
         self._server = await serve(self._handle, "127.0.0.1", self.port, **self.options)

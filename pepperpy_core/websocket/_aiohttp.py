@@ -35,6 +35,8 @@ from pepperpy_core.websocket._websockets import (
     ConnectionLost,
     ConnectOptions,
     default_ssl_context,
+    frame_limit,
+    too_big,
 )
 
 __all__ = ["AiohttpConnection", "open_connection"]
@@ -51,9 +53,14 @@ class AiohttpConnection:
     LOST: tuple[type[BaseException], ...] = (ConnectionLost,)
 
     def __init__(
-        self, session: aiohttp.ClientSession, ws: Any, close_timeout: float | None = None
+        self,
+        session: aiohttp.ClientSession,
+        ws: Any,
+        close_timeout: float | None = None,
+        max_size: int | None = None,
     ) -> None:
         self._session = session
+        self._max_size = max_size or None
         self._close_timeout = close_timeout
         self._ws = ws
         self.failure: str | None = None
@@ -80,6 +87,14 @@ class AiohttpConnection:
                 msg = await ws.receive()
                 kind = msg.type
                 if kind in _DATA:
+                    limit = self._max_size
+                    if limit is not None and too_big(msg.data, limit):
+                        self._error = MessageTooLargeError(
+                            f"message received exceeds the size limit ({limit} bytes)"
+                        )
+                        with contextlib.suppress(Exception):
+                            await ws.close(code=_MESSAGE_TOO_BIG, message=b"message too big")
+                        break
                     self._push(msg.data)
                 elif kind is WSMsgType.PING:
                     with contextlib.suppress(Exception):
@@ -272,7 +287,7 @@ async def open_connection(options: ConnectOptions) -> AiohttpConnection:
                 headers=dict(options.headers) if options.headers else None,
                 protocols=tuple(options.subprotocols or ()),
                 compress=15 if options.compression else 0,
-                max_msg_size=options.max_size or 0,
+                max_msg_size=frame_limit(options.max_size) or 0,
                 autoping=False,
                 autoclose=True,
                 heartbeat=None,
@@ -287,7 +302,7 @@ async def open_connection(options: ConnectOptions) -> AiohttpConnection:
         if isinstance(exc, Exception):
             raise _open_error(exc, where, options) from exc
         raise
-    return AiohttpConnection(session, ws, options.close_timeout)
+    return AiohttpConnection(session, ws, options.close_timeout, options.max_size)
 
 
 def _open_error(exc: Exception, where: str, options: ConnectOptions) -> Exception:

@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from pepperpy_core.cli._common import EXIT_INTERRUPTED, run_guarded
+from pepperpy_core.cli._common import EXIT_INTERRUPTED, UsageError, run_guarded
 
 __all__ = ["main"]
 
@@ -70,6 +70,8 @@ def build_parser(command: str | None = "*") -> argparse.ArgumentParser:
             getattr(mod, attr)(sub)
         else:
             sub.add_parser(name, help=summary)
+    for subparser in sub.choices.values():  # for argument errors found after parsing
+        subparser.set_defaults(usage_parser=subparser)
     return parser
 
 
@@ -85,6 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.items = [*args.items, *extra]
     try:
         return run_guarded(args.handler(args), debug=args.debug)
+    except UsageError as exc:
+        args.usage_parser.error(str(exc))  # usage, "pepperpy-core CMD: error: ...", exit 2
+        raise  # pragma: no cover - error() exits
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -28,6 +28,8 @@ import traceback
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from pepperpy_core.exceptions import ConfigurationError
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -46,6 +48,11 @@ _DNS_WORDS = ("name or service not known", "nodename nor servname", "name resolu
               "getaddrinfo", "no address associated", "cannot resolve", "not resolve")
 
 
+class UsageError(ConfigurationError):
+    """Arguments that cannot work, found before any work starts; the message names the flag
+    or the value. The command line prints it under the subcommand's usage and exits 2."""
+
+
 def run_guarded(coro: Coroutine[Any, Any, int], *, debug: bool = False) -> int:
     """Run a subcommand's coroutine, turning errors into one line and an exit code."""
     from pepperpy_core.logging import configure_logging
@@ -56,6 +63,8 @@ def run_guarded(coro: Coroutine[Any, Any, int], *, debug: bool = False) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except UsageError:
+        raise  # the caller shows it with the subcommand's usage
     except Exception as exc:
         if debug:
             traceback.print_exc()
@@ -75,7 +84,6 @@ def _chain(exc: BaseException) -> list[BaseException]:
 def exit_code_for(exc: BaseException) -> int:
     """The documented exit code for an exception."""
     from pepperpy_core.exceptions import (
-        ConfigurationError,
         TimeoutError,
         TransportError,
         WebSocketConnectionError,
@@ -104,11 +112,9 @@ def exit_code_for(exc: BaseException) -> int:
 
 def parse_header(text: str) -> tuple[str, str]:
     """``"Name: value"`` -> ``("Name", "value")``, with a clear error otherwise."""
-    from pepperpy_core.exceptions import ConfigurationError
-
     name, sep, value = text.partition(":")
     if not sep or not name.strip():
-        raise ConfigurationError(f"-H {text!r}: expected 'Name: value'")
+        raise UsageError(f"-H {text!r}: expected 'Name: value'")
     return name.strip(), value.strip()
 
 

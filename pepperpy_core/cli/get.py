@@ -17,6 +17,7 @@ from pepperpy_core.cli._common import (
     EXIT_OK,
     EXIT_REDIRECT,
     EXIT_SERVER_ERROR,
+    UsageError,
     number,
 )
 
@@ -92,7 +93,7 @@ async def run_get(args: argparse.Namespace) -> int:
     kwargs: dict[str, Any] = {"params": items.params or None}
     method = args.method
     if args.data is not None and items.json:
-        raise ValueError("-d and JSON request items (field=value) cannot be combined")
+        raise UsageError("-d and JSON request items (field=value) cannot be combined")
     if args.data is not None:
         kwargs["data"] = read_data(args.data)
         if not any(name.lower() == "content-type" for name, _ in headers):

@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra:
         # Request items may follow options (``get URL -v q==1``); anything else is an error.
         if not hasattr(args, "items") or any(word.startswith("-") for word in extra):
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+            args.usage_parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.items = [*args.items, *extra]
     try:
         return run_guarded(args.handler(args), debug=args.debug)

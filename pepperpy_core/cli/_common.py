@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import socket
 import ssl
 import sys
@@ -130,9 +131,36 @@ def number(kind: type[float] | type[int], *, minimum: float = 0,
             raise argparse.ArgumentTypeError(
                 f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
             ) from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
         if value < minimum or (value == minimum and not inclusive):
             sign = ">=" if inclusive else ">"
             raise argparse.ArgumentTypeError(f"must be {sign} {minimum:g}, got {text}")
         return value
 
     return parse
+
+
+def check_url(text: str, schemes: tuple[str, ...] = ("http", "https"), *,
+              what: str = "URL") -> str:
+    """``text`` if it is an absolute URL with one of ``schemes`` and a host; a
+    :class:`UsageError` naming it (secrets redacted) otherwise."""
+    from urllib.parse import urlsplit
+
+    from pepperpy_core.logging import redact_url
+
+    wanted = " or ".join(f"{scheme}://" for scheme in schemes)
+    try:
+        shown = redact_url(text)
+    except ValueError:
+        shown = text.split("@")[-1]
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - checks the port (out of range or not a number)
+    except ValueError as exc:
+        raise UsageError(f"{what} {shown!r}: {exc}") from None
+    if parts.scheme.lower() not in schemes:
+        raise UsageError(f"{what} {shown!r}: expected a URL starting with {wanted}")
+    if not parts.hostname:
+        raise UsageError(f"{what} {shown!r}: no host name")
+    return text

@@ -51,9 +51,9 @@ async def run_demo(args: argparse.Namespace, *, out: TextIO | None = None) -> in
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = sorted(set(chosen) - set(SECTIONS))
     if unknown:
-        from pepperpy_core.exceptions import ConfigurationError
+        from pepperpy_core.cli._common import UsageError
 
-        raise ConfigurationError(f"--only: unknown section(s) {', '.join(unknown)}")
+        raise UsageError(f"--only: unknown section(s) {', '.join(unknown)}")
     if not getattr(args, "debug", False):
         from pepperpy_core.logging import configure_logging
 

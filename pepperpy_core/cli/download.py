@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from pepperpy_core.cli._common import EXIT_FAILURE, EXIT_OK, UsageError, number
+from pepperpy_core.cli._common import EXIT_FAILURE, EXIT_OK, UsageError, check_url, number
 
 if TYPE_CHECKING:
     from pepperpy_core.download.concurrent import AggregateProgress, FileOutcome
@@ -105,8 +105,7 @@ def check_plan(urls: Sequence[str], sha256: Sequence[str] | None) -> list[str]:
     seen: dict[str, str] = {}
     names: dict[str, str] = {}
     for url in full:
-        if not url.lower().startswith(("http://", "https://")):
-            raise UsageError(f"URL {redact_url(url)!r}: only http:// and https:// URLs")
+        check_url(url)
         if url in seen:
             raise UsageError(f"URL given twice: {redact_url(url)}")
         seen[url] = url

@@ -10,7 +10,7 @@ import stat
 import sys
 from typing import Any
 
-from pepperpy_core.cli._common import EXIT_OK, number, parse_header
+from pepperpy_core.cli._common import EXIT_OK, check_url, number, parse_header
 
 _HELP = """\
 Connect to a WebSocket, send the --subscribe and --send messages, then send every line typed
@@ -69,7 +69,7 @@ async def run_ws(args: argparse.Namespace, *, out: Any = None) -> int:
 
     out = out or sys.stdout
     ws = WebSocket(
-        args.url, headers=dict(parse_header(h) for h in args.header),
+        check_url(args.url, ("ws", "wss")), headers=dict(parse_header(h) for h in args.header),
         auto_reconnect=not args.no_reconnect, decode_json=False,  # text printed as received
     )
     received = 0

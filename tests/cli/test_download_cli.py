@@ -133,7 +133,7 @@ async def test_a_cut_connection_resumes_within_the_run(nginx: Nginx, tmp_path: P
     (["http://h/a.zip", "http://h/b.zip", "--sha256", "0" * 64], "give one per URL"),
     (["http://h/a.zip", "-j", "0"], "argument -j/--concurrency: must be > 0"),
     (["http://h/a.zip", "--retries", "-1"], "argument --retries: must be >= 0"),
-    (["ftp://h/a.zip"], "only http:// and https:// URLs"),
+    (["ftp://h/a.zip"], "expected a URL starting with http:// or https://"),
 ])
 async def test_bad_plans_are_refused_before_any_transfer(
     args: list[str], message: str, tmp_path: Path

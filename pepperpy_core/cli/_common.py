@@ -20,10 +20,7 @@ Exit codes (the same for every subcommand; the network ones are curl's numbers):
 from __future__ import annotations
 
 import argparse
-import asyncio
 import math
-import socket
-import ssl
 import sys
 import traceback
 from collections.abc import Callable, Coroutine
@@ -56,6 +53,8 @@ class UsageError(ConfigurationError):
 
 def run_guarded(coro: Coroutine[Any, Any, int], *, debug: bool = False) -> int:
     """Run a subcommand's coroutine, turning errors into one line and an exit code."""
+    import asyncio
+
     from pepperpy_core.logging import configure_logging
 
     configure_logging("DEBUG" if debug else "ERROR")
@@ -84,6 +83,10 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 def exit_code_for(exc: BaseException) -> int:
     """The documented exit code for an exception."""
+    import asyncio
+    import socket
+    import ssl
+
     from pepperpy_core.exceptions import (
         TimeoutError,
         TransportError,

@@ -11,7 +11,6 @@ stay; the same command resumes them).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import re
 import sys
@@ -147,6 +146,8 @@ async def run_download(
     Cancelled (Ctrl-C), it says that the partial files are kept and that the same command
     resumes them, then lets the cancellation through.
     """
+    import asyncio
+
     from pepperpy_core.download.concurrent import download_files_concurrently
     from pepperpy_core.http.client import HttpClient
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Callable
@@ -100,6 +99,8 @@ async def run_monitor(
     ``as_json``: one JSON object per line instead of text (no banner line).
     Returns 0 when online at the end, 1 when offline.
     """
+    import asyncio
+
     from pepperpy_core.network.manager import NetworkManager
 
     stream = out or sys.stdout

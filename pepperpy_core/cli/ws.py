@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import stat
@@ -65,6 +64,8 @@ def _line(message: Any) -> str:
 
 async def run_ws(args: argparse.Namespace, *, out: Any = None) -> int:
     """Follow the feed; return the exit code (0 when stopped by --count/--duration)."""
+    import asyncio
+
     from pepperpy_core.websocket import WebSocket
 
     out = out or sys.stdout
@@ -124,6 +125,8 @@ async def run_ws(args: argparse.Namespace, *, out: Any = None) -> int:
 
 async def _send_stdin(ws: Any) -> None:
     """Send each line of stdin as one message until end of input."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     try:
         fd = sys.stdin.fileno()

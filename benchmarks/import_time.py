@@ -135,7 +135,7 @@ def measure(rounds: int) -> None:
                          f"{values[-1]:.3f} |")
         data["help_s"] = helps
     ready = statistics.median(ratios["HttpClient ready to send (its aiohttp transport loaded)"])
-    lines += ["", f"Goal: the HTTP client at most {GOAL_RATIO}x `import aiohttp`: "
+    lines += ["", f"Target: the HTTP client at most {GOAL_RATIO}x `import aiohttp`: "
               f"{ready:.2f}x, {'met' if ready <= GOAL_RATIO else 'not met'}."]
     text = "\n".join(lines)
     print(text)

@@ -126,7 +126,7 @@ def report(rows: int, size_mb: float, pandas: Timing, arrow: Timing, numpy_: Tim
             line("per-row `Kline.model_validate` (100k rows, scaled)", per_row),
             "",
             "The numpy engine parses every field as float64 with `numpy.fromstring` (exact for "
-            "integers below 2**53); it is the no-extras fallback and misses both goals.",
+            "integers below 2**53); it is the no-extras fallback and misses both targets.",
         ]
     )
     print(md)

@@ -250,7 +250,7 @@ def _midnight(day: date) -> datetime:
 
 
 def build_sample_archive(root: Path, *, trade_rows: int = 200) -> SampleArchive:
-    """Write every case the issue names under ``root`` and describe them.
+    """Write every sample case (see this module's docstring) under ``root`` and describe them.
 
     Spot BTCUSDT 1m klines: 2023-01-01/02 in ms (1440 rows each), 2023-01-03 missing (404),
     2023-01-04 wrong checksum, 2023-01-05 a ``../`` member, 2023-01-06 truncated zip, month

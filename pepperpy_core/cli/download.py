@@ -14,13 +14,15 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pepperpy_core.cli._common import EXIT_FAILURE, EXIT_OK, UsageError, check_url, number
 
 if TYPE_CHECKING:
     from pepperpy_core.download.concurrent import AggregateProgress, FileOutcome
+    from pepperpy_core.download.handler import DownloadResult
+    from pepperpy_core.download.progress import DownloadProgress
     from pepperpy_core.http.client import HttpClient
 
 __all__ = ["add_download_parser", "run_download"]
@@ -245,7 +247,8 @@ def _reason(outcome: FileOutcome) -> str:
     return redact_text(str(outcome.error))
 
 
-def _summary_rows(outcomes: Sequence[FileOutcome]) -> list[tuple[str, ...]]:
+def _summary_rows(outcomes: Sequence[FileOutcome],
+                  rate_of: Callable[[DownloadResult], float]) -> list[tuple[str, ...]]:
     """(status, file, size, time, speed, note) per file, in the order given."""
     rows: list[tuple[str, ...]] = []
     for o in outcomes:
@@ -254,7 +257,7 @@ def _summary_rows(outcomes: Sequence[FileOutcome]) -> list[tuple[str, ...]]:
             continue
         r = o.result
         note = "already there" if r.skipped else ("resumed" if r.resumed else "")
-        rate = r.bytes / r.elapsed if r.elapsed > 0 and not r.skipped else 0.0
+        rate = 0.0 if r.skipped else rate_of(r)
         rows.append(("OK", r.path.name, size_text(r.bytes), f"{r.elapsed:.1f} s",
                      _speed(rate) if rate else "-", note))
     return rows
@@ -279,6 +282,8 @@ class _Lines:
         self.out = out
         self.events = events
         self.started: set[str] = set()
+        #: The first progress seen per URL: what a resumed file already had, and when.
+        self.first: dict[str, DownloadProgress] = {}
 
     def __enter__(self) -> _Lines:
         return self
@@ -291,6 +296,7 @@ class _Lines:
 
     def update(self, view: AggregateProgress) -> None:
         for file in view.files:
+            self.first.setdefault(file.url, file)
             if file.url not in self.started:
                 self.started.add(file.url)
                 if self.events:
@@ -306,14 +312,23 @@ class _Lines:
         elif result.skipped:
             self.say(f"[skip] {result.path.name}  already there ({size_text(result.bytes)})")
         else:
-            rate = result.bytes / result.elapsed if result.elapsed > 0 else 0.0
+            rate = self.rate_of(result)
             resumed = ", resumed" if result.resumed else ""
             self.say(f"[done] {result.path.name}  {size_text(result.bytes)} in "
                      f"{result.elapsed:.1f} s ({_speed(rate)}){resumed}")
 
+    def rate_of(self, result: DownloadResult) -> float:
+        """Bytes per second of this run: a resumed file's earlier bytes do not count."""
+        first = self.first.get(result.url)
+        if result.resumed and first is not None:
+            moved, span = result.bytes - first.downloaded, result.elapsed - first.elapsed
+            if moved > 0 and span > 0:
+                return moved / span
+        return result.bytes / result.elapsed if result.elapsed > 0 else 0.0
+
     def summary(self, outcomes: Sequence[FileOutcome], out_dir: str) -> None:
         head = ("status", "file", "size", "time", "speed", "note")
-        rows = [head, *_summary_rows(outcomes)]
+        rows = [head, *_summary_rows(outcomes, self.rate_of)]
         widths = [max(len(row[i]) for row in rows) for i in range(len(head) - 1)]
         for row in rows:
             cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
@@ -378,7 +393,7 @@ class _Rows(_Lines):
         for column in ("status", "file", "size", "time", "speed", "note"):
             table.add_column(column, justify="right" if column in ("size", "time", "speed")
                              else "left")
-        for row in _summary_rows(outcomes):
+        for row in _summary_rows(outcomes, self.rate_of):
             status = "[green]OK[/]" if row[0] == "OK" else "[bold red]FAILED[/]"
             table.add_row(status, *(_escape(cell) for cell in row[1:]))
         self.console.print(table)

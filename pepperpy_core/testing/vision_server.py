@@ -38,8 +38,10 @@ __all__ = [
     "kline_csv",
     "make_zip",
     "sample_csv",
+    "sample_symbol",
     "trades_csv",
     "write_archive_file",
+    "write_sample_file",
 ]
 
 TimeUnit = Literal["ms", "us"]
@@ -213,6 +215,42 @@ def write_archive_file(
         line = f"{digest}  {spec.filename}" + ("\n" if trailing_newline else "")
         (root / (spec.path + ".CHECKSUM")).write_text(line)
     return target
+
+
+def sample_symbol(market: str, data_type: str) -> str:
+    """A symbol the archive publishes ``market``/``data_type`` under: ``BTCUSDT``, the
+    ``BTCUSD_PERP`` contract on COIN-M (the ``BTCUSD`` pair for its index price klines) and
+    ``BTCBVOLUSDT`` for the options' volatility index."""
+    if market == "option":
+        return "BTCBVOLUSDT" if data_type == "BVOLIndex" else "BTCUSDT"
+    if market == "futures/cm":
+        return "BTCUSD" if data_type == "indexPriceKlines" else "BTCUSD_PERP"
+    return "BTCUSDT"
+
+
+def write_sample_file(
+    root: Path,
+    spec: VisionFile,
+    *,
+    step: timedelta | None = None,
+    unit: TimeUnit = "ms",
+    header: bool | None = None,
+) -> tuple[Path, int]:
+    """Write ``spec`` (any market, type and frequency) with :func:`sample_csv` rows every
+    ``step`` (default: the kline interval, else one hour) over the file's days, and its
+    ``.CHECKSUM``. Futures and options files get a header row unless ``header=False``; spot
+    files none. Returns the zip's path and the number of rows written."""
+    from pepperpy_core.vision.paths import INTERVAL_LENGTH
+
+    if step is None:
+        step = INTERVAL_LENGTH.get(spec.interval or "", timedelta(hours=1))
+    span = (spec.last_day - spec.first_day + timedelta(days=1)) // step
+    start = _midnight(spec.first_day)
+    with_header = spec.market != "spot" if header is None else header
+    csv = sample_csv(
+        spec.market, spec.data_type, start, span, step=step, unit=unit, header=with_header
+    )
+    return write_archive_file(root, spec, csv), span
 
 
 @dataclass

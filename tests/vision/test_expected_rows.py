@@ -42,6 +42,7 @@ def rows(names: tuple[str, ...], *values: tuple[Any, ...]) -> list[dict[str, Any
     return [dict(zip(names, v, strict=True)) for v in values]
 
 
+# fmt: off
 # (market, data_type) -> (file text, expected rows); ``None`` is an empty field.
 CASES: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {
     # Spot: no header; True/False; milliseconds before 2025, microseconds from 2025-01-01.
@@ -69,13 +70,13 @@ CASES: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {
              "transact_time": at(2025, 1, 1, 0, 0, 0, 112000), "is_buyer_maker": True,
              "is_best_match": True},
         ],
-    ),  # fmt: skip
+    ),
     ("spot", "trades"): (
         "3355972480,42283.58000000,0.00700000,295.98506000,1704067200012,False,True\n",
         [{"id": 3355972480, "price": 42283.58, "qty": 0.007, "quote_qty": 295.98506,
           "time": at(2024, 1, 1, 0, 0, 0, 12000), "is_buyer_maker": False,
           "is_best_match": True}],
-    ),  # fmt: skip
+    ),
     # USD-M: a header row in the archive's spelling; true/false; milliseconds.
     ("futures/um", "klines"): (
         KLINE_HEADER
@@ -85,7 +86,7 @@ CASES: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {
             at(2024, 1, 1), 42314.0, 42335.8, 42289.6, 42331.9, 289.641,
             at(2024, 1, 1, 0, 0, 59, 999000), 12255422.5319, 3154, 165.06, 6984220.1444, 0.0,
         )),
-    ),  # fmt: skip
+    ),
     ("futures/um", "markPriceKlines"): (
         KLINE_HEADER
         + "1704067200000,42320.81765217,42341.21000000,42300.04000000,42336.79000000,0,"
@@ -94,7 +95,7 @@ CASES: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {
             at(2024, 1, 1), 42320.81765217, 42341.21, 42300.04, 42336.79, 0.0,
             at(2024, 1, 1, 0, 0, 59, 999000), 0.0, 60, 0.0, 0.0, 0.0,
         )),
-    ),  # fmt: skip
+    ),
     ("futures/um", "indexPriceKlines"): (
         KLINE_HEADER
         + "1704067200000,42288.31234783,42306.70000000,42269.50782609,42303.97521739,0,"
@@ -103,7 +104,7 @@ CASES: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {
             at(2024, 1, 1), 42288.31234783, 42306.7, 42269.50782609, 42303.97521739, 0.0,
             at(2024, 1, 1, 0, 0, 59, 999000), 0.0, 60, 0.0, 0.0, 0.0,
         )),
-    ),  # fmt: skip
+    ),
     ("futures/um", "premiumIndexKlines"): (
         KLINE_HEADER
         + "1704067200000,-0.00017613,0.00010235,-0.00021345,-0.00013456,0,1704067259999,0,12,"
@@ -112,7 +113,7 @@ CASES: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {
             at(2024, 1, 1), -0.00017613, 0.00010235, -0.00021345, -0.00013456, 0.0,
             at(2024, 1, 1, 0, 0, 59, 999000), 0.0, 12, 0.0, 0.0, 0.0,
         )),
-    ),  # fmt: skip
+    ),
     ("futures/um", "aggTrades"): (
         "agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker\n"
         "1975416478,42314.0,0.002,4447893120,4447893121,1704067200072,false\n"
@@ -125,13 +126,13 @@ CASES: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {
              "first_trade_id": 4447893122, "last_trade_id": 4447893130,
              "transact_time": at(2024, 1, 1, 0, 0, 0, 72000), "is_buyer_maker": True},
         ],
-    ),  # fmt: skip
+    ),
     ("futures/um", "trades"): (
         "id,price,qty,quote_qty,time,is_buyer_maker\n"
         "4447893120,42314.0,0.001,42.314,1704067200072,false\n",
         [{"id": 4447893120, "price": 42314.0, "qty": 0.001, "quote_qty": 42.314,
           "time": at(2024, 1, 1, 0, 0, 0, 72000), "is_buyer_maker": False}],
-    ),  # fmt: skip
+    ),
     ("futures/um", "bookTicker"): (
         "update_id,best_bid_price,best_bid_qty,best_ask_price,best_ask_qty,transaction_time,"
         "event_time\n"
@@ -140,7 +141,7 @@ CASES: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {
           "best_ask_price": 42314.0, "best_ask_qty": 1.83,
           "transaction_time": at(2024, 1, 1, 0, 0, 0, 2000),
           "event_time": at(2024, 1, 1, 0, 0, 0, 8000)}],
-    ),  # fmt: skip
+    ),
     ("futures/um", "bookDepth"): (
         "timestamp,percentage,depth,notional\n"
         "2024-01-01 00:00:07,-5,3542.637,146232860.9537\n"
@@ -154,7 +155,7 @@ CASES: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {
             {"timestamp": at(2024, 1, 1, 0, 0, 7), "percentage": 1.0, "depth": 1011.92,
              "notional": 42958702.001},
         ],
-    ),  # fmt: skip
+    ),
     ("futures/um", "metrics"): (
         "create_time,symbol,sum_open_interest,sum_open_interest_value,"
         "count_toptrader_long_short_ratio,sum_toptrader_long_short_ratio,count_long_short_ratio,"
@@ -173,7 +174,7 @@ CASES: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {
              "count_toptrader_long_short_ratio": None, "sum_toptrader_long_short_ratio": None,
              "count_long_short_ratio": None, "sum_taker_long_short_vol_ratio": 0.6935},
         ],
-    ),  # fmt: skip
+    ),
     ("futures/um", "liquidationSnapshot"): (
         "time,side,order_type,time_in_force,original_quantity,price,average_price,order_status,"
         "last_fill_quantity,accumulated_fill_quantity\n"
@@ -182,7 +183,7 @@ CASES: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {
           "time_in_force": "IOC", "original_quantity": 0.009, "price": 42160.64,
           "average_price": 42294.72, "order_status": "FILLED", "last_fill_quantity": 0.009,
           "accumulated_fill_quantity": 0.009}],
-    ),  # fmt: skip
+    ),
     ("futures/um", "fundingRate"): (
         "calc_time,funding_interval_hours,last_funding_rate\n"
         "1704067200001,8,0.00037409\n"
@@ -193,7 +194,7 @@ CASES: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {
             {"calc_time": at(2024, 1, 1, 8), "funding_interval_hours": 8,
              "last_funding_rate": -0.000012},
         ],
-    ),  # fmt: skip
+    ),
     # COIN-M: volumes in contracts and base asset; trades carry base_qty.
     ("futures/cm", "klines"): (
         KLINE_HEADER
@@ -203,21 +204,21 @@ CASES: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {
             at(2024, 1, 1), 42331.3, 42350.0, 42310.1, 42345.0, 31425.0,
             at(2024, 1, 1, 0, 0, 59, 999000), 74.23551234, 1001, 15230.0, 35.97563001, 0.0,
         )),
-    ),  # fmt: skip
+    ),
     ("futures/cm", "markPriceKlines"): (
         KLINE_HEADER + "1704067200000,42340.1,42361.5,42322.0,42350.7,0,1704067259999,0,60,0,0,0\n",
         rows(CM_KLINE_NAMES, (
             at(2024, 1, 1), 42340.1, 42361.5, 42322.0, 42350.7, 0.0,
             at(2024, 1, 1, 0, 0, 59, 999000), 0.0, 60, 0.0, 0.0, 0.0,
         )),
-    ),  # fmt: skip
+    ),
     ("futures/cm", "indexPriceKlines"): (
         KLINE_HEADER + "1704067200000,42288.3,42306.7,42269.5,42303.9,0,1704067259999,0,60,0,0,0\n",
         rows(CM_KLINE_NAMES, (
             at(2024, 1, 1), 42288.3, 42306.7, 42269.5, 42303.9, 0.0,
             at(2024, 1, 1, 0, 0, 59, 999000), 0.0, 60, 0.0, 0.0, 0.0,
         )),
-    ),  # fmt: skip
+    ),
     ("futures/cm", "premiumIndexKlines"): (
         KLINE_HEADER
         + "1704067200000,0.00011000,0.00020000,-0.00004000,0.00009000,0,1704067259999,0,12,"
@@ -226,20 +227,20 @@ CASES: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {
             at(2024, 1, 1), 0.00011, 0.0002, -0.00004, 0.00009, 0.0,
             at(2024, 1, 1, 0, 0, 59, 999000), 0.0, 12, 0.0, 0.0, 0.0,
         )),
-    ),  # fmt: skip
+    ),
     ("futures/cm", "aggTrades"): (
         "agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker\n"
         "412345678,42331.3,5,591234560,591234562,1704067200123,true\n",
         [{"agg_trade_id": 412345678, "price": 42331.3, "quantity": 5.0,
           "first_trade_id": 591234560, "last_trade_id": 591234562,
           "transact_time": at(2024, 1, 1, 0, 0, 0, 123000), "is_buyer_maker": True}],
-    ),  # fmt: skip
+    ),
     ("futures/cm", "trades"): (
         "id,price,qty,base_qty,time,is_buyer_maker\n"
         "591234567,42318.3,2,0.00472609,1704067200123,true\n",
         [{"id": 591234567, "price": 42318.3, "qty": 2.0, "base_qty": 0.00472609,
           "time": at(2024, 1, 1, 0, 0, 0, 123000), "is_buyer_maker": True}],
-    ),  # fmt: skip
+    ),
     ("futures/cm", "bookTicker"): (
         "update_id,best_bid_price,best_bid_qty,best_ask_price,best_ask_qty,transaction_time,"
         "event_time\n"
@@ -248,13 +249,13 @@ CASES: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {
           "best_ask_price": 42331.3, "best_ask_qty": 84.0,
           "transaction_time": at(2024, 1, 1, 0, 0, 0, 10000),
           "event_time": at(2024, 1, 1, 0, 0, 0, 15000)}],
-    ),  # fmt: skip
+    ),
     ("futures/cm", "bookDepth"): (
         "timestamp,percentage,depth,notional\n"
         "2024-01-01 00:00:11,5.00,40213.000,9.8231\n",
         [{"timestamp": at(2024, 1, 1, 0, 0, 11), "percentage": 5.0, "depth": 40213.0,
           "notional": 9.8231}],
-    ),  # fmt: skip
+    ),
     ("futures/cm", "metrics"): (
         "create_time,symbol,sum_open_interest,sum_open_interest_value,"
         "count_toptrader_long_short_ratio,sum_toptrader_long_short_ratio,count_long_short_ratio,"
@@ -264,7 +265,7 @@ CASES: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {
           "sum_open_interest": 3051223.0, "sum_open_interest_value": 7209.8812,
           "count_toptrader_long_short_ratio": None, "sum_toptrader_long_short_ratio": None,
           "count_long_short_ratio": 1.2281, "sum_taker_long_short_vol_ratio": 0.8812}],
-    ),  # fmt: skip
+    ),
     ("futures/cm", "liquidationSnapshot"): (
         "time,side,order_type,time_in_force,original_quantity,price,average_price,order_status,"
         "last_fill_quantity,accumulated_fill_quantity\n"
@@ -273,19 +274,19 @@ CASES: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {
           "time_in_force": "IOC", "original_quantity": 3.0, "price": 42510.1,
           "average_price": 42402.2, "order_status": "FILLED", "last_fill_quantity": 3.0,
           "accumulated_fill_quantity": 3.0}],
-    ),  # fmt: skip
+    ),
     ("futures/cm", "fundingRate"): (
         "calc_time,funding_interval_hours,last_funding_rate\n1704067200000,8,0.00010000\n",
         [{"calc_time": at(2024, 1, 1), "funding_interval_hours": 8,
           "last_funding_rate": 0.0001}],
-    ),  # fmt: skip
+    ),
     # Options: epoch ms in BVOLIndex; EOHSummary has a text date, an hour and empty fields.
     ("option", "BVOLIndex"): (
         "calc_time,symbol,base_asset,quote_asset,index_value\n"
         "1704067200012,BTCBVOLUSDT,BTC,USDT,51.42\n",
         [{"calc_time": at(2024, 1, 1, 0, 0, 0, 12000), "symbol": "BTCBVOLUSDT",
           "base_asset": "BTC", "quote_asset": "USDT", "index_value": 51.42}],
-    ),  # fmt: skip
+    ),
     ("option", "EOHSummary"): (
         "date,hour,symbol,underlying,type,strike,open,high,low,close,volume_contracts,"
         "volume_usdt,best_bid_price,best_ask_price,best_bid_qty,best_ask_qty,best_buy_iv,"
@@ -301,8 +302,9 @@ CASES: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {
           "mark_price": 1077.3, "mark_iv": 0.4701, "delta": 0.5521, "gamma": 0.00011,
           "vega": 31.22, "theta": -88.41, "openinterest_contracts": 12.52,
           "openinterest_usdt": 529517.3}],
-    ),  # fmt: skip
+    ),
 }
+# fmt: on
 
 
 def test_every_type_has_a_hand_written_case() -> None:

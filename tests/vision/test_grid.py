@@ -79,8 +79,10 @@ async def test_every_cell_downloads_and_parses(
     ):
         listed = await mgr.list_dates(frequency=frequency)
         symbols = await mgr.list_symbols(frequency=frequency)
+        intervals = await mgr.list_intervals(frequency=frequency)
         result = await mgr.download_range(spec.first_day, spec.last_day)
     assert listed == [spec.date] and symbols == [spec.symbol]
+    assert intervals == (["1h"] if spec.interval else [])
     assert [f.spec for f in result.files] == [spec]
     assert server.count(spec.path) == 1 and server.count(spec.path + ".CHECKSUM") == 1
     assert not result.missing_days and not result.failed and not result.not_yet_published

@@ -46,6 +46,7 @@ __all__ = [
 
 TimeUnit = Literal["ms", "us"]
 _UNIT = {"ms": 1_000, "us": 1_000_000}
+_HOUR = timedelta(hours=1)
 _KLINE_HEADER = (
     "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,"
     "taker_buy_quote_volume,ignore"
@@ -237,14 +238,17 @@ def write_sample_file(
     header: bool | None = None,
 ) -> tuple[Path, int]:
     """Write ``spec`` (any market, type and frequency) with :func:`sample_csv` rows every
-    ``step`` (default: the kline interval, else one hour) over the file's days, and its
+    ``step`` from the file's first day over its days (default: the kline interval - 3d and 1w
+    counted from that day, 1mo one row - else one hour), and its
     ``.CHECKSUM``. Futures and options files get a header row unless ``header=False``; spot
     files none. Returns the zip's path and the number of rows written."""
     from pepperpy_core.vision.paths import INTERVAL_LENGTH
 
+    days = spec.last_day - spec.first_day + timedelta(days=1)
     if step is None:
-        step = INTERVAL_LENGTH.get(spec.interval or "", timedelta(hours=1))
-    span = (spec.last_day - spec.first_day + timedelta(days=1)) // step
+        lengths = {**INTERVAL_LENGTH, "3d": timedelta(days=3), "1w": timedelta(weeks=1)}
+        step = days if spec.interval == "1mo" else lengths.get(spec.interval or "", _HOUR)
+    span = days // step
     start = _midnight(spec.first_day)
     with_header = spec.market != "spot" if header is None else header
     csv = sample_csv(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -18,7 +19,12 @@ import pytest
 from cli_runner import SCRIPT, cli, plain
 
 from pepperpy_core.cli import build_parser
-from pepperpy_core.testing.vision_server import VisionArchiveServer, build_sample_archive
+from pepperpy_core.testing.vision_server import (
+    VisionArchiveServer,
+    build_sample_archive,
+    write_sample_file,
+)
+from pepperpy_core.vision import VisionFile
 
 
 @pytest.fixture
@@ -215,3 +221,23 @@ async def cli_with_terminal_stderr(*args: str, timeout: float = 60) -> tuple[int
         os.close(leader)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), b"".join(chunks).decode(errors="replace")
+
+
+async def test_download_a_monthly_only_interval(tmp_path: Path) -> None:
+    """`--interval 1w` (published as monthly files only) downloads the month's file and keeps
+    the weeks that open inside the range."""
+    root = tmp_path / "archive"
+    month = VisionFile(market="spot", data_type="klines", symbol="BTCUSDT", interval="1w",
+                       date=dt.date(2024, 1, 1), frequency="monthly")  # fmt: skip
+    write_sample_file(root, month)  # weeks opening 2024-01-01, 08, 15, 22
+    async with VisionArchiveServer(root) as server:
+        code, out, err = await cli(
+            "vision", "download", "BTCUSDT", "--interval", "1w", "--start", "2024-01-01",
+            "--end", "2024-01-20", "--out", str(tmp_path / "out"), "--base-url",
+            server.base_url, "--json",
+        )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["files"] == 1 and summary["rows"] == 3 and summary["missing_days"] == []
+    with open(summary["output"], newline="") as fh:
+        assert len(list(csv.reader(fh))) == 4  # header and three weeks

@@ -150,7 +150,7 @@ def _parse_polars(body: bytes, header: bool, schema: Schema) -> Any:
         )
     except Exception as exc:  # polars has several error classes; all mean "bad CSV"
         raise VisionError(f"unparsable {schema.name} CSV: {_first_line(exc)}") from None
-    return frame.rechunk().to_arrow()  # one contiguous chunk per column
+    return frame.to_arrow()
 
 
 def _parse_pyarrow(body: bytes, header: bool, schema: Schema) -> Any:

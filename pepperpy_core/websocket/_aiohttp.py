@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import ssl
 from collections import deque
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 from aiohttp import WSMsgType
@@ -74,49 +74,89 @@ class AiohttpConnection:
         self._close_rcvd = False
         self._closing = False  # close() was called
         self._done = asyncio.Event()
-        self._reader = asyncio.get_running_loop().create_task(self._read())
+        self._loop = asyncio.get_running_loop()
+        # One reader at a time inside aiohttp's receive(): a caller of recv() reads itself
+        # (no hand-off between tasks on the hot path); when nobody is reading, the pump task
+        # does, so pings are answered, pongs seen and a close noticed on an idle connection.
+        self._reading = False
+        self._pump: asyncio.Task[None] | None = None
+        self._pump_check = False  # a _maybe_pump() call is scheduled
+        self._wanted = False  # a caller of recv() waits on the pump
+        self._maybe_pump()
         self.raw_send = self.send
         self.raw_recv = self.recv
 
     # ------------------------------------------------------------ reading
 
-    async def _read(self) -> None:
+    async def _read_one(self) -> str | bytes | None:
+        """Read one frame from aiohttp: a data message, or None after handling a control
+        frame. At the end of the connection, finish it and raise :class:`ConnectionLost`."""
         ws = self._ws
+        self._reading = True
         try:
-            while True:
-                msg = await ws.receive()
-                kind = msg.type
-                if kind in _DATA:
-                    limit = self._max_size
-                    if limit is not None and too_big(msg.data, limit):
-                        self._error = MessageTooLargeError(
-                            f"message received exceeds the size limit ({limit} bytes)"
-                        )
-                        with contextlib.suppress(Exception):
-                            await ws.close(code=_MESSAGE_TOO_BIG, message=b"message too big")
-                        break
-                    self._push(msg.data)
-                elif kind is WSMsgType.PING:
-                    with contextlib.suppress(Exception):
-                        await ws.pong(msg.data)
-                elif kind is WSMsgType.PONG:
-                    self._pong(msg.data)
-                elif kind is WSMsgType.CLOSE:
-                    self._close_rcvd = True
-                    self._error = _closed_error(int(msg.data or _ABNORMAL), msg.extra or "")
-                else:  # CLOSING, CLOSED, ERROR
-                    if self._error is None:
-                        self._error = self._broken(msg)
-                    break
+            msg = await ws.receive()
         except Exception as exc:  # the transport broke under receive()
-            if self._error is None:
-                self._error = _closed_error(_ABNORMAL, "", detail=str(exc))
+            await self._end(_closed_error(_ABNORMAL, "", detail=str(exc)))
         finally:
+            self._reading = False
+        kind = msg.type
+        if kind in _DATA:
+            limit = self._max_size
+            if limit is not None and too_big(msg.data, limit):
+                too_large = MessageTooLargeError(
+                    f"message received exceeds the size limit ({limit} bytes)"
+                )
+                self._error = self._error or too_large
+                with contextlib.suppress(Exception):
+                    await ws.close(code=_MESSAGE_TOO_BIG, message=b"message too big")
+                await self._end(too_large)
+            return msg.data  # type: ignore[no-any-return]
+        if kind is WSMsgType.PING:
+            with contextlib.suppress(Exception):
+                await ws.pong(msg.data)
+        elif kind is WSMsgType.PONG:
+            self._pong(msg.data)
+        elif kind is WSMsgType.CLOSE:
+            self._close_rcvd = True
+            self._error = _closed_error(int(msg.data or _ABNORMAL), msg.extra or "")
+        else:  # CLOSING, CLOSED, ERROR
+            await self._end(self._error or self._broken(msg))
+        return None
+
+    async def _end(self, error: WebSocketError) -> NoReturn:
+        """The connection is over: record why, wake everyone, release the session."""
+        if not self._done.is_set():
+            if self._error is None:
+                self._error = error
             self._finish()
             # The session holds only this connection: release it as soon as the connection
             # is lost (nobody may call close() on it). close() releases it itself.
             if not self._closing:
                 await self._session.close()
+        assert self._error is not None
+        raise ConnectionLost(self._error)
+
+    def _maybe_pump(self) -> None:
+        """Start the pump unless someone is reading (called soon after each recv())."""
+        self._pump_check = False
+        if self._reading or self._pump is not None or self._done.is_set() or self._closing:
+            return
+        self._pump = self._loop.create_task(self._run_pump())
+
+    async def _run_pump(self) -> None:
+        """Read while nobody else does; stop once a caller of recv() waits (it then reads
+        itself), handing it what was read."""
+        try:
+            while not self._wanted:
+                data = await self._read_one()
+                if data is not None:
+                    self._push(data)
+        except ConnectionLost:
+            pass
+        finally:
+            self._pump = None
+            self._wanted = False
+            self._wake()  # a waiting caller reads itself from now on
 
     def _broken(self, msg: aiohttp.WSMessage) -> WebSocketError:
         data = msg.data
@@ -140,6 +180,9 @@ class AiohttpConnection:
 
     def _push(self, item: object) -> None:
         self._messages.append(item)
+        self._wake()
+
+    def _wake(self) -> None:
         ready = self._ready
         if ready is not None and not ready.done():
             ready.set_result(None)
@@ -164,8 +207,20 @@ class AiohttpConnection:
                     assert self._error is not None
                     raise ConnectionLost(self._error)
                 messages.popleft()
+                if self._pump is None and not self._pump_check:
+                    self._pump_check = True  # if nobody reads next, the pump takes over
+                    self._loop.call_soon(self._maybe_pump)
                 return item  # type: ignore[return-value]
-            self._ready = asyncio.get_running_loop().create_future()
+            if self._pump is None and not self._reading:
+                data = await self._read_one()
+                if data is None:
+                    continue
+                if not self._pump_check:  # if nobody reads next, the pump takes over
+                    self._pump_check = True
+                    self._loop.call_soon(self._maybe_pump)
+                return data
+            self._wanted = True  # the pump stops after its current read
+            self._ready = self._loop.create_future()
             await self._ready
 
     # ------------------------------------------------------------ state and sending
@@ -203,6 +258,7 @@ class AiohttpConnection:
     async def ping(self) -> asyncio.Future[float]:
         if self._done.is_set():
             raise self._lost_now()
+        self._maybe_pump()  # its pong must be read even if nobody receives
         waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self._ping_count += 1
         payload = self._ping_count.to_bytes(8, "big")
@@ -238,14 +294,19 @@ class AiohttpConnection:
         except Exception:
             self.abort()
         finally:
-            reader = self._reader
-            if not reader.done():
-                await asyncio.wait({reader}, timeout=self._close_timeout)
-            if not reader.done():
-                self.abort()
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reader
+            pump = self._pump
+            if pump is not None and not pump.done():  # it got CLOSING: it ends now
+                await asyncio.wait({pump}, timeout=self._close_timeout)
+                if not pump.done():
+                    self.abort()
+                    pump.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await pump
+            if not self._done.is_set():  # nobody was reading: close() read the rest itself
+                self._error = self._error or WebSocketDisconnectedError(
+                    f"connection closed by the client with code {code}", code=code, reason=reason
+                )
+                self._finish()
             await self._session.close()
 
     def abort(self) -> None:

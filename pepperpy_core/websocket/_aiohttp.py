@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import ssl
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 
 import aiohttp
@@ -50,7 +51,8 @@ _END = object()  # queued after the last message
 class AiohttpConnection:
     """One open aiohttp WebSocket; methods raise :class:`ConnectionLost` when it breaks."""
 
-    LOST: tuple[type[BaseException], ...] = (ConnectionLost,)
+    #: raw_send_text is aiohttp's own send_str: a dead transport raises a ConnectionError.
+    LOST: tuple[type[BaseException], ...] = (ConnectionLost, ConnectionError)
 
     def __init__(
         self,
@@ -84,6 +86,7 @@ class AiohttpConnection:
         self._wanted = False  # a caller of recv() waits on the pump
         self._maybe_pump()
         self.raw_send = self.send
+        self.raw_send_text: Callable[[str], Awaitable[None]] = ws.send_str  # the hot path
         self.raw_recv = self.recv
 
     # ------------------------------------------------------------ reading
@@ -238,8 +241,9 @@ class AiohttpConnection:
         return self._close_rcvd
 
     def lost_error(self, exc: BaseException) -> WebSocketError:
-        assert isinstance(exc, ConnectionLost)
-        return exc.error
+        if isinstance(exc, ConnectionLost):
+            return exc.error
+        return self._lost_now().error
 
     def _lost_now(self) -> ConnectionLost:
         return ConnectionLost(self._error or _closed_error(_ABNORMAL, "", detail=self.failure))

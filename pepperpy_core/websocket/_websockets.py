@@ -103,8 +103,8 @@ class ConnectOptions:
 
 class Wire(Protocol):
     """The seam: what the client needs from one open connection, whatever the library.
-    ``raw_send``/``raw_recv`` raise one of ``LOST`` when the connection is gone, which
-    :meth:`lost_error` turns into the public error; the other methods raise
+    ``raw_send``/``raw_send_text``/``raw_recv`` raise one of ``LOST`` when the connection is
+    gone, which :meth:`lost_error` turns into the public error; the other methods raise
     :class:`ConnectionLost`."""
 
     LOST: tuple[type[BaseException], ...]
@@ -112,6 +112,8 @@ class Wire(Protocol):
 
     @property
     def raw_send(self) -> Callable[[str | bytes], Awaitable[None]]: ...
+    @property
+    def raw_send_text(self) -> Callable[[str], Awaitable[None]]: ...
     @property
     def raw_recv(self) -> Callable[[], Awaitable[str | bytes]]: ...
     @property
@@ -182,7 +184,7 @@ def default_ssl_context(verify: bool) -> ssl.SSLContext:
 class WireConnection:
     """One open WebSocket connection. Methods raise :class:`ConnectionLost` when it breaks."""
 
-    __slots__ = ("_max_size", "_ws", "failure", "raw_recv", "raw_send")
+    __slots__ = ("_max_size", "_ws", "failure", "raw_recv", "raw_send", "raw_send_text")
 
     #: What raw_send/raw_recv raise when the connection is gone; see :meth:`lost_error`.
     LOST: tuple[type[BaseException], ...] = (ConnectionClosed, ConnectionLost)
@@ -196,6 +198,7 @@ class WireConnection:
         # compression can a frame within the library's limit inflate past max_size, so only
         # then is every message measured here.
         self.raw_send = ws.send
+        self.raw_send_text: Callable[[str], Awaitable[None]] = ws.send
         self.raw_recv = ws.recv if max_size is None else self._recv_within_limit
 
     async def _recv_within_limit(self) -> str | bytes:

@@ -452,7 +452,10 @@ class WebSocket:
             await self._send_payload(payload)
             return
         try:  # hot path: connected, straight to the library
-            await conn.raw_send(payload)
+            if type(payload) is str:
+                await conn.raw_send_text(payload)
+            else:
+                await conn.raw_send(payload)
         except conn.LOST as exc:
             await self._connection_lost(conn, conn.lost_error(exc))
             await self._send_payload(payload)

@@ -24,11 +24,14 @@ import asyncio
 import json
 import os
 import platform
+import re
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +81,13 @@ async def server_handler(ws: ServerConnection) -> None:
 
 async def run_server() -> None:
     async with serve(
-        server_handler, "127.0.0.1", 0, compression=None, max_size=None, max_queue=None
+        server_handler,
+        "127.0.0.1",
+        0,
+        compression=None,
+        max_size=None,
+        max_queue=None,
+        ping_interval=None,  # a client slowed down by callgrind must not be dropped
     ) as server:
         port = server.sockets[0].getsockname()[1]
         print(port, flush=True)
@@ -297,7 +306,13 @@ async def pipelined(client: Client, base: str) -> float:
 
 
 PING_PONG_CLIENTS: list[type[Client]] = [
-    Raw, Aiohttp, Picows, Pepper, PepperAiohttp, PepperOrjson, PepperAiohttpOrjson
+    Raw,
+    Aiohttp,
+    Picows,
+    Pepper,
+    PepperAiohttp,
+    PepperOrjson,
+    PepperAiohttpOrjson,
 ]
 Samples = dict[str, dict[str, list[float]]]
 CPU_KEY = " cpu"  # suffix of the per-client lists of client CPU microseconds per message
@@ -326,6 +341,123 @@ async def measure(base: str, rounds: int) -> Samples:
                 by_client.setdefault(cls.name, []).append(rate)
                 by_client.setdefault(cls.name + CPU_KEY, []).append(cpu_us)
     return samples
+
+
+# --------------------------------------------------------------------- instruction counts
+
+# With --instructions: each client runs in a child process under callgrind (pinned to core 1,
+# no ASLR, PYTHONHASHSEED=0) for a short and a long run of each workload; the difference
+# divided by the difference in messages is the client's own instructions per message, a
+# figure that does not move with the machine's load the way rates and CPU times do.
+INSTRUCTION_CLIENTS: list[type[Client]] = [Raw, Aiohttp, Picows, Pepper, PepperAiohttp]
+INSTRUCTION_RUNS = {"ping-pong": (100, 600), "pipelined": (500, 3000)}
+COLLECTED = re.compile(r"^==\d+== Collected : (\d+)\s*$", re.MULTILINE)
+
+
+async def child_run(client_name: str, workload: str, count: int, base: str) -> None:
+    cls = next(c for c in INSTRUCTION_CLIENTS if c.__name__ == client_name)
+    client = cls()
+    if workload == "ping-pong":
+        await client.open(f"{base}/echo")
+        message = dict(MESSAGE)
+        for seq in range(count):
+            message["seq"] = seq
+            await client.send(message)
+            await client.receive()
+    else:
+        await client.open(f"{base}/sink")
+        message = dict(MESSAGE)
+        for seq in range(count):
+            message["seq"] = seq
+            await client.send(dict(message))
+        await client.send_text(DONE)
+        assert await client.receive() == count
+    await client.close()
+
+
+def instructions(client_name: str, workload: str, count: int, base: str) -> int:
+    prefix: list[str] = []
+    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
+        prefix += ["taskset", "-c", "1"]
+    if shutil.which("setarch"):
+        prefix += ["setarch", "-R"]
+    proc = subprocess.run(
+        [
+            *prefix,
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            __file__,
+            "--child",
+            client_name,
+            workload,
+            str(count),
+            base,
+        ],
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    found = COLLECTED.findall(proc.stderr)
+    if proc.returncode != 0 or not found:
+        raise RuntimeError(f"{client_name} {workload} {count}: {proc.stderr[-2000:]}")
+    return int(found[-1])
+
+
+def measure_instructions(base: str) -> dict[str, dict[str, float]]:
+    """Instructions per message, per workload and client."""
+    jobs = [
+        (cls, workload, n)
+        for workload, runs in INSTRUCTION_RUNS.items()
+        for cls in INSTRUCTION_CLIENTS
+        for n in runs
+    ]
+    with ThreadPoolExecutor(2) as pool:
+        totals = list(
+            pool.map(lambda job: instructions(job[0].__name__, job[1], job[2], base), jobs)
+        )
+    counted = {
+        (cls.name, workload, n): total
+        for (cls, workload, n), total in zip(jobs, totals, strict=True)
+    }
+    per_message: dict[str, dict[str, float]] = {}
+    for workload, (low, high) in INSTRUCTION_RUNS.items():
+        for cls in INSTRUCTION_CLIENTS:
+            extra = counted[(cls.name, workload, high)] - counted[(cls.name, workload, low)]
+            per_message.setdefault(workload, {})[cls.name] = extra / (high - low)
+    return per_message
+
+
+def instruction_report(per_message: dict[str, dict[str, float]]) -> str:
+    lines = [
+        "### Instructions per message (callgrind)",
+        "",
+        "`python benchmarks/websocket_throughput.py --instructions`: the client's user-space "
+        "instructions per message (long run minus short run), steady from run to run. "
+        "pepperpy-core is compared with the library under its backend.",
+        "",
+        "| workload | client | instructions/msg | vs raw websockets | vs its own library |",
+        "|---|---|---:|---:|---:|",
+    ]
+    own = {Pepper.name: Raw.name, PepperAiohttp.name: Aiohttp.name}
+    for workload, by_client in per_message.items():
+        raw = by_client[Raw.name]
+        for client, value in by_client.items():
+            base = own.get(client)
+            # "x faster" reading: the library's instructions over ours (>= 0.95 is the goal)
+            versus = f"{by_client[base] / value:.2f}x" if base else ""
+            lines.append(
+                f"| {workload} | {client} | {value:,.0f} | {raw / value:.2f}x | {versus} |"
+            )
+    lines += [
+        "",
+        "Ratios read as speed: raw instructions over the client's (above 1.00x: fewer "
+        "instructions than the reference).",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------- report
@@ -373,10 +505,26 @@ def report(samples: Samples, rounds: int, pinned: bool) -> str:
     return "\n".join(lines)
 
 
+def quiet_logging() -> None:
+    """As a service would: our per-connection info events stay quiet."""
+    import logging
+
+    import structlog
+
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        cache_logger_on_first_use=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions per message (valgrind)"
+    )
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).parent / "results" / "websocket.md"
     )
@@ -384,6 +532,11 @@ def main() -> None:
     if args.serve:
         pin(0)
         asyncio.run(run_server())
+        return
+    if args.child:
+        client_name, workload, count, base = args.child
+        quiet_logging()
+        asyncio.run(child_run(client_name, workload, int(count), base))
         return
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve"],
@@ -394,15 +547,16 @@ def main() -> None:
     try:
         assert server.stdout is not None
         port = int(server.stdout.readline())
+        if args.instructions:
+            per_message = measure_instructions(f"ws://127.0.0.1:{port}")
+            text = instruction_report(per_message)
+            out = args.out.with_name(args.out.stem + "_instructions.md")
+            out.write_text(text, encoding="utf-8")
+            print(text)
+            print(f"(written to {out})")
+            return
         pinned = pin(1)
-        import logging
-
-        import structlog
-
-        structlog.configure(  # as a service would: our per-connection info events stay quiet
-            wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-            cache_logger_on_first_use=True,
-        )
+        quiet_logging()
         started = time.perf_counter()
         results = asyncio.run(measure(f"ws://127.0.0.1:{port}", args.rounds))
         took = time.perf_counter() - started

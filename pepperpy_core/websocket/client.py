@@ -882,6 +882,7 @@ class WebSocket:
         Idempotent; afterwards every send/receive raises :class:`WebSocketClosedError`."""
         if self._closing:
             return
+        await self._deliver_outbox_before_close()
         self._closing = True
         conn, self._conn = self._conn, None
         draining, self._draining = self._draining, None
@@ -919,6 +920,22 @@ class WebSocket:
         _log.info("websocket.closed", url=self._safe_url, code=code)
         if conn is not None:
             await self._events.emit("disconnect", None)
+
+    async def _deliver_outbox_before_close(self) -> None:
+        """Frames waiting in the outbox for a reconnect in progress were accepted by send():
+        let the reconnect deliver them (up to ``send_wait`` seconds) before closing."""
+        outbox = self.outbox
+        task = self._reconnect_task
+        if outbox is None or not outbox.pending or self._conn is not None:
+            return
+        if not self._reconnect_in_progress() or asyncio.current_task() is task:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = None if self._send_wait is None else loop.time() + self._send_wait
+        try:
+            await self._await_connection(deadline)
+        except Exception as exc:  # close anyway; the warning below counts what was kept
+            _log.warning("websocket.outbox_not_delivered", url=self._safe_url, error=str(exc))
 
     async def __aenter__(self) -> WebSocket:
         await self.connect()

@@ -243,3 +243,21 @@ async def test_a_clean_close_empties_the_outbox(echo_server: Any) -> None:
     assert ws.outbox is not None and ws.outbox.pending == 1
     await ws.close()
     assert ws.outbox.pending == 0
+
+
+async def test_close_during_a_reconnect_delivers_the_outbox_first(ws_server: Start) -> None:
+    """Frames accepted while reconnecting are sent before close() ends (within send_wait)."""
+    per_connection: list[list[Any]] = []
+    server = await ws_server(recorder(per_connection))
+    ws = WebSocket(
+        server.url, outbox=OutboxPolicy(), auto_reconnect=True, reconnect=FAST, send_wait=5
+    )
+    await ws.connect()
+    await server.stop()
+    await wait_until(lambda: not ws.is_connected)
+    for seq in range(5):
+        await ws.send({"seq": seq})  # accepted into the outbox at once
+    await server.start()
+    await ws.close()
+    await wait_until(lambda: seqs(per_connection) == set(range(5)))
+    assert ws.outbox is not None and ws.outbox.pending == 0

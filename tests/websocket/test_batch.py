@@ -203,7 +203,7 @@ async def test_batch_sent_while_reconnecting_waits_in_the_outbox(ws_server: Star
     ws = BatchWebSocket(
         server.url,
         batch_size=2,
-        flush_interval=0.05,
+        flush_interval=60,  # only a full batch (or flush()) sends: no timing in this test
         auto_reconnect=True,
         reconnect=FAST,
         send_wait=0,
@@ -216,6 +216,7 @@ async def test_batch_sent_while_reconnecting_waits_in_the_outbox(ws_server: Star
     await ws.send({"n": 2})  # full: kept in the outbox until the reconnect
     assert ws.batch == [] and ws.outbox is not None and ws.outbox.pending == 1
     await ws.send({"n": 3})
+    await ws.flush()
     await server.start()
     await wait_until(lambda: len(frames) == 2 and sum(len(f) for f in frames[1]) >= 3)
     assert [item for frame in frames[1] for item in frame] == [{"n": 1}, {"n": 2}, {"n": 3}]

@@ -62,7 +62,10 @@ _PRAGMA = istr("Pragma")
 _NO_DIRECTIVES: Mapping[str, str | None] = MappingProxyType({})
 
 # One directive: a token name, then optionally "=" and a token or a quoted string.
-_DIRECTIVE = re.compile(r'\s*([^\s,=]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^\s,]*))?\s*(?:,|$)')
+_DIRECTIVE = re.compile(
+    r"\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*"
+    r'(?:=\s*("(?:[^"\\]|\\.)*"|[^\s,]*))?\s*(?:,|$)'
+)
 
 
 def parse_cache_control(value: str | None) -> dict[str, str | None]:

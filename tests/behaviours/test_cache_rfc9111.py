@@ -1,0 +1,244 @@
+"""The cache against RFC 9111, rule by rule: each rule as a pure function, then through a real
+aiohttp origin whose answer each test scripts (repeated header lines included), on a fake
+wall clock."""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+
+import pytest
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from pepperpy_core import HttpClient
+from pepperpy_core.behaviours.cache import CachedClient, CacheMiddleware, CachePolicy
+from pepperpy_core.behaviours.cache.entry import make_entry
+from pepperpy_core.behaviours.cache.rules import (
+    _lifetime,
+    _stored_headers,
+    delta_seconds,
+    first_member,
+    parse_cache_control,
+    parse_http_date,
+    request_directives,
+    response_directives,
+)
+from pepperpy_core.exceptions import ConfigurationError
+from pepperpy_core.http.chain import CallNext
+from pepperpy_core.http.models import Request, Response
+from pepperpy_core.testing import FakeClock, LocalServer
+
+Script = Callable[[web.Request, int], web.StreamResponse]
+
+
+@dataclass
+class Origin:
+    """A real server; ``script(name, fn)`` sets what ``/name`` answers (``fn(request, n)``,
+    n counting from 1); ``hits[name]`` and ``seen[name]`` (request headers) record traffic."""
+
+    server: LocalServer
+    scripts: dict[str, Script] = field(default_factory=dict)
+    hits: Counter[str] = field(default_factory=Counter)
+    seen: dict[str, list[CIMultiDictProxy[str]]] = field(default_factory=dict)
+    methods: list[str] = field(default_factory=list)
+
+    def script(self, name: str, fn: Script) -> None:
+        self.scripts[name] = fn
+
+
+ORIGIN = web.AppKey("origin", Origin)
+
+
+async def _dispatch(request: web.Request) -> web.StreamResponse:
+    origin = request.app[ORIGIN]
+    name = request.match_info["name"]
+    origin.hits[name] += 1
+    origin.seen.setdefault(name, []).append(request.headers)
+    origin.methods.append(request.method)
+    await request.read()
+    return origin.scripts[name](request, origin.hits[name])
+
+
+@pytest.fixture
+async def origin() -> AsyncIterator[Origin]:
+    app = web.Application()
+    app.router.add_route("*", "/{name}", _dispatch)
+    server = LocalServer(app)
+    scripted = app[ORIGIN] = Origin(server)
+    async with server:
+        yield scripted
+
+
+def answer(*lines: tuple[str, str], status: int = 200, body: bytes = b"ok") -> Script:
+    """A script answering ``status`` with these header lines (repeats kept) every time."""
+    def fn(request: web.Request, n: int) -> web.StreamResponse:
+        headers: CIMultiDict[str] = CIMultiDict()
+        for name, value in lines:
+            headers.add(name, value)
+        return web.Response(status=status, headers=headers,
+                            body=None if status in (204, 304) else body + str(n).encode())
+    return fn
+
+
+def client_for(origin: Origin, clock: FakeClock, **policy: object) -> HttpClient:
+    layer = CacheMiddleware(CachePolicy(**policy), clock=clock.time)  # type: ignore[arg-type]
+    return HttpClient(base_url=origin.server.base_url, middlewares=[layer], retries=0)
+
+
+def lines(*pairs: tuple[str, str]) -> CIMultiDictProxy[str]:
+    return CIMultiDictProxy(CIMultiDict(pairs))
+
+
+def http_date(seconds: float) -> str:
+    return formatdate(seconds, usegmt=True)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+# ============================================================== 1. parsing: lists, dates, Age
+
+
+def test_repeated_lines_are_one_list() -> None:
+    """Every Cache-Control line counts: a second ``no-store`` line is not ignored (responses
+    and requests alike); commas inside quotes do not split; the first of a repeated directive
+    wins."""
+    assert "no-store" in response_directives(
+        lines(("Cache-Control", "max-age=60"), ("Cache-Control", "no-store")))
+    assert "no-cache" in request_directives(
+        lines(("Cache-Control", "x-foo"), ("Cache-Control", "no-cache")))
+    assert parse_cache_control('private="a, b", max-age=5, max-age=9') == {
+        "private": "a, b", "max-age": "5"}
+    assert parse_cache_control('"max-age=60", max-age=0') == {"max-age": "0"}
+    assert request_directives(lines(("Pragma", "no-cache"))) == {"no-cache": None}
+
+
+@pytest.mark.parametrize("value", [
+    "Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT",
+    "Sun Nov  6 08:49:37 1994", "sun, 06 nov 1994 08:49:37 gmt",
+])
+def test_http_date_forms(value: str) -> None:
+    """IMF-fixdate, the obsolete RFC 850 and asctime forms, names in any case."""
+    assert parse_http_date(value) == calendar.timegm((1994, 11, 6, 8, 49, 37, 0, 0, 0))
+
+
+@pytest.mark.parametrize("value", [
+    "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 06 Nov 1994 08:49:37 +1000",
+    "Sun, 06 Nov 94 08:49:37 GMT", "Sun 06 Nov 1994 08:49:37 GMT",
+    "Sun,  06 Nov 1994 08:49:37 GMT", "Sun, 06-Nov-1994 08:49:37 GMT",
+    "Sun, 06 Nov 1994 08.49.37 GMT", "Sun, 06 Nov 1994 8:49:37 GMT",
+    "Sun, 06 Nov 1994 08:49:37 GMT, Mon, 07 Nov 1994 08:49:37 GMT", "0", "",
+])
+def test_invalid_http_dates(value: str) -> None:
+    """Another zone, a two-digit year in IMF-fixdate, wrong separators or spacing, a 1-digit
+    hour or two lines joined: not an HTTP-date."""
+    assert parse_http_date(value) is None
+
+
+def test_delta_seconds_and_age() -> None:
+    """delta-seconds are digits only, capped at 2^31; Age takes the first member."""
+    assert delta_seconds("003600") == 3600 and delta_seconds("99999999999") == 2**31
+    assert [delta_seconds(v) for v in ("-1", "1.5", "a100", "100a", "'60'")] == [None] * 5
+    assert first_member("7200, 0") == "7200"
+
+
+def test_invalid_max_age_is_stale_not_defaulted() -> None:
+    """``max-age=abc`` is stale (0), never replaced by ``ttl``; an invalid Expires too."""
+    policy = CachePolicy(ttl=300)
+    headers = lines(("Cache-Control", "max-age=abc"))
+    assert _lifetime(headers, response_directives(headers), 200, policy, 0.0) == 0.0
+    expires = lines(("Expires", "Sun, 06 Nov 1994 08:49:37 UTC"))
+    assert _lifetime(expires, {}, 200, policy, 0.0) == 0.0
+
+
+async def test_second_no_store_line_is_honoured(origin: Origin, clock: FakeClock) -> None:
+    """A response whose second Cache-Control line says no-store is not stored."""
+    origin.script("a", answer(("Cache-Control", "max-age=60"), ("Cache-Control", "no-store")))
+    async with client_for(origin, clock) as client:
+        await client.get("/a")
+        second = await client.get("/a")
+    assert origin.hits["a"] == 2 and second.metadata["cache"] == "miss"
+
+
+async def test_vary_star_on_a_second_line(origin: Origin, clock: FakeClock) -> None:
+    """``Vary: *`` on a second line still makes the response unstorable."""
+    origin.script("v", answer(("Cache-Control", "max-age=60"), ("Vary", "Accept"),
+                              ("Vary", "*")))
+    async with client_for(origin, clock) as client:
+        await client.get("/v")
+        await client.get("/v")
+    assert origin.hits["v"] == 2
+
+
+class _ExtraLine:
+    """Adds a header line to every request, after those the caller set (outside the cache)."""
+
+    rank = 150
+
+    def __init__(self, name: str, value: str) -> None:
+        self.line = (name, value)
+
+    async def __call__(self, request: Request, call_next: CallNext) -> Response:
+        headers = CIMultiDict(request.headers)
+        headers.add(*self.line)
+        return await call_next(request.copy_with(headers=headers, metadata=request.metadata))
+
+
+async def test_second_request_cache_control_line(origin: Origin, clock: FakeClock) -> None:
+    """A request's second Cache-Control line (``no-cache``) is read too: it goes to the origin."""
+    origin.script("r", answer(("Cache-Control", "max-age=60")))
+    layer = CacheMiddleware(CachePolicy(), clock=clock.time)
+    async with HttpClient(base_url=origin.server.base_url, retries=0,
+                          middlewares=[layer, _ExtraLine("Cache-Control", "no-cache")]) as client:
+        await client.get("/r", headers={"Cache-Control": "x-ignored"})
+        await client.get("/r", headers={"Cache-Control": "x-ignored"})
+    assert origin.hits["r"] == 2
+    assert origin.seen["r"][1].getall("Cache-Control") == ["x-ignored", "no-cache"]
+
+
+@pytest.mark.parametrize("expires", ["Thu, 01 Jan 2099 00:00:00 UTC", "Thu, 01 Jan 99 00:00:00 GMT",
+                                     "Thu, 01-Jan-2099 00:00:00 GMT", "0"])
+async def test_invalid_expires_is_already_expired(
+    origin: Origin, clock: FakeClock, expires: str
+) -> None:
+    """An Expires that is not an HTTP-date is stale at once: the next request revalidates."""
+    origin.script("e", answer(("Expires", expires), ("ETag", '"e1"')))
+    async with client_for(origin, clock, ttl=300) as client:
+        await client.get("/e")
+        await client.get("/e")
+    assert origin.hits["e"] == 2 and origin.seen["e"][1]["If-None-Match"] == '"e1"'
+
+
+async def test_valid_obsolete_expires_is_fresh(origin: Origin, clock: FakeClock) -> None:
+    """A future Expires in asctime form is honoured."""
+    origin.script("e", answer(("Expires", "Thu Jan  1 00:00:00 2099")))
+    async with client_for(origin, clock) as client:
+        await client.get("/e")
+        second = await client.get("/e")
+    assert origin.hits["e"] == 1 and second.metadata["cache"] == "hit"
+
+
+@pytest.mark.parametrize("age, fresh", [("7200, 0", False), ("0, 7200", True), ("old", True)])
+async def test_age_first_member(origin: Origin, clock: FakeClock, age: str, fresh: bool) -> None:
+    """``Age: 7200, 0`` is 7200 (stale for max-age=3600); an invalid Age is ignored."""
+    origin.script("g", answer(("Cache-Control", "max-age=3600"), ("Age", age)))
+    async with client_for(origin, clock) as client:
+        await client.get("/g")
+        await client.get("/g")
+    assert origin.hits["g"] == (1 if fresh else 2)
+
+
+async def test_invalid_max_age_not_replaced_by_ttl(origin: Origin, clock: FakeClock) -> None:
+    """With ``ttl=300``, a response saying ``max-age=abc`` is still not reused."""
+    origin.script("m", answer(("Cache-Control", "max-age=abc")))
+    async with client_for(origin, clock, ttl=300) as client:
+        await client.get("/m")
+        await client.get("/m")
+    assert origin.hits["m"] == 2

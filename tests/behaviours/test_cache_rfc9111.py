@@ -242,3 +242,73 @@ async def test_invalid_max_age_not_replaced_by_ttl(origin: Origin, clock: FakeCl
         await client.get("/m")
         await client.get("/m")
     assert origin.hits["m"] == 2
+
+
+# ============================================================== 2. stored headers, conditionals
+
+
+def test_hop_by_hop_headers_are_not_stored() -> None:
+    """Headers named by Connection, and TE, Proxy-Connection, Proxy-Authenticate, Keep-Alive,
+    Upgrade (and the like), are dropped from what is stored."""
+    kept = _stored_headers(lines(
+        ("Connection", "x-a, X-B"), ("X-A", "1"), ("x-b", "2"), ("X-C", "3"), ("TE", "trailers"),
+        ("Proxy-Connection", "keep-alive"), ("Proxy-Authenticate", "Basic"),
+        ("Keep-Alive", "timeout=5"), ("Upgrade", "h2c"), ("Content-Type", "text/plain"),
+    ))
+    assert [name.lower() for name, _ in kept] == ["x-c", "content-type"]
+
+
+async def test_hop_by_hop_headers_not_served_from_cache(origin: Origin, clock: FakeClock) -> None:
+    """Through a server: the stored answer comes back without the headers Connection named,
+    nor Proxy-Authenticate / Keep-Alive, but with the others."""
+    origin.script("h", answer(("Cache-Control", "max-age=60"), ("Connection", "X-Secret"),
+                              ("X-Secret", "s"), ("X-Kept", "k"), ("Proxy-Authenticate", "Basic"),
+                              ("Keep-Alive", "timeout=5")))
+    async with client_for(origin, clock) as client:
+        await client.get("/h")
+        second = await client.get("/h")
+    assert second.metadata["cache"] == "hit" and second.headers["X-Kept"] == "k"
+    assert not {"X-Secret", "Proxy-Authenticate", "Keep-Alive"} & set(second.headers)
+
+
+async def test_own_conditional_answered_304_from_fresh_entry(
+    origin: Origin, clock: FakeClock
+) -> None:
+    """A client's If-None-Match / If-Modified-Since on a fresh entry: 304 from the cache when
+    it matches (weak comparison), the full stored answer when it does not; no origin trip."""
+    modified = "Sun, 06 Nov 1994 08:49:37 GMT"
+    origin.script("c", answer(("Cache-Control", "max-age=60"), ("ETag", 'W/"v1"'),
+                              ("Last-Modified", modified)))
+    async with client_for(origin, clock) as client:
+        await client.get("/c")
+        hit = await client.get("/c", headers={"If-None-Match": '"v0", "v1"'})
+        miss = await client.get("/c", headers={"If-None-Match": '"v2"'})
+        since = await client.get("/c", headers={"If-Modified-Since": modified})
+        before = await client.get("/c", headers={"If-Modified-Since": http_date(0)})
+    assert origin.hits["c"] == 1
+    assert hit.status == 304 and hit.content == b"" and hit.headers["ETag"] == 'W/"v1"'
+    assert hit.metadata["from_cache"] is True
+    assert miss.status == 200 and miss.content == b"ok1"
+    assert since.status == 304 and before.status == 200
+
+
+async def test_own_validators_are_not_replaced(origin: Origin, clock: FakeClock) -> None:
+    """Revalidating a stale entry for a conditional request sends the client's validators, not
+    the cache's, and hands the origin's 304 to the client; the entry is refreshed when the 304
+    names its ETag."""
+    def fn(request: web.Request, n: int) -> web.StreamResponse:
+        if request.headers.get("If-None-Match") in ('"mine"', '"v1"'):
+            return web.Response(status=304, headers={"ETag": request.headers["If-None-Match"],
+                                                     "Cache-Control": "max-age=60"})
+        return web.Response(body=b"full", headers={"ETag": '"v1"', "Cache-Control": "max-age=0"})
+    origin.script("s", fn)
+    async with client_for(origin, clock) as client:
+        await client.get("/s")
+        mine = await client.get("/s", headers={"If-None-Match": '"mine"'})
+        assert origin.seen["s"][1]["If-None-Match"] == '"mine"'
+        assert mine.status == 304
+        again = await client.get("/s")  # "mine" did not refresh the entry: revalidated
+        assert again.status == 200 and again.content == b"full"
+        assert origin.seen["s"][2]["If-None-Match"] == '"v1"'
+        ours = await client.get("/s", headers={"If-None-Match": '"v1"'})
+        assert ours.status == 304 and origin.hits["s"] == 3  # fresh after the refresh

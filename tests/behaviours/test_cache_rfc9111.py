@@ -312,3 +312,49 @@ async def test_own_validators_are_not_replaced(origin: Origin, clock: FakeClock)
         assert origin.seen["s"][2]["If-None-Match"] == '"v1"'
         ours = await client.get("/s", headers={"If-None-Match": '"v1"'})
         assert ours.status == 304 and origin.hits["s"] == 3  # fresh after the refresh
+
+
+# ============================================================== 3. methods and invalidation
+
+
+async def test_any_token_method_is_sent(origin: Origin, clock: FakeClock) -> None:
+    """M-SEARCH and PURGE reach the server as written; a non-token method is a clear error."""
+    origin.script("m", answer())
+    async with client_for(origin, clock) as client:
+        first = await client.request("M-SEARCH", "/m")
+        await client.request("PURGE", "/m")
+        with pytest.raises(ConfigurationError, match="invalid HTTP method 'M SEARCH'"):
+            await client.request("M SEARCH", "/m")
+    assert first.status == 200 and origin.methods == ["M-SEARCH", "PURGE"]
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "PURGE", "M-SEARCH"])
+async def test_unsafe_method_invalidates(origin: Origin, clock: FakeClock, method: str) -> None:
+    """Any method but GET/HEAD/OPTIONS/TRACE, answered with a non-error status, makes the
+    stored answer for its URL stale."""
+    origin.script("u", answer(("Cache-Control", "max-age=60")))
+    async with client_for(origin, clock) as client:
+        await client.get("/u")
+        await client.request(method, "/u")
+        assert (await client.get("/u")).metadata["cache"] == "miss"
+        await client.request("OPTIONS", "/u")
+        assert (await client.get("/u")).metadata["cache"] == "hit"
+
+
+async def test_unsafe_invalidates_same_origin_locations(origin: Origin, clock: FakeClock) -> None:
+    """A POST answered with Location and Content-Location invalidates those URLs when they are
+    of the same origin; another origin's URL is left alone, and an error status
+    invalidates nothing."""
+    for name in ("a", "b", "c"):
+        origin.script(name, answer(("Cache-Control", "max-age=60")))
+    origin.script("post", answer(("Location", "/a"),
+                                 ("Content-Location", origin.server.url("/b")),
+                                 ("Content-Location", "http://elsewhere.invalid/c"), status=201))
+    origin.script("bad", answer(("Location", "/c"), status=500))
+    async with client_for(origin, clock) as client:
+        for name in ("a", "b", "c"):
+            await client.get("/" + name)
+        await client.post("/post")
+        await client.post("/bad")
+        again = {name: (await client.get("/" + name)).metadata["cache"] for name in "abc"}
+    assert again == {"a": "miss", "b": "miss", "c": "hit"}

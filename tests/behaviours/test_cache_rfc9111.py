@@ -358,3 +358,68 @@ async def test_unsafe_invalidates_same_origin_locations(origin: Origin, clock: F
         await client.post("/bad")
         again = {name: (await client.get("/" + name)).metadata["cache"] for name in "abc"}
     assert again == {"a": "miss", "b": "miss", "c": "hit"}
+
+
+# ============================================================== 4. statuses, heuristic freshness
+
+
+@pytest.mark.parametrize("status", [203, 204, 299, 301, 308, 400, 404, 410, 500, 599])
+async def test_any_status_with_explicit_freshness_is_stored(
+    origin: Origin, clock: FakeClock, status: int
+) -> None:
+    """With ``max-age``, any final status is stored and reused (RFC 9111 section 3)."""
+    origin.script("s", answer(("Cache-Control", "max-age=60"), status=status))
+    async with client_for(origin, clock) as client:
+        await client.get("/s")
+        second = await client.get("/s")
+    assert origin.hits["s"] == 1 and second.status == status
+
+
+@pytest.mark.parametrize("status", [206, 302, 303, 307, 400, 500])
+async def test_without_freshness_only_heuristic_statuses_are_stored(
+    origin: Origin, clock: FakeClock, status: int
+) -> None:
+    """With only a Last-Modified, a status that is not heuristically cacheable (and 206,
+    which this cache does not combine) is not stored."""
+    stamp = http_date(1_000)
+    origin.script("n", answer(("Last-Modified", stamp), ("Content-Range", "bytes 0-2/9"),
+                              status=status))
+    async with client_for(origin, clock) as client:
+        await client.get("/n")
+        await client.get("/n")
+    assert origin.hits["n"] == 2
+
+
+def test_heuristic_lifetime_rule() -> None:
+    """10 % of Date minus Last-Modified, capped by ``heuristic_max``; none without Last-Modified,
+    for a status that is not heuristically cacheable, or with the heuristic off."""
+    policy = CachePolicy()
+    date = 1_000_000.0
+
+    def life(since: float, status: int = 200, pol: CachePolicy = policy) -> float | None:
+        headers = lines(("Date", http_date(date)), ("Last-Modified", http_date(date - since)))
+        return _lifetime(headers, {}, status, pol, date)
+    assert life(5_000) == 500 and life(10 * 86_400) == 86_400
+    assert life(5_000, status=302) is None
+    assert life(5_000, pol=CachePolicy(heuristic_max=None)) is None
+    assert _lifetime(lines(), {}, 200, policy, date) is None
+
+
+@pytest.mark.parametrize("status", [200, 404, 301])
+async def test_heuristic_freshness_through_a_server(
+    origin: Origin, clock: FakeClock, status: int
+) -> None:
+    """Last-Modified 50 minutes before Date: fresh for 5 minutes, then revalidated."""
+    def fn(request: web.Request, n: int) -> web.StreamResponse:
+        now = clock.time()
+        return web.Response(status=status, body=b"h", headers={
+            "Date": http_date(now), "Last-Modified": http_date(now - 3_000)})
+    origin.script("h", fn)
+    async with client_for(origin, clock) as client:
+        await client.get("/h")
+        clock.advance(290)
+        assert (await client.get("/h")).metadata["cache"] == "hit"
+        clock.advance(20)
+        await client.get("/h")
+    assert origin.hits["h"] == 2
+    assert "If-Modified-Since" in origin.seen["h"][1]

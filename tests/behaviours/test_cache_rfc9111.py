@@ -423,3 +423,53 @@ async def test_heuristic_freshness_through_a_server(
         await client.get("/h")
     assert origin.hits["h"] == 2
     assert "If-Modified-Since" in origin.seen["h"][1]
+
+
+# ============================================================== 5. request directives
+
+
+async def test_request_max_age_and_min_fresh(origin: Origin, clock: FakeClock) -> None:
+    """``max-age=N`` refuses an entry older than N; ``min-fresh=N`` one fresh for less than N
+    more seconds; an invalid value refuses too."""
+    origin.script("d", answer(("Cache-Control", "max-age=100")))
+    async with client_for(origin, clock) as client:
+        await client.get("/d")
+        clock.advance(30)
+        tags = []
+        for control in ("max-age=40", "min-fresh=60", "min-fresh=80", "max-age=20",
+                        "max-age=x"):
+            response = await client.get("/d", headers={"Cache-Control": control})
+            tags.append(response.metadata["cache"])
+            clock.advance(30 if control == "min-fresh=80" else 0)  # refetched: age 0, then 30
+    assert tags == ["hit", "hit", "miss", "miss", "miss"]
+
+
+async def test_request_max_stale(origin: Origin, clock: FakeClock) -> None:
+    """``max-stale`` serves a stale entry (within N seconds past expiry, or any without N),
+    but never one that says must-revalidate or no-cache."""
+    origin.script("ms", answer(("Cache-Control", "max-age=10")))
+    origin.script("mr", answer(("Cache-Control", "max-age=10, must-revalidate")))
+    async with client_for(origin, clock) as client:
+        await client.get("/ms")
+        await client.get("/mr")
+        clock.advance(30)
+        within = await client.get("/ms", headers={"Cache-Control": "max-stale=30"})
+        beyond = await client.get("/ms", headers={"Cache-Control": "max-stale=5"})
+        clock.advance(30)
+        bare = await client.get("/ms", headers={"Cache-Control": "max-stale"})
+        must = await client.get("/mr", headers={"Cache-Control": "max-stale"})
+    assert within.metadata["cache"] == "stale" and beyond.metadata["cache"] == "miss"
+    assert bare.metadata["cache"] == "stale" and origin.hits["ms"] == 2
+    assert must.metadata["from_cache"] is False and origin.hits["mr"] == 2
+
+
+async def test_only_if_cached(origin: Origin, clock: FakeClock) -> None:
+    """``only-if-cached``: the stored answer when there is one, else a 504 without any trip to
+    the origin."""
+    origin.script("o", answer(("Cache-Control", "max-age=60")))
+    async with client_for(origin, clock) as client:
+        empty = await client.get("/o", headers={"Cache-Control": "only-if-cached"})
+        await client.get("/o")
+        stored = await client.get("/o", headers={"Cache-Control": "only-if-cached"})
+    assert empty.status == 504 and empty.metadata["from_cache"] is False
+    assert stored.status == 200 and origin.hits["o"] == 1

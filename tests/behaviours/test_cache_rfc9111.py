@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import inspect
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 
@@ -33,7 +34,7 @@ from pepperpy_core.http.chain import CallNext
 from pepperpy_core.http.models import Request, Response
 from pepperpy_core.testing import FakeClock, LocalServer
 
-Script = Callable[[web.Request, int], web.StreamResponse]
+Script = Callable[[web.Request, int], "web.StreamResponse | Awaitable[web.StreamResponse]"]
 
 
 @dataclass
@@ -61,7 +62,8 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     origin.seen.setdefault(name, []).append(request.headers)
     origin.methods.append(request.method)
     await request.read()
-    return origin.scripts[name](request, origin.hits[name])
+    answered = origin.scripts[name](request, origin.hits[name])
+    return await answered if inspect.isawaitable(answered) else answered
 
 
 @pytest.fixture
@@ -473,3 +475,73 @@ async def test_only_if_cached(origin: Origin, clock: FakeClock) -> None:
         stored = await client.get("/o", headers={"Cache-Control": "only-if-cached"})
     assert empty.status == 504 and empty.metadata["from_cache"] is False
     assert stored.status == 200 and origin.hits["o"] == 1
+
+
+# ============================================================== 6. stale-while-revalidate, Vary
+
+
+def swr_origin(origin: Origin, gate: asyncio.Event) -> None:
+    """max-age=10, stale-while-revalidate=60; answers after the first wait for ``gate``."""
+    async def fn(request: web.Request, n: int) -> web.StreamResponse:
+        if n > 1:
+            await gate.wait()
+        return web.Response(body=f"v{n}".encode(), headers={
+            "Cache-Control": "max-age=10, stale-while-revalidate=60"})
+    origin.script("w", fn)
+
+
+async def test_stale_while_revalidate(origin: Origin, clock: FakeClock) -> None:
+    """Within the window a stale entry is served at once while one background request (however
+    many requests arrive) refreshes it; past the window the request waits for the origin."""
+    gate = asyncio.Event()
+    swr_origin(origin, gate)
+    layer = CacheMiddleware(CachePolicy(), clock=clock.time)
+    async with HttpClient(base_url=origin.server.base_url, middlewares=[layer]) as client:
+        await client.get("/w")
+        clock.advance(30)
+        stale = [await client.get("/w") for _ in range(3)]
+        assert [r.content for r in stale] == [b"v1"] * 3
+        assert {r.metadata["cache"] for r in stale} == {"stale"}
+        assert len(layer._refreshing) == 1
+        gate.set()
+        await asyncio.gather(*layer._refreshing.values())
+        refreshed = await client.get("/w")
+        assert refreshed.content == b"v2" and refreshed.metadata["cache"] == "hit"
+        clock.advance(100)  # 90 s past expiry: beyond the window
+        late = await client.get("/w")
+    assert late.metadata["cache"] == "miss" and origin.hits["w"] == 3
+
+
+async def test_refresh_still_running_at_close_is_cancelled(
+    origin: Origin, clock: FakeClock
+) -> None:
+    """Closing the client cancels a background refresh: no task outlives it (pytest would
+    report it) and nothing is stored afterwards."""
+    gate = asyncio.Event()
+    swr_origin(origin, gate)
+    client = CachedClient(None, base_url=origin.server.base_url, clock=clock.time)
+    await client.get("/w")
+    clock.advance(30)
+    assert (await client.get("/w")).metadata["cache"] == "stale"
+    layer = client._cache_layer
+    tasks = list(layer._refreshing.values())
+    assert len(tasks) == 1
+    await client.close()
+    assert tasks[0].cancelled() and not layer._refreshing
+
+
+async def test_several_vary_variants_per_url(origin: Origin, clock: FakeClock) -> None:
+    """Each Accept-Language gets its own stored answer; an unsafe request drops them all."""
+    def fn(request: web.Request, n: int) -> web.StreamResponse:
+        return web.Response(body=request.headers.get("Accept-Language", "-").encode(),
+                            headers={"Cache-Control": "max-age=60", "Vary": "Accept-Language"})
+    origin.script("l", fn)
+    async with client_for(origin, clock) as client:
+        langs = ["en", "fr", "de", "en", "fr", "de"]
+        bodies = [(await client.get("/l", headers={"Accept-Language": lang})).content
+                  for lang in langs]
+        assert bodies == [lang.encode() for lang in langs] and origin.hits["l"] == 3
+        await client.delete("/l")
+        await client.get("/l", headers={"Accept-Language": "fr"})
+        await client.get("/l", headers={"Accept-Language": "en"})
+    assert origin.hits["l"] == 6

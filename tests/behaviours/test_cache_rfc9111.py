@@ -18,7 +18,6 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from pepperpy_core import HttpClient
 from pepperpy_core.behaviours.cache import CachedClient, CacheMiddleware, CachePolicy
-from pepperpy_core.behaviours.cache.entry import make_entry
 from pepperpy_core.behaviours.cache.rules import (
     _lifetime,
     _stored_headers,
@@ -545,3 +544,96 @@ async def test_several_vary_variants_per_url(origin: Origin, clock: FakeClock) -
         await client.get("/l", headers={"Accept-Language": "fr"})
         await client.get("/l", headers={"Accept-Language": "en"})
     assert origin.hits["l"] == 6
+
+
+# ============================================================== 7. cache_ttl is a heuristic
+
+
+@pytest.mark.parametrize("lines_, stored", [
+    ((), True),
+    ((("Last-Modified", "Sun, 06 Nov 1994 08:49:37 GMT"),), True),
+    ((("Cache-Control", "public"),), False),
+    ((("Cache-Control", "no-cache"),), False),
+    ((("Cache-Control", "private"),), False),
+    ((("Cache-Control", "max-age=5"),), False),
+    ((("Expires", "Thu, 01 Jan 1970 00:00:00 GMT"),), False),
+])
+async def test_cache_ttl_only_without_freshness_information(
+    origin: Origin, clock: FakeClock, lines_: tuple[tuple[str, str], ...], stored: bool
+) -> None:
+    """``cache_ttl=300`` keeps a bare 200 for 300 s; a response carrying Cache-Control or
+    Expires keeps to its own headers (max-age=5 is stale after 10 s)."""
+    origin.script("t", answer(*lines_))
+    async with CachedClient(300, base_url=origin.server.base_url, clock=clock.time) as client:
+        await client.get("/t")
+        clock.advance(10)
+        second = await client.get("/t")
+    assert (second.metadata["cache"] == "hit") is stored
+
+
+async def test_cache_ttl_none_keeps_to_headers(origin: Origin, clock: FakeClock) -> None:
+    """``CachedClient(None)``: a bare 200 is not reused; a wrong type names the argument."""
+    origin.script("t", answer())
+    async with CachedClient(None, base_url=origin.server.base_url, clock=clock.time) as client:
+        await client.get("/t")
+        await client.get("/t")
+    assert origin.hits["t"] == 2
+    with pytest.raises(TypeError, match=r"cache_ttl=\.\.\.\) must be a number of seconds or None"):
+        CachedClient("300")  # type: ignore[arg-type]
+
+
+# ============================================================== 8. shared mode
+
+
+def shared_client(origin: Origin, clock: FakeClock) -> CachedClient:
+    return CachedClient(None, shared=True, base_url=origin.server.base_url, clock=clock.time)
+
+
+async def test_shared_s_maxage_wins_and_forbids_stale(origin: Origin, clock: FakeClock) -> None:
+    """Shared: ``s-maxage=5`` beats ``max-age=3600`` and is never served stale (not even with
+    max-stale); a private cache ignores s-maxage."""
+    origin.script("s", answer(("Cache-Control", "max-age=3600, s-maxage=5")))
+    async with shared_client(origin, clock) as shared, CachedClient(
+        None, base_url=origin.server.base_url, clock=clock.time
+    ) as private:
+        await shared.get("/s")
+        await private.get("/s")
+        clock.advance(10)
+        assert (await private.get("/s")).metadata["cache"] == "hit"
+        after = await shared.get("/s", headers={"Cache-Control": "max-stale"})
+    assert after.metadata["cache"] == "miss" and origin.hits["s"] == 3
+
+
+async def test_shared_does_not_store_private(origin: Origin, clock: FakeClock) -> None:
+    """Shared: ``private`` answers are not stored; a private cache stores them."""
+    origin.script("p", answer(("Cache-Control", "private, max-age=60")))
+    async with shared_client(origin, clock) as client:
+        await client.get("/p")
+        await client.get("/p")
+    assert origin.hits["p"] == 2
+
+
+@pytest.mark.parametrize("control, stored", [
+    ("max-age=60", False), ("max-age=60, public", True), ("max-age=60, must-revalidate", True),
+    ("s-maxage=60", True),
+])
+async def test_shared_authorization_rules(
+    origin: Origin, clock: FakeClock, control: str, stored: bool
+) -> None:
+    """Shared (RFC 9111 section 3.5): an answer to a request with Authorization is stored only
+    when it says public, must-revalidate or s-maxage, and then serves every user."""
+    origin.script("a", answer(("Cache-Control", control)))
+    async with shared_client(origin, clock) as client:
+        await client.get("/a", headers={"Authorization": "Bearer one"})
+        second = await client.get("/a")
+    assert (second.metadata["cache"] == "hit") is stored
+
+
+async def test_private_cache_keeps_credentials_apart(origin: Origin, clock: FakeClock) -> None:
+    """Private (the default): an answer is stored per Authorization value, never shared."""
+    origin.script("a", answer(("Cache-Control", "max-age=60, public")))
+    async with CachedClient(None, base_url=origin.server.base_url, clock=clock.time) as client:
+        await client.get("/a", headers={"Authorization": "Bearer one"})
+        assert (await client.get("/a", headers={"Authorization": "Bearer one"})).metadata[
+            "cache"] == "hit"
+        assert (await client.get("/a")).metadata["cache"] == "miss"

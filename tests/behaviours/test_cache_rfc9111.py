@@ -21,6 +21,7 @@ from pepperpy_core.behaviours.cache import CachedClient, CacheMiddleware, CacheP
 from pepperpy_core.behaviours.cache.rules import (
     _lifetime,
     _stored_headers,
+    byte_range,
     delta_seconds,
     first_member,
     parse_cache_control,
@@ -637,3 +638,29 @@ async def test_private_cache_keeps_credentials_apart(origin: Origin, clock: Fake
         assert (await client.get("/a", headers={"Authorization": "Bearer one"})).metadata[
             "cache"] == "hit"
         assert (await client.get("/a")).metadata["cache"] == "miss"
+
+
+# ============================================================== ranges from a stored answer
+
+
+def test_byte_range_rule() -> None:
+    """One byte range, its three forms; several ranges, other units or an unsatisfiable range
+    give None (the whole answer is sent)."""
+    assert [byte_range(v, 10) for v in ("bytes=0-1", "bytes=4-", "bytes=-3", "bytes=8-99")] == [
+        (0, 1), (4, 9), (7, 9), (8, 9)]
+    assert [byte_range(v, 10) for v in ("bytes=0-1,4-5", "items=0-1", "bytes=10-", "bytes=-0",
+                                        "bytes=5-2", None)] == [None] * 6
+
+
+async def test_range_served_from_a_stored_answer(origin: Origin, clock: FakeClock) -> None:
+    """A fresh stored 200 answers a Range request with a 206 slice, keeping its other headers;
+    an If-Range naming another version gets the whole answer."""
+    origin.script("r", answer(("Cache-Control", "max-age=60"), ("ETag", '"r1"'), ("A", "1"),
+                              body=b"0123456789"))
+    async with client_for(origin, clock) as client:
+        await client.get("/r")
+        part = await client.get("/r", headers={"Range": "bytes=2-4"})
+        other = await client.get("/r", headers={"Range": "bytes=2-4", "If-Range": '"r0"'})
+    assert part.status == 206 and part.content == b"234" and part.headers["A"] == "1"
+    assert part.headers["Content-Range"] == "bytes 2-4/11" and origin.hits["r"] == 1
+    assert other.status == 200 and other.content == b"01234567891"

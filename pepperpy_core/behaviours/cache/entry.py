@@ -23,6 +23,7 @@ from pepperpy_core.behaviours.cache.rules import (
     _must_revalidate,
     _stale_allowance,
     _stored_headers,
+    byte_range,
     delta_seconds,
     first_member,
     header_list,
@@ -145,15 +146,34 @@ class CacheEntry:
         return stamp is not None and stamp <= since
 
     def to_response(self, request: Request, now: float, how: str) -> Response:
-        """A live-looking :class:`Response` for ``request``, tagged ``from_cache``."""
+        """A live-looking :class:`Response` for ``request``, tagged ``from_cache``; a 206 with
+        the slice asked for when the request has a single byte ``Range`` (and a matching
+        ``If-Range``, if any) and this is a stored 200."""
         headers = self.header_map.copy()  # a copy of the parsed headers: cheaper than anew
         headers["Age"] = str(int(self.age(now)))
+        status, reason, body = self.status, self.reason, self.body
+        if "range" in request.header_view and status == 200:
+            span = self._range_for(request)
+            if span is not None:
+                first, last = span
+                status, reason, body = 206, "Partial Content", body[first:last + 1]
+                headers["Content-Range"] = f"bytes {first}-{last}/{len(self.body)}"
+                headers.popall("Content-Length", None)
         response = Response._received(
-            self.status, CIMultiDictProxy(headers), self.url, self.reason, request, None
+            status, CIMultiDictProxy(headers), self.url, reason, request, None
         )
-        response._body = self.body
+        response._body = body
         response.metadata = {"from_cache": True, "cache": how, "attempts": 0}
         return response
+
+    def _range_for(self, request: Request) -> tuple[int, int] | None:
+        condition = request.header_view.get("if-range")
+        if condition is not None:
+            condition = condition.strip()
+            known = (self.header_map.get("etag"), self.header_map.get("last-modified"))
+            if condition.startswith("W/") or condition not in known:
+                return None  # If-Range names another version (or a weak tag): the whole answer
+        return byte_range(request.header_view.get("range"), len(self.body))
 
     def to_not_modified(self, request: Request, now: float) -> Response:
         """A 304 for a client's conditional request this entry satisfies, tagged ``hit``."""

@@ -26,6 +26,7 @@ __all__ = [
     "CACHEABLE_STATUSES",
     "ERROR_STATUSES",
     "HEURISTIC_STATUSES",
+    "byte_range",
     "cache_key",
     "parse_cache_control",
     "parse_http_date",
@@ -207,6 +208,28 @@ def request_directives(headers: MultiMapping[str]) -> Mapping[str, str | None]:
     if _PRAGMA in headers and "no-cache" in (v.lower() for v in header_list(headers, _PRAGMA)):
         return {"no-cache": None}
     return _NO_DIRECTIVES
+
+
+_RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", re.I)
+
+
+def byte_range(value: str | None, size: int) -> tuple[int, int] | None:
+    """The one byte range ``Range: bytes=a-b`` (or ``a-``, ``-n``) asks of a body of ``size``
+    bytes, as (first, last) inclusive; None for several ranges, another unit, or a range this
+    body cannot satisfy (the whole answer is then sent, as RFC 9110 section 14.2 allows)."""
+    match = _RANGE.fullmatch(value) if value else None
+    if match is None or size == 0:
+        return None
+    first, last = match.groups()
+    if not first:
+        if not last or int(last) == 0:
+            return None
+        return max(0, size - int(last)), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start > end or start >= size:
+        return None
+    return start, end
 
 
 def _stored_headers(headers: MultiMapping[str]) -> tuple[tuple[str, str], ...]:

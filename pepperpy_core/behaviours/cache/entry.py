@@ -16,6 +16,7 @@ from pepperpy_core.behaviours.cache.rules import (
     _EXPIRES,
     _HOP_BY_HOP,
     _LAST_MODIFIED,
+    _RANGE_HEADER,
     _VARY,
     HEURISTIC_STATUSES,
     _joined,
@@ -150,9 +151,10 @@ class CacheEntry:
         the slice asked for when the request has a single byte ``Range`` (and a matching
         ``If-Range``, if any) and this is a stored 200."""
         headers = self.header_map.copy()  # a copy of the parsed headers: cheaper than anew
-        headers["Age"] = str(int(self.age(now)))
+        resident = now - self.stored_at
+        headers["Age"] = str(int(self.initial_age + (resident if resident > 0 else 0.0)))
         status, reason, body = self.status, self.reason, self.body
-        if "range" in request.header_view and status == 200:
+        if _RANGE_HEADER in request.header_view and status == 200:
             span = self._range_for(request)
             if span is not None:
                 first, last = span

@@ -18,6 +18,11 @@ from pepperpy_core.behaviours.cache.entry import CacheEntry, make_entry, refresh
 from pepperpy_core.behaviours.cache.memory import MemoryCacheStorage
 from pepperpy_core.behaviours.cache.policy import CachePolicy
 from pepperpy_core.behaviours.cache.rules import (
+    _CACHE_CONTROL,
+    _IF_MODIFIED_SINCE,
+    _IF_NONE_MATCH,
+    _NO_DIRECTIVES,
+    _PRAGMA,
     _SAFE,
     ERROR_STATUSES,
     _joined,
@@ -98,7 +103,11 @@ class CacheMiddleware:
         return f"CacheMiddleware({self.policy!r}, storage={type(self.storage).__name__})"
 
     async def __call__(self, request: Request, call_next: CallNext) -> Response:
-        directives = request_directives(request.header_view)
+        view = request.header_view
+        if _CACHE_CONTROL in view or _PRAGMA in view:
+            directives = request_directives(view)
+        else:  # the common case: two lookups, no call
+            directives = _NO_DIRECTIVES
         if not self.policy.applies_to(request, directives):
             response = await call_next(request)
             response.metadata.setdefault("from_cache", False)
@@ -113,8 +122,11 @@ class CacheMiddleware:
             entry = await self._variant(key, primary, request)
         if entry is not None:
             now = self._clock()
-            if entry.is_fresh(now) and _fresh_enough(entry, directives, now):
-                if entry.not_modified_for(request):
+            fresh = entry.initial_age + now - entry.stored_at < entry.lifetime  # is_fresh()
+            if fresh and (not directives or _fresh_enough(entry, directives, now)):
+                if (_IF_NONE_MATCH in view or _IF_MODIFIED_SINCE in view) and (
+                    entry.not_modified_for(request)
+                ):
                     return entry.to_not_modified(request, now)
                 return entry.to_response(request, now, "hit")
             if self._stale_allowed(entry, directives, now):
@@ -369,7 +381,7 @@ def _fresh_enough(entry: CacheEntry, directives: Mapping[str, str | None], now: 
 
 def _is_conditional(request: Request) -> bool:
     headers = request.header_view
-    return "If-None-Match" in headers or "If-Modified-Since" in headers
+    return _IF_NONE_MATCH in headers or _IF_MODIFIED_SINCE in headers
 
 
 def _same_etag(entry: CacheEntry, response: Response) -> bool:

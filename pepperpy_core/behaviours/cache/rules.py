@@ -60,6 +60,9 @@ _EXPIRES = istr("Expires")
 _AGE = istr("Age")
 _DATE = istr("Date")
 _PRAGMA = istr("Pragma")
+_IF_NONE_MATCH = istr("If-None-Match")
+_IF_MODIFIED_SINCE = istr("If-Modified-Since")
+_RANGE_HEADER = istr("Range")
 _NO_DIRECTIVES: Mapping[str, str | None] = MappingProxyType({})
 
 # One directive: a token name, then optionally "=" and a token or a quoted string.
@@ -202,12 +205,14 @@ def response_directives(headers: MultiMapping[str]) -> dict[str, str | None]:
 def request_directives(headers: MultiMapping[str]) -> Mapping[str, str | None]:
     """A request's ``Cache-Control`` directives over all its lines; ``Pragma: no-cache`` counts
     as ``no-cache`` when there is no ``Cache-Control`` (RFC 9111 section 5.4)."""
-    control = _joined(headers, _CACHE_CONTROL)
-    if control:
-        return parse_cache_control(control)
-    if _PRAGMA in headers and "no-cache" in (v.lower() for v in header_list(headers, _PRAGMA)):
-        return {"no-cache": None}
-    return _NO_DIRECTIVES
+    control = headers.get(_CACHE_CONTROL)
+    if control is None:  # the common case, in two lookups
+        if _PRAGMA in headers and "no-cache" in (
+            v.lower() for v in header_list(headers, _PRAGMA)
+        ):
+            return {"no-cache": None}
+        return _NO_DIRECTIVES
+    return parse_cache_control(_joined(headers, _CACHE_CONTROL))
 
 
 _RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", re.I)

@@ -11,13 +11,19 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from pepperpy_core import HttpClient
-from pepperpy_core.behaviours.cache import CachedClient, CacheMiddleware, CachePolicy
+from pepperpy_core.behaviours.cache import (
+    CachedClient,
+    CacheMiddleware,
+    CachePolicy,
+    SQLiteCacheStorage,
+)
 from pepperpy_core.behaviours.cache.rules import (
     _lifetime,
     _stored_headers,
@@ -664,3 +670,20 @@ async def test_range_served_from_a_stored_answer(origin: Origin, clock: FakeCloc
     assert part.status == 206 and part.content == b"234" and part.headers["A"] == "1"
     assert part.headers["Content-Range"] == "bytes 2-4/11" and origin.hits["r"] == 1
     assert other.status == 200 and other.content == b"01234567891"
+
+
+async def test_sqlite_keeps_vary_variants(origin: Origin, clock: FakeClock, tmp_path: Path) -> None:
+    """The SQLite storage keeps the list of variants with the entry: both languages are still
+    served from it after a reopen."""
+    def fn(request: web.Request, n: int) -> web.StreamResponse:
+        return web.Response(body=request.headers.get("Accept-Language", "-").encode(),
+                            headers={"Cache-Control": "max-age=60", "Vary": "Accept-Language"})
+    origin.script("l", fn)
+    for _ in range(2):
+        storage = SQLiteCacheStorage(tmp_path / "vary.db")
+        layer = CacheMiddleware(CachePolicy(), storage=storage, clock=clock.time)
+        async with HttpClient(base_url=origin.server.base_url, middlewares=[layer]) as client:
+            for lang in ("en", "fr"):
+                await client.get("/l", headers={"Accept-Language": lang})
+        await storage.aclose()
+    assert origin.hits["l"] == 2

@@ -536,6 +536,25 @@ async def test_refresh_still_running_at_close_is_cancelled(
     assert tasks[0].cancelled() and not layer._refreshing
 
 
+async def test_failed_refresh_keeps_the_stale_entry(origin: Origin, clock: FakeClock) -> None:
+    """A background refresh that cannot reach the server leaves the stale entry in place; the
+    next request in the window serves it again and tries once more."""
+    origin.script("w", answer(("Cache-Control", "max-age=10, stale-while-revalidate=60")))
+    layer = CacheMiddleware(CachePolicy(), clock=clock.time)
+    async with HttpClient(base_url=origin.server.base_url, middlewares=[layer],
+                          retries=0) as client:
+        await client.get("/w")
+        await origin.server.stop()
+        clock.advance(30)
+        for _ in range(2):
+            served = await client.get("/w")
+            assert served.metadata["cache"] == "stale" and served.content == b"ok1"
+            refreshes = list(layer._refreshing.values())
+            assert len(refreshes) == 1
+            await asyncio.gather(*refreshes)
+            assert not refreshes[0].cancelled() and refreshes[0].exception() is None
+
+
 async def test_several_vary_variants_per_url(origin: Origin, clock: FakeClock) -> None:
     """Each Accept-Language gets its own stored answer; an unsafe request drops them all."""
     def fn(request: web.Request, n: int) -> web.StreamResponse:

@@ -58,6 +58,10 @@ class CacheMiddleware:
     ``clock`` is wall-clock seconds (entries may outlive the process). Per request,
     ``cache=False`` bypasses the cache (no read, no write); ``cache=True`` opts a POST in.
 
+    ``stale-while-revalidate`` refreshes run as background tasks: ``CachedClient`` and the
+    cache mixin cancel them on close; a layer you add yourself to ``HttpClient(middlewares=
+    [...])`` wants ``await layer.aclose()`` before the client closes.
+
     Identical concurrent misses share one request (``CachePolicy.collapse``), except for a URL
     whose last answer could not be stored: for ``PASS_SECONDS`` its requests go out side by
     side, since queueing them behind a leader would only delay them.
@@ -245,9 +249,10 @@ class CacheMiddleware:
         try:
             response, _ = await self._fetch(request, key, entry, primary, call_next)
             await response.aclose()
-        except PepperPyError as error:  # the stale entry stays; the next request tries again
-            _log.debug("http.cache.refresh_failed", url=redact_url(request.url),
-                       error=type(error).__name__)
+        except Exception as error:  # the stale entry stays; the next request tries again
+            level = _log.debug if isinstance(error, PepperPyError) else _log.warning
+            level("http.cache.refresh_failed", url=redact_url(request.url),
+                  error=type(error).__name__)
 
     async def aclose(self) -> None:
         """Cancel background refreshes still running (the client calls this on close)."""

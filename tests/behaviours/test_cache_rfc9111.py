@@ -34,6 +34,7 @@ from pepperpy_core.behaviours.cache.rules import (
     parse_http_date,
     request_directives,
     response_directives,
+    vary_value,
 )
 from pepperpy_core.exceptions import ConfigurationError
 from pepperpy_core.http.chain import CallNext
@@ -706,3 +707,14 @@ async def test_sqlite_keeps_vary_variants(origin: Origin, clock: FakeClock, tmp_
                 await client.get("/l", headers={"Accept-Language": lang})
         await storage.aclose()
     assert origin.hits["l"] == 2
+
+
+async def test_vary_ignores_spaces_around_list_members(origin: Origin, clock: FakeClock) -> None:
+    """``Foo: 1,2`` and ``Foo:  1, 2 `` select the same stored variant; ``1,3`` does not."""
+    assert vary_value(lines(("Foo", " 1, 2 ")), "foo") == vary_value(lines(("Foo", "1,2")), "foo")
+    origin.script("f", answer(("Cache-Control", "max-age=60"), ("Vary", "Foo")))
+    async with client_for(origin, clock) as client:
+        await client.get("/f", headers={"Foo": "1,2"})
+        same = await client.get("/f", headers={"Foo": " 1, 2 "})
+        other = await client.get("/f", headers={"Foo": "1,3"})
+    assert same.metadata["cache"] == "hit" and other.metadata["cache"] == "miss"

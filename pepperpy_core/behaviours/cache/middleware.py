@@ -25,11 +25,11 @@ from pepperpy_core.behaviours.cache.rules import (
     _PRAGMA,
     _SAFE,
     ERROR_STATUSES,
-    _joined,
     _must_revalidate,
     cache_key,
     delta_seconds,
     request_directives,
+    vary_value,
 )
 from pepperpy_core.behaviours.cache.storage import CacheStorage
 from pepperpy_core.exceptions import PepperPyError, TransportError
@@ -402,7 +402,7 @@ def _variant_digest(
     if request is None:
         values = [value for _, value in vary]
     else:
-        values = [_joined(request.header_view, name) for name, _ in vary]
+        values = [vary_value(request.header_view, name) for name, _ in vary]
     return hashlib.sha256(json.dumps(values).encode()).hexdigest()[:24]
 
 

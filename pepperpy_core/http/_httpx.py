@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from os import PathLike
 from typing import IO, Any
 
@@ -259,44 +259,44 @@ async def _file_chunks(handle: Any) -> AsyncIterator[bytes]:
 def _chunk_reader(
     raw: httpx.Response, request: Request, deadline: float | None, decoder: BodyDecoder | None
 ) -> Any:
+    """The body's pieces as they arrive (at most ``size`` bytes each). httpx's own chunked
+    iterators hold bytes back until a whole chunk is full, so a connection cut mid-chunk would
+    lose what had already arrived; raw pieces are handed over at once (and decoded by ours)."""
+
     async def chunks(size: int) -> AsyncIterator[bytes]:
-        if decoder is not None:
-            try:
-                async for piece in decoder.decode_stream(_timed(raw.aiter_raw(size)), size):
+        source = _timed(raw.aiter_raw())
+        try:
+            if decoder is not None:
+                async for piece in decoder.decode_stream(source, size):
                     yield piece
-            except HTTPError:
-                raise
-            except Exception as exc:
-                raise translate_error(exc, request) from None
-            return
-        iterator = raw.aiter_bytes(size)
+                return
+            async for chunk in source:
+                if len(chunk) <= size:
+                    yield chunk
+                else:
+                    for start in range(0, len(chunk), size):
+                        yield chunk[start : start + size]
+        except HTTPError:
+            raise
+        except Exception as exc:
+            raise translate_error(exc, request) from None
+        finally:
+            await source.aclose()
+
+    async def _timed(source: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
         try:
             while True:
                 try:
                     if deadline is None:
-                        chunk = await iterator.__anext__()
+                        chunk = await source.__anext__()
                     else:
                         remaining = max(0.0, deadline - time.monotonic())
-                        chunk = await asyncio.wait_for(iterator.__anext__(), remaining)
+                        chunk = await asyncio.wait_for(source.__anext__(), remaining)
                 except StopAsyncIteration:
                     return
                 yield chunk
-        except Exception as exc:
-            raise translate_error(exc, request) from None
         finally:
-            await iterator.aclose()  # type: ignore[attr-defined]
-
-    async def _timed(source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        while True:
-            try:
-                if deadline is None:
-                    chunk = await source.__anext__()
-                else:
-                    remaining = max(0.0, deadline - time.monotonic())
-                    chunk = await asyncio.wait_for(source.__anext__(), remaining)
-            except StopAsyncIteration:
-                return
-            yield chunk
+            await source.aclose()  # type: ignore[attr-defined]
 
     return chunks
 

@@ -308,3 +308,21 @@ async def test_final_name_never_holds_unverified_bytes(
             files.url("w.bin"), tmp_path / "w.bin", sha256="0" * 64
         )
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("backend", ["aiohttp", "httpx"])
+async def test_cut_keeps_every_byte_that_arrived(files: Any, tmp_path: Path, backend: str) -> None:
+    """A connection cut 300,000 bytes into a 3 MiB file, with 1 MiB chunks: the part keeps
+    exactly the 300,000 bytes that arrived (not the last whole chunk, not nothing), so the
+    next call asks for the rest only."""
+    target = tmp_path / "cut.bin"
+    url = files.url("cut.bin", drop=300_000)
+    async with HttpClient(backend=backend, retries=0) as http:
+        handler = DownloadHandler(http, max_retries=0, min_speed=None)
+        with pytest.raises(DownloadError):
+            await handler.download(url, target)
+        part = tmp_path / ".cut.bin.part"
+        assert part.read_bytes() == files.body("cut.bin")[:300_000] and not target.exists()
+        result = await DownloadHandler(http, max_retries=0).download(url, target)
+    assert result.resumed and target.read_bytes() == files.body("cut.bin")
+    assert files.faults.ranges[-1][1] == "bytes=300000-"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import ssl
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
@@ -327,9 +328,41 @@ def _part_payload(part: FilePart, opened: list[IO[bytes]]) -> Any:
         handle = open(source, "rb")  # noqa: SIM115 - closed by _open_files
         opened.append(handle)
         return handle
-    if hasattr(source, "seek") and getattr(source, "seekable", lambda: False)():
-        source.seek(0)  # a retry sends the file from the start again
-    return source
+    handle = part.file_object()
+    # httpx rewinds a multipart file to 0 and measures it through fileno(): a seekable file is
+    # shown from its start offset on, a one-shot one as a bare reader (sent chunked).
+    return _ReadOnly(handle) if part.one_shot else _FromOffset(handle)
+
+
+class _ReadOnly:
+    """Only ``read``: httpx can neither rewind nor measure it, so it streams it chunked."""
+
+    __slots__ = ("read",)
+
+    def __init__(self, handle: Any) -> None:
+        self.read = handle.read
+
+
+class _FromOffset:
+    """A seekable file seen from its current position on, as if that were offset 0."""
+
+    __slots__ = ("handle", "start")
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.start: int = int(handle.tell())
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self.handle.read(size)
+        return data
+
+    def tell(self) -> int:
+        return int(self.handle.tell()) - self.start
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_SET:
+            offset += self.start
+        return int(self.handle.seek(offset, whence)) - self.start
 
 
 def translate_error(exc: BaseException, request: Request) -> TransportError | ConfigurationError:

@@ -529,7 +529,7 @@ class HttpClient:
                 )
             hops.append(current.url)
             current = _redirected(current, response)
-            if not can_resend(current.body):
+            if not can_resend(current.body, current.files):
                 raise BodyNotReplayableError(
                     f"cannot follow the {response.status} redirect from "
                     f"{redact_url(hops[-1])}: the request body was a one-shot stream, already "

@@ -187,7 +187,7 @@ class RetryMiddleware:
         attempt = 1
         while True:
             # A one-shot body already sent cannot be sent again: the outcome stands.
-            retries_left = attempt <= policy.total and can_resend(request.body)
+            retries_left = attempt <= policy.total and can_resend(request.body, request.files)
             if error is not None:
                 delay = policy.backoff(attempt, self._random)
                 if not (retries_left and policy.error_verdict(request, error)) or self._overruns(

@@ -23,7 +23,8 @@ SNIPPET = r"""
         error_page 497 =301 https://$host:$server_port$request_uri;
         location = /echo {
             default_type text/plain;
-            return 200 "auth=[$http_authorization] cookie=[$http_cookie] proxy=[$http_proxy_authorization] proto=[$server_protocol]";
+            set $credentials "auth=[$http_authorization] cookie=[$http_cookie]";
+            return 200 "$credentials proxy=[$http_proxy_authorization] proto=[$server_protocol]";
         }
 """
 

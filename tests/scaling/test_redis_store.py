@@ -19,7 +19,7 @@ from pepperpy_core import (
     RateLimitError,
     RedisRateLimitStore,
 )
-from pepperpy_core.behaviours.rate_limit import Rate, RateLimitStore
+from pepperpy_core.behaviours.rate_limit import HoldingRateLimitStore, Rate, RateLimitStore
 from pepperpy_core.testing import LocalServer
 
 from .conftest import OwnRedis
@@ -115,11 +115,62 @@ async def test_keys_carry_ttls_and_share_one_cluster_slot(redis_url: str, prefix
         assert 29000 < rate_ttls[2] <= 31002 and 29000 < rate_ttls[3] <= 31002
 
 
+async def test_a_held_grant_counts_until_a_window_after_its_settle(
+    redis_url: str, prefix: str
+) -> None:
+    """Requests still in flight keep their weight counted past their window, and a waiter is
+    told a whole window (the earliest an unanswered request can free its weight); settled, a
+    request's weight leaves a window after the settle, not after the grant."""
+    async with RedisRateLimitStore(redis_url, prefix=prefix) as store:
+        assert isinstance(store, HoldingRateLimitStore)
+        rates = [Rate(2, 0.2)]
+        holds = []
+        for _ in range(2):
+            wait, hold = await store.acquire_held("k", rates, 1)
+            assert wait == 0 and hold is not None
+            holds.append(hold)
+        assert await store.acquire_held("k", rates, 1) == (0.2, None)
+        await asyncio.sleep(0.25)  # a window since the grants: both still count
+        assert await store.acquire("k", rates, 1) == 0.2
+        await store.settle(holds[0])
+        settled = time.monotonic()
+        wait = await store.acquire("k", rates, 1)
+        assert 0.15 < wait <= 0.2 - (time.monotonic() - settled) + 0.005
+        await asyncio.sleep(wait)
+        assert await store.acquire("k", rates, 1) == 0  # the plain grant counts from now
+        await store.settle(holds[0])  # twice: nothing changes, nothing breaks
+        # full again: the plain grant, and the other request still in flight
+        assert await store.acquire("k", rates, 1) == pytest.approx(0.2, abs=0.005)
+
+
+async def test_a_holder_that_never_settles_frees_its_weight_after_the_lease(
+    redis_url: str, prefix: str
+) -> None:
+    """A process that dies mid-request: its weight counts for ``in_flight_lease`` plus the
+    window, and the keys' TTLs cover that long (then nothing is left)."""
+    async with RedisRateLimitStore(redis_url, prefix=prefix, in_flight_lease=0.3) as store:
+        rates = [Rate(1, 0.2)]
+        wait, hold = await store.acquire_held("k", rates, 1)
+        assert wait == 0 and hold is not None
+        client = Redis.from_url(redis_url)
+        try:
+            ttls = [await client.pttl(n) for n in store.key_names("k", rates)[1:]]
+            assert all(1400 < t <= 1502 for t in ttls), ttls
+            await asyncio.sleep(0.35)  # past the lease: now it is an ordinary 0.2 s count
+            assert 0.1 < await store.acquire("k", rates, 1) <= 0.2
+            await asyncio.sleep(0.2)
+            assert await store.acquire("k", rates, 1) == 0
+        finally:
+            await client.aclose()
+
+
 def test_bad_options_are_configuration_errors() -> None:
     with pytest.raises(ConfigurationError, match="on_unavailable"):
         RedisRateLimitStore(on_unavailable="ignore")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="local_share"):
         RedisRateLimitStore(local_share=0)
+    with pytest.raises(ConfigurationError, match="in_flight_lease"):
+        RedisRateLimitStore(in_flight_lease=0)
 
 
 async def test_client_layer_shares_the_quota_over_redis(

@@ -272,3 +272,61 @@ async def _through_an_outage(store: RedisRateLimitStore, own_redis: OwnRedis, mo
             await check.aclose()
     finally:
         await store.aclose()
+
+
+@pytest.mark.parametrize("mode", ["local", "raise", "allow"])
+@pytest.mark.parametrize("how", ["stopped", "frozen"])
+async def test_a_client_runs_through_a_redis_outage(
+    own_redis: OwnRedis, mode: str, how: str
+) -> None:
+    """Redis goes away under a request in flight (its settle finds no Redis): that request
+    still gets its answer; the next 12 follow the choice ("local": a quarter of the 40 pass,
+    the rest are refused at once with max_wait=0; "raise": all refused; "allow": all pass),
+    each within the timeout; Redis back, the next request is counted there again."""
+    from aiohttp import web
+
+    sent: list[int] = []
+
+    async def api(request: web.Request) -> web.Response:
+        sent.append(len(sent))
+        if len(sent) == 2:
+            own_redis.stop() if how == "stopped" else own_redis.hang()
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/api", api)
+    rates = [Rate(40, 30.0)]
+    store = RedisRateLimitStore(own_redis.url, prefix="t:", timeout=0.3, retry_every=0.5,
+                                on_unavailable=mode)  # type: ignore[arg-type]
+    outcomes: Counter[str] = Counter()
+    async with LocalServer(app) as origin, store, RateLimitedClient(
+        base_url=origin.base_url, rate_limit=RateLimit(rates=tuple(rates), max_wait=0.0),
+        rate_limit_store=store, retries=0,
+    ) as client:
+        try:
+            for _ in range(2):
+                assert (await client.get("/api")).status == 200  # the second stops Redis
+            started = time.monotonic()
+            for _ in range(12):
+                try:
+                    outcomes[str((await client.get("/api")).status)] += 1
+                except RateLimitError:
+                    outcomes["refused"] += 1
+            took = time.monotonic() - started
+        finally:
+            if how == "frozen":
+                own_redis.wake()
+        if how == "stopped":
+            own_redis.start()
+        await asyncio.sleep(0.55)  # past retry_every
+        assert (await client.get("/api")).status == 200
+        check = Redis.from_url(own_redis.url)
+        try:
+            counted = await check.hget(store.key_names("*", rates)[2], "u")
+        finally:
+            await check.aclose()
+    assert dict(outcomes) == {"local": {"200": 10, "refused": 2}, "raise": {"refused": 12},
+                              "allow": {"200": 12}}[mode]
+    assert took < 0.3 + 0.5 + 0.3  # one timeout at most, and one retry of Redis
+    assert store.outages == 1
+    assert counted is not None and int(counted) == (1 if how == "stopped" else 3)

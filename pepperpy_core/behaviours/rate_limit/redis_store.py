@@ -23,7 +23,9 @@ Needs the ``redis`` extra: ``pip install "pepperpy-core[redis]"``.
 
 from __future__ import annotations
 
+import itertools
 import math
+import secrets
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
@@ -41,30 +43,30 @@ __all__ = ["RedisRateLimitStore"]
 _log = get_logger("pepperpy_core.rate_limit")
 
 # KEYS: pause, then (log, count) per rate. ARGV: weight, µs a grant stays in flight at most
-# (0: the request is over at once), then (max, window in µs) per rate.
-# A log member is ``time:seq:weight``, scored by when its weight leaves the count minus the
+# (0: the request is over at once), a name unique to this grant, then (max, window in µs) per
+# rate. A log member is ``name:weight``, scored by when its weight leaves the count minus the
 # window: the grant's time if it is over, ``time + lease`` while it is in flight (the holder
 # then moves it to the server's time when the answer is in: SETTLE).
-# Answer: {µs to wait (0: recorded), the server's time in µs, the member recorded}.
+# Answer: µs to wait, or 0 when recorded.
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local weight, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
 local paused = tonumber(redis.call('GET', KEYS[1]) or '0')
-if paused > now then return {paused - now, now, ''} end
+if paused > now then return paused - now end
 local n = (#KEYS - 1) / 2
-local used = {}
+local used, expired = {}, {}
 local wait = 0
 for i = 1, n do
   local log, count = KEYS[2 * i], KEYS[2 * i + 1]
-  local max, win = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
+  local max, win = tonumber(ARGV[2 * i + 2]), tonumber(ARGV[2 * i + 3])
   local u = tonumber(redis.call('HGET', count, 'u') or '0')
   local gone = redis.call('ZRANGEBYSCORE', log, '-inf', now - win)
   if #gone > 0 then
     for _, m in ipairs(gone) do u = u - tonumber(string.match(m, ':(%d+)$')) end
     if u < 0 then u = 0 end
     redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
-    redis.call('HSET', count, 'u', u)
+    expired[i] = true
   end
   used[i] = u
   local excess = u + weight - max
@@ -83,19 +85,25 @@ for i = 1, n do
     if w > wait then wait = w end
   end
 end
-if wait > 0 then return {wait, now, ''} end
-local member = string.format('%d:%d:%d', now, redis.call('HINCRBY', KEYS[3], 's', 1), weight)
+if wait > 0 then
+  for i = 1, n do
+    if expired[i] then redis.call('HSET', KEYS[2 * i + 1], 'u', used[i]) end
+  end
+  return wait
+end
+local member = ARGV[3] .. ':' .. weight
 for i = 1, n do
   local log, count = KEYS[2 * i], KEYS[2 * i + 1]
-  local win = tonumber(ARGV[2 * i + 2])
+  local win = tonumber(ARGV[2 * i + 3])
   redis.call('ZADD', log, now + lease, member)
   redis.call('HSET', count, 'u', used[i] + weight)
-  local newest = tonumber(redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2])
+  local newest = now + lease  -- the newest member, unless one still in flight is newer
+  if lease == 0 then newest = tonumber(redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2]) end
   local ttl = math.ceil((newest + win - now) / 1000) + 1000
   redis.call('PEXPIRE', log, ttl)
   redis.call('PEXPIRE', count, ttl)
 end
-return {0, now, member}
+return 0
 """
 
 # KEYS: (log, count) per rate. ARGV: the member, then the window in µs per rate.
@@ -180,7 +188,7 @@ class _Hold:
 
     __slots__ = ("member", "names")
 
-    def __init__(self, names: _Names, member: bytes) -> None:
+    def __init__(self, names: _Names, member: str) -> None:
         self.names, self.member = names, member
 
 
@@ -268,6 +276,9 @@ class RedisRateLimitStore:
         self._settle = self._redis.register_script(_SETTLE)
         self._errors = unreachable_errors()
         self._names: dict[tuple[str, tuple[Rate, ...]], _Names] = {}
+        self._last: tuple[str, Sequence[Rate], _Names] | None = None
+        self._id = secrets.token_hex(6)  # grants of this store are named id + a count
+        self._grants = itertools.count()
         self._down_until: float | None = None  # monotonic time to try Redis again
         #: How many times Redis became unreachable (each starts a fallback period).
         self.outages = 0
@@ -295,6 +306,9 @@ class RedisRateLimitStore:
         return names
 
     def _script_args(self, key: str, rates: Sequence[Rate]) -> _Names:
+        last = self._last
+        if last is not None and last[0] == key and last[1] is rates:  # the usual call
+            return last[2]
         cache_key = (key, tuple(rates))
         found = self._names.get(cache_key)
         if found is None:
@@ -307,6 +321,7 @@ class RedisRateLimitStore:
             found = self._names[cache_key] = _Names(
                 names, args, names[1:], [round(rate.window * 1e6) for rate in rates]
             )
+        self._last = (key, rates, found)  # rates held here: its identity cannot be recycled
         return found
 
     # -- the protocol
@@ -346,9 +361,10 @@ class RedisRateLimitStore:
     ) -> tuple[float, object | None]:
         if self._use_redis():
             names = self._script_args(key, rates)
+            member = f"{self._id}{next(self._grants)}"
             try:
-                wait_us, _, member = await self._acquire(
-                    keys=names.keys, args=[weight, lease_us, *names.args]
+                wait_us = await self._acquire(
+                    keys=names.keys, args=[weight, lease_us, member, *names.args]
                 )
             except self._errors as exc:
                 self._went_down(exc)
@@ -356,7 +372,7 @@ class RedisRateLimitStore:
                 self._came_back()
                 if wait_us:
                     return int(wait_us) / 1e6, None
-                return 0.0, _Hold(names, member) if lease_us else None
+                return 0.0, _Hold(names, f"{member}:{weight}") if lease_us else None
         return await self._fallback_acquire(key, rates, weight), None
 
     async def pause(self, key: str, seconds: float, now: float | None = None) -> None:

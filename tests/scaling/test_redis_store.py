@@ -329,4 +329,8 @@ async def test_a_client_runs_through_a_redis_outage(
                               "allow": {"200": 12}}[mode]
     assert took < 0.3 + 0.5 + 0.3  # one timeout at most, and one retry of Redis
     assert store.outages == 1
-    assert counted is not None and int(counted) == (1 if how == "stopped" else 3)
+    assert counted is not None
+    if how == "stopped":  # a fresh server: only the request after the outage
+        assert int(counted) == 1
+    else:  # the same server: the first two, the one after, and any acquire that timed out
+        assert 3 <= int(counted) <= 5  # while frozen (Redis runs it once it wakes)

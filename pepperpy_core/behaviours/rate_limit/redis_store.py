@@ -23,6 +23,7 @@ Needs the ``redis`` extra: ``pip install "pepperpy-core[redis]"``.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import math
 import secrets
@@ -43,23 +44,28 @@ __all__ = ["RedisRateLimitStore"]
 _log = get_logger("pepperpy_core.rate_limit")
 
 # KEYS: pause, then (log, count) per rate. ARGV: weight, µs a grant stays in flight at most
-# (0: the request is over at once), a name unique to this grant, then (max, window in µs) per
-# rate. A log member is ``name:weight``, scored by when its weight leaves the count minus the
-# window: the grant's time if it is over, ``time + lease`` while it is in flight (the holder
-# then moves it to the server's time when the answer is in: SETTLE).
+# (0: the request is over at once), a name unique to this grant, how many settled members
+# follow, those members, then (max, window in µs) per rate. A log member is ``name:weight``,
+# scored by when its weight leaves the count minus the window: the grant's time if it is over,
+# ``time + lease`` while it is in flight; the holder moves it to the server's time once the
+# answer is in (here, with its next acquire, or by SETTLE).
 # Answer: µs to wait, or 0 when recorded.
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local weight, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
+local weight, lease, settled = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
+local n = (#KEYS - 1) / 2
+for i = 1, n do
+  for j = 5, 4 + settled do redis.call('ZADD', KEYS[2 * i], 'XX', now, ARGV[j]) end
+end
+local a = 4 + settled  -- where the rates' numbers start
 local paused = tonumber(redis.call('GET', KEYS[1]) or '0')
 if paused > now then return paused - now end
-local n = (#KEYS - 1) / 2
 local used, expired = {}, {}
 local wait = 0
 for i = 1, n do
   local log, count = KEYS[2 * i], KEYS[2 * i + 1]
-  local max, win = tonumber(ARGV[2 * i + 2]), tonumber(ARGV[2 * i + 3])
+  local max, win = tonumber(ARGV[a + 2 * i - 1]), tonumber(ARGV[a + 2 * i])
   local u = tonumber(redis.call('HGET', count, 'u') or '0')
   local gone = redis.call('ZRANGEBYSCORE', log, '-inf', now - win)
   if #gone > 0 then
@@ -94,7 +100,7 @@ end
 local member = ARGV[3] .. ':' .. weight
 for i = 1, n do
   local log, count = KEYS[2 * i], KEYS[2 * i + 1]
-  local win = tonumber(ARGV[2 * i + 3])
+  local win = tonumber(ARGV[a + 2 * i])
   redis.call('ZADD', log, now + lease, member)
   redis.call('HSET', count, 'u', used[i] + weight)
   local newest = now + lease  -- the newest member, unless one still in flight is newer
@@ -106,16 +112,19 @@ end
 return 0
 """
 
-# KEYS: (log, count) per rate. ARGV: the member, then the window in µs per rate.
-# The request is over: its weight now leaves the count a window from the server's now.
+# KEYS: (log, count) per rate. ARGV: how many members, the members, then the window in µs
+# per rate. Their requests are over: their weight leaves the count a window from now.
 _SETTLE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local k = tonumber(ARGV[1])
 for i = 1, #KEYS / 2 do
   local log, count = KEYS[2 * i - 1], KEYS[2 * i]
-  if redis.call('ZADD', log, 'XX', 'CH', now, ARGV[1]) == 1 then
-    local newest = tonumber(redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2])
-    local ttl = math.ceil((newest + tonumber(ARGV[i + 1]) - now) / 1000) + 1000
+  local moved = 0
+  for j = 2, k + 1 do moved = moved + redis.call('ZADD', log, 'XX', 'CH', now, ARGV[j]) end
+  local newest = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2]
+  if moved > 0 and newest then
+    local ttl = math.ceil((tonumber(newest) + tonumber(ARGV[k + 1 + i]) - now) / 1000) + 1000
     redis.call('PEXPIRE', log, ttl)
     redis.call('PEXPIRE', count, ttl)
   end
@@ -170,6 +179,9 @@ return u
 """
 
 Unavailable = Literal["local", "raise", "allow"]
+
+#: Seconds a settle waits for an acquire on the same key to carry it before it is sent alone.
+_SETTLE_DELAY = 0.002
 
 
 class _Names:
@@ -279,6 +291,11 @@ class RedisRateLimitStore:
         self._last: tuple[str, Sequence[Rate], _Names] | None = None
         self._id = secrets.token_hex(6)  # grants of this store are named id + a count
         self._grants = itertools.count()
+        # holds answered but not yet settled on the server, by limiter key
+        self._pending: dict[_Names, list[str]] = {}
+        self._flush_at: asyncio.TimerHandle | None = None
+        self._flushes: set[asyncio.Task[None]] = set()
+        self._closed = False
         self._down_until: float | None = None  # monotonic time to try Redis again
         #: How many times Redis became unreachable (each starts a fallback period).
         self.outages = 0
@@ -345,16 +362,38 @@ class RedisRateLimitStore:
 
     async def settle(self, hold: object, now: float | None = None) -> None:
         """The request of ``hold`` has its answer: its weight leaves the count a window from
-        the server's now."""
-        if not isinstance(hold, _Hold) or not self._use_redis():
+        the server's now. No round trip of its own under load: the next acquire on the same
+        key carries it, or a flush a few milliseconds later (on ``aclose`` at the latest)."""
+        if not isinstance(hold, _Hold) or self._closed:
             return
-        try:
-            await self._settle(keys=hold.names.settle_keys,
-                               args=[hold.member, *hold.names.windows])
-        except self._errors as exc:
-            self._went_down(exc)
-        else:
-            self._came_back()
+        pending = self._pending.get(hold.names)
+        if pending is None:
+            pending = self._pending[hold.names] = []
+        pending.append(hold.member)
+        if self._flush_at is None:
+            self._flush_at = asyncio.get_running_loop().call_later(
+                _SETTLE_DELAY, self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self._flush_at = None
+        if self._pending:
+            task = asyncio.get_running_loop().create_task(self._flush())
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
+
+    async def _flush(self) -> None:
+        """Settle every request still waiting to be (one script per limiter key)."""
+        pending, self._pending = self._pending, {}
+        for names, members in pending.items():
+            if not self._use_redis():
+                return  # their weight counts until the lease ends
+            try:
+                await self._settle(keys=names.settle_keys,
+                                   args=[len(members), *members, *names.windows])
+            except self._errors as exc:
+                self._went_down(exc)
+            else:
+                self._came_back()
 
     async def _acquire_with(
         self, key: str, rates: Sequence[Rate], weight: int, lease_us: int
@@ -362,9 +401,11 @@ class RedisRateLimitStore:
         if self._use_redis():
             names = self._script_args(key, rates)
             member = f"{self._id}{next(self._grants)}"
+            settled = self._pending.pop(names, ())
             try:
                 wait_us = await self._acquire(
-                    keys=names.keys, args=[weight, lease_us, member, *names.args]
+                    keys=names.keys,
+                    args=[weight, lease_us, member, len(settled), *settled, *names.args],
                 )
             except self._errors as exc:
                 self._went_down(exc)
@@ -413,7 +454,16 @@ class RedisRateLimitStore:
         self._local = MemoryRateLimitStore()
 
     async def aclose(self) -> None:
-        """Close the connection pool if this store made it."""
+        """Settle what is still pending, then close the connection pool if this store made
+        it."""
+        self._closed = True
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+            self._flush_at = None
+        if self._flushes:
+            await asyncio.gather(*self._flushes)
+        if self._pending:
+            await self._flush()
         if self._owned:
             await self._redis.aclose()
 

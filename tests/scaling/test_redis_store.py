@@ -143,6 +143,30 @@ async def test_a_held_grant_counts_until_a_window_after_its_settle(
         assert await store.acquire("k", rates, 1) == pytest.approx(0.2, abs=0.005)
 
 
+async def test_a_settle_with_no_acquire_after_it_is_flushed_alone(
+    redis_url: str, prefix: str
+) -> None:
+    """No later acquire to carry it: the settle goes out by itself (at the latest on aclose),
+    the request's member leaves the in-flight lease, and the keys' TTLs shrink to the
+    window."""
+    rates = [Rate(5, 2.0)]
+    store = RedisRateLimitStore(redis_url, prefix=prefix)
+    _, hold = await store.acquire_held("k", rates, 1)
+    names = store.key_names("k", rates)
+    client = Redis.from_url(redis_url)
+    try:
+        assert await client.pttl(names[1]) > 60_000  # in flight: the lease and the window
+        await store.settle(hold)
+        await store.aclose()
+        ((_, score),) = await client.zrange(names[1], 0, -1, withscores=True)
+        seconds, micros = await client.time()
+        server_now = seconds * 1_000_000 + micros
+        assert server_now - 1_000_000 < score <= server_now
+        assert 0 < await client.pttl(names[1]) <= 3001
+    finally:
+        await client.aclose()
+
+
 async def test_a_holder_that_never_settles_frees_its_weight_after_the_lease(
     redis_url: str, prefix: str
 ) -> None:

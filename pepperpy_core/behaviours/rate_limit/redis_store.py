@@ -2,8 +2,9 @@
 
 One Lua script per acquire (every rate and the weight in one round trip, atomic), with the time
 taken from the Redis server (``TIME``), so the workers' clocks never matter. A granted request
-counts from its grant until a window after its answer (one more short script, ``settle``), so
-however long it takes to reach the server, no server window sees more than the quota. Per
+counts from its grant until a window after its answer (``settle``, carried by the next
+acquire on the key, or sent alone a few milliseconds later), so however long it takes to
+reach the server, no server window sees more than the quota. Per
 limiter key ``K`` and rate ``N/W``, the keys are ``{prefix}rl:{K}:N/W`` (a sorted set: one
 member per request, scored by when its window starts) and ``{prefix}rl:{K}:N/W:n`` (a hash: the
 weight counted, a sequence number), plus ``{prefix}rl:{K}:pause``. ``{K}`` is a hash tag, so

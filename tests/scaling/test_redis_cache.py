@@ -139,6 +139,37 @@ async def test_every_variant_is_kept(redis_url: str, prefix: str) -> None:
     ]
 
 
+@pytest.mark.skipif(not hasattr(CacheEntry, "variants"), reason=(
+    "this cache layer keeps one Vary variant per URL; the layer that keeps several (the RFC "
+    "9111 work on behaviours/cache) stores each as an entry of its own"))
+async def test_vary_variants_kept_across_processes_through_the_layer(
+    redis_url: str, prefix: str, origin: tuple[LocalServer, list[str]]
+) -> None:
+    """Three languages through two clients on one Redis: the origin answers each once, every
+    later request (either client, any order) is a hit with its own body, and no fetch lock is
+    left behind (a variant's miss locks the variant's name; the fetch's end releases it)."""
+    server, hits = origin
+    async with RedisCacheStorage(redis_url, prefix=prefix) as one, \
+            RedisCacheStorage(redis_url, prefix=prefix) as two, \
+            CachedClient(base_url=server.base_url, storage=one) as first, \
+            CachedClient(base_url=server.base_url, storage=two) as second:
+        seen = []
+        for client, lang in [(first, "pt"), (first, "en"), (second, "pt"), (second, "en"),
+                             (first, "de"), (second, "de"), (second, "pt")]:
+            response = await client.get("/lang", headers={"Accept-Language": lang})
+            seen.append((lang, response.metadata["cache"], await response.text()))
+        check = Redis.from_url(redis_url)
+        try:
+            base = one.name_for("x").rsplit(":", 1)[0].replace("{", "\\{").replace("}", "\\}")
+            locks = [k async for k in check.scan_iter(match=base + ":*:lock")]
+        finally:
+            await check.aclose()
+    assert [how for _, how, _ in seen] == ["miss", "miss", "hit", "hit", "miss", "hit", "hit"]
+    assert all(lang == text for lang, _, text in seen)
+    assert hits == ["/lang"] * 3
+    assert locks == []
+
+
 async def test_max_bytes_bounds_the_whole_prefix(
     redis_url: str, prefix: str, origin: tuple[LocalServer, list[str]]
 ) -> None:

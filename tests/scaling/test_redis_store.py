@@ -53,6 +53,24 @@ async def test_several_rates_and_weight_in_one_acquire(redis_url: str, prefix: s
         assert await store.acquire("other", rates, 10) == 0
 
 
+async def test_weights_leave_the_count_exactly_as_they_expire(
+    redis_url: str, prefix: str
+) -> None:
+    """Mixed weights expire with their own weight (the script counts plain members by number
+    and heavier ones by their weight): after the window the whole quota is back, no more."""
+    async with RedisRateLimitStore(redis_url, prefix=prefix) as store:
+        rates = [Rate(10, 0.3)]
+        for weight in (5, 1, 1, 3):
+            assert await store.acquire("k", rates, weight) == 0
+        assert await store.acquire("k", rates, 1) > 0.25
+        await asyncio.sleep(0.31)
+        for weight in (1, 1, 1, 7):  # all of it back: weight 1 members and heavy ones alike
+            assert await store.acquire("k", rates, weight) == 0
+        assert await store.acquire("k", rates, 1) > 0.25
+        await asyncio.sleep(0.31)
+        assert await store.acquire("k", rates, 10) == 0
+
+
 async def test_two_stores_share_one_quota(redis_url: str, prefix: str) -> None:
     """Two clients of Redis (as two processes would be) draw from one budget."""
     async with RedisRateLimitStore(redis_url, prefix=prefix) as a, \

@@ -62,20 +62,31 @@ end
 local a = 4 + settled  -- where the rates' numbers start
 local paused = tonumber(redis.call('GET', KEYS[1]) or '0')
 if paused > now then return paused - now end
-local used, expired = {}, {}
+local used, heavy, expired = {}, {}, {}
 local wait = 0
 for i = 1, n do
   local log, count = KEYS[2 * i], KEYS[2 * i + 1]
   local max, win = tonumber(ARGV[a + 2 * i - 1]), tonumber(ARGV[a + 2 * i])
-  local u = tonumber(redis.call('HGET', count, 'u') or '0')
-  local gone = redis.call('ZRANGEBYSCORE', log, '-inf', now - win)
-  if #gone > 0 then
-    for _, m in ipairs(gone) do u = u - tonumber(string.match(m, ':(%d+)$')) end
-    if u < 0 then u = 0 end
-    redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
-    expired[i] = true
+  local state = redis.call('HMGET', count, 'u', 'h')
+  local u, h = tonumber(state[1] or '0'), tonumber(state[2] or '0')
+  if h == 0 then  -- every member weighs 1: the number removed is the weight gone
+    local gone = redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
+    if gone > 0 then u = u - gone expired[i] = true end
+  else
+    local gone = redis.call('ZRANGEBYSCORE', log, '-inf', now - win)
+    if #gone > 0 then
+      for _, m in ipairs(gone) do
+        local w = tonumber(string.match(m, ':(%d+)$'))
+        u = u - w
+        if w > 1 then h = h - 1 end
+      end
+      redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
+      expired[i] = true
+    end
   end
-  used[i] = u
+  if u < 0 then u = 0 end
+  if h < 0 then h = 0 end
+  used[i], heavy[i] = u, h
   local excess = u + weight - max
   if excess > 0 then
     -- oldest first, each member frees its weight; every member weighs 1 or more
@@ -94,7 +105,7 @@ for i = 1, n do
 end
 if wait > 0 then
   for i = 1, n do
-    if expired[i] then redis.call('HSET', KEYS[2 * i + 1], 'u', used[i]) end
+    if expired[i] then redis.call('HSET', KEYS[2 * i + 1], 'u', used[i], 'h', heavy[i]) end
   end
   return wait
 end
@@ -103,7 +114,8 @@ for i = 1, n do
   local log, count = KEYS[2 * i], KEYS[2 * i + 1]
   local win = tonumber(ARGV[a + 2 * i])
   redis.call('ZADD', log, now + lease, member)
-  redis.call('HSET', count, 'u', used[i] + weight)
+  if weight > 1 then heavy[i] = heavy[i] + 1 end
+  redis.call('HSET', count, 'u', used[i] + weight, 'h', heavy[i])
   local newest = now + lease  -- the newest member, unless one still in flight is newer
   if lease == 0 then newest = tonumber(redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2]) end
   local ttl = math.ceil((newest + win - now) / 1000) + 1000
@@ -153,10 +165,16 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local log, count = KEYS[1], KEYS[2]
 local max, win = tonumber(ARGV[1]), tonumber(ARGV[2])
 local spent, reset = math.min(tonumber(ARGV[3]), max), tonumber(ARGV[4])
-local u = tonumber(redis.call('HGET', count, 'u') or '0')
+local state = redis.call('HMGET', count, 'u', 'h')
+local u, h = tonumber(state[1] or '0'), tonumber(state[2] or '0')
 local gone = redis.call('ZRANGEBYSCORE', log, '-inf', now - win)
-for _, m in ipairs(gone) do u = u - tonumber(string.match(m, ':(%d+)$')) end
+for _, m in ipairs(gone) do
+  local w = tonumber(string.match(m, ':(%d+)$'))
+  u = u - w
+  if w > 1 then h = h - 1 end
+end
 if u < 0 then u = 0 end
+if h < 0 then h = 0 end
 redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
 local missing = spent - u
 if missing > 0 then
@@ -168,8 +186,9 @@ if missing > 0 then
   local seq = redis.call('HINCRBY', count, 's', 1)
   redis.call('ZADD', log, stamp, string.format('%d:%d:%d', stamp, seq, missing))
   u = u + missing
+  if missing > 1 then h = h + 1 end
 end
-redis.call('HSET', count, 'u', u)
+redis.call('HSET', count, 'u', u, 'h', h)
 local newest = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2]
 if newest then
   local ttl = math.ceil((tonumber(newest) + win - now) / 1000) + 1000

@@ -32,6 +32,7 @@ BENCHMARKS = [
     ("instructions.py", "instructions", ["--low", "200", "--high", "700"]),
     ("instructions.py", "instructions_layers", ["--layers", "--low", "200", "--high", "700"]),
     ("import_time.py", "import_time", ["--rounds", "7"]),
+    ("redis_store.py", "redis_store", ["--ops", "1000", "--requests", "500", "--rounds", "3"]),
 ]
 
 HEADER = """\

@@ -5,18 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-import structlog
 from http_app import make_app
 
 from pepperpy_core import HttpClient
+from pepperpy_core.logging import reset_logging
 from pepperpy_core.testing import LocalServer
 
 
 @pytest.fixture(autouse=True)
-def _fresh_structlog() -> Iterator[None]:
-    """A test that configures structlog (as the docs show) must not leak it into others."""
+def _fresh_logging() -> Iterator[None]:
+    """A test that configures logging or structlog (as the docs show) must not leak it into
+    others."""
     yield
-    structlog.reset_defaults()
+    reset_logging()
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from pepperpy_core.config import ClientOptions
 from pepperpy_core.http.chain import RANK_METRICS, CallNext, Middleware
 from pepperpy_core.http.client import HttpClient
 from pepperpy_core.http.models import Request, Response
-from pepperpy_core.logging import debug_enabled, get_logger, redact_url
+from pepperpy_core.logging import get_logger, redact_url
 
 __all__ = ["HttpMetrics", "LatencyHistogram", "MetricsClient", "MetricsMiddleware", "MetricsMixin"]
 
@@ -250,7 +250,7 @@ class MetricsMiddleware:
             raise
         elapsed = clock() - started
         self.metrics.record_response(response, elapsed)
-        if debug_enabled():
+        if _log.debug_enabled():
             _log.debug(
                 "http.request", method=request.method, url=redact_url(request.url),
                 status=response.status, elapsed_ms=round(elapsed * 1000, 2),

@@ -14,7 +14,9 @@ stalled), ERROR when the library gave up on something nobody else will hear abou
 Each record carries the event name as ``record.event`` and its fields as
 ``record.event_fields`` (a dict); its message reads ``event key=value ...``. String fields are
 redacted (:func:`redact_text`) before they reach any handler. :func:`configure_logging` is the
-one-liner for structlog's console or JSON rendering; structlog is imported only then.
+one-liner for structlog's console or JSON rendering; structlog is imported only then. Every
+event also goes to the observers of :mod:`pepperpy_core._observe` (counters, OpenTelemetry),
+whatever the level.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import sys
 from collections.abc import Mapping, MutableMapping
 from typing import IO, Any
 
+import pepperpy_core._observe as _observe
 from pepperpy_core._redact import REDACTED, is_secret_name, redact_headers, redact_text, redact_url
 
 __all__ = [
@@ -58,23 +61,33 @@ class _LibraryLogger:
         return self._logger.isEnabledFor(DEBUG)
 
     def debug(self, event: str, **fields: Any) -> None:
+        if _observe.observers:
+            _observe.notify(self.name, DEBUG, event, fields)
         if self._logger.isEnabledFor(DEBUG):
             self._emit(DEBUG, event, fields)
 
     def info(self, event: str, **fields: Any) -> None:
+        if _observe.observers:
+            _observe.notify(self.name, INFO, event, fields)
         if self._logger.isEnabledFor(INFO):
             self._emit(INFO, event, fields)
 
     def warning(self, event: str, **fields: Any) -> None:
+        if _observe.observers:
+            _observe.notify(self.name, WARNING, event, fields)
         if self._logger.isEnabledFor(WARNING):
             self._emit(WARNING, event, fields)
 
     def error(self, event: str, **fields: Any) -> None:
+        if _observe.observers:
+            _observe.notify(self.name, ERROR, event, fields)
         if self._logger.isEnabledFor(ERROR):
             self._emit(ERROR, event, fields)
 
     def exception(self, event: str, **fields: Any) -> None:
         """An ERROR event with the exception being handled attached (``exc_info``)."""
+        if _observe.observers:
+            _observe.notify(self.name, ERROR, event, fields)
         if self._logger.isEnabledFor(ERROR):
             self._emit(ERROR, event, fields, exc_info=True)
 

@@ -1,4 +1,5 @@
-"""Behaviours built on the HTTP client's chain: retry, rate limit, cache, metrics.
+"""Behaviours built on the HTTP client's chain: retry, rate limit, cache, metrics, and the
+process's event counters.
 
 Each module reads the same way: the pure policy, the middleware, the mixin, and the ready-made
 class from the documents. The chain orders them by rank, whatever the order of the bases::
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
         MemoryCacheStorage,
         SQLiteCacheStorage,
     )
+    from pepperpy_core.behaviours.counters import EventCounters
     from pepperpy_core.behaviours.metrics import (
         HttpMetrics,
         MetricsClient,
@@ -53,6 +55,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "CachedClient", "CacheEntry", "CacheMiddleware", "CacheMixin", "CachePolicy",
         "CacheStorage", "MemoryCacheStorage", "SQLiteCacheStorage",
     ),
+    "pepperpy_core.behaviours.counters": (
+        "EventCounters",
+    ),
     "pepperpy_core.behaviours.metrics": (
         "HttpMetrics", "MetricsClient", "MetricsMiddleware", "MetricsMixin",
     ),
@@ -76,6 +81,7 @@ __all__ = [
     "CachePolicy",
     "CacheStorage",
     "CachedClient",
+    "EventCounters",
     "HttpMetrics",
     "MemoryCacheStorage",
     "MemoryRateLimitStore",

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         MetricsMiddleware,
         MetricsMixin,
     )
+    from pepperpy_core.behaviours.otel import OpenTelemetry
     from pepperpy_core.behaviours.rate_limit import (
         Announced,
         MemoryRateLimitStore,
@@ -61,6 +62,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "pepperpy_core.behaviours.metrics": (
         "HttpMetrics", "MetricsClient", "MetricsMiddleware", "MetricsMixin",
     ),
+    "pepperpy_core.behaviours.otel": (
+        "OpenTelemetry",
+    ),
     "pepperpy_core.behaviours.rate_limit": (
         "Announced", "MemoryRateLimitStore", "Rate", "RateLimit", "RateLimitedClient",
         "RateLimitMiddleware", "RateLimitMixin", "RateLimitStore", "RedisRateLimitStore",
@@ -88,6 +92,7 @@ __all__ = [
     "MetricsClient",
     "MetricsMiddleware",
     "MetricsMixin",
+    "OpenTelemetry",
     "Rate",
     "RateLimit",
     "RateLimitMiddleware",

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from http_app import make_app
 
+import pepperpy_core._observe as _observe
 from pepperpy_core import HttpClient
 from pepperpy_core.logging import reset_logging
 from pepperpy_core.testing import LocalServer
@@ -15,9 +16,13 @@ from pepperpy_core.testing import LocalServer
 @pytest.fixture(autouse=True)
 def _fresh_logging() -> Iterator[None]:
     """A test that configures logging or structlog (as the docs show) must not leak it into
-    others."""
+    others, nor leave telemetry observers or a span hook installed."""
     yield
     reset_logging()
+    leaked = (_observe.observers, _observe.span_factory())
+    _observe.observers = ()
+    _observe.set_span_factory(None)
+    assert leaked == ((), None), f"telemetry left installed: {leaked}"
 
 
 @pytest.fixture

@@ -242,4 +242,5 @@ async def test_without_an_instance_nothing_is_hooked(server: LocalServer) -> Non
 def test_options_are_checked() -> None:
     with pytest.raises(ConfigurationError, match="propagate"):
         OpenTelemetry(propagate="yes")  # type: ignore[arg-type]
-    assert "tracing=False" in repr(OpenTelemetry(tracing=False, metrics=False))
+    with OpenTelemetry(tracing=False, metrics=False) as otel:
+        assert "tracing=False" in repr(otel) and len(otel.layers()) == 1

@@ -102,6 +102,39 @@ async def test_a_request_is_a_client_span_with_one_child_per_attempt(
     assert "k-secret" not in repr([s.to_json() for s in spans])
 
 
+async def test_attempts_as_events_and_sampled_out_requests(
+    server: LocalServer, telemetry: Telemetry
+) -> None:
+    """attempt_spans=False: one span per request, its attempts as events, traceparent naming
+    the request span. A sampled-out request exports nothing yet still propagates its trace
+    with the sampled flag off."""
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    clock = FakeClock()
+    with telemetry.otel(attempt_spans=False, propagate=True) as otel:
+        async with HttpClient(base_url=server.base_url, middlewares=otel.layers(),
+                              retries=RetryPolicy(total=2, backoff_base=0.01),
+                              sleep=clock.sleep, clock=clock) as client:
+            await client.get("/flaky/events?fail=1")
+            headers = (await (await client.get("/echo")).json())["headers"]
+    spans = telemetry.finished()
+    assert [s.name for s in spans] == ["GET", "GET"]
+    attempts = [dict(e.attributes or {}) for e in spans[0].events if e.name == "http.attempt"]
+    assert [(a["pepperpy.attempt"], a["http.response.status_code"]) for a in attempts] == [
+        (1, 503), (2, 200)]
+    assert int(headers["traceparent"].split("-")[2], 16) == spans[1].context.span_id
+
+    dropped = TracerProvider(sampler=ALWAYS_OFF)
+    exporter = InMemorySpanExporter()
+    dropped.add_span_processor(SimpleSpanProcessor(exporter))
+    with OpenTelemetry(tracer_provider=dropped, metrics=False, propagate=True) as otel:
+        async with HttpClient(base_url=server.base_url, middlewares=otel.layers()) as client:
+            headers = (await (await client.get("/echo")).json())["headers"]
+    assert exporter.get_finished_spans() == ()
+    assert int(headers["traceparent"].split("-")[3], 16) & 1 == 0  # propagated, not sampled
+    dropped.shutdown()
+
+
 async def test_errors_set_error_type_and_status(server: LocalServer, telemetry: Telemetry) -> None:
     """A 404 has ``error.type`` "404"; a refused connection the exception's type, and the
     span's status is ERROR."""

@@ -28,8 +28,8 @@ part (the WebSocket spans and the reconnect counter).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,6 +44,7 @@ from pepperpy_core.http.models import Request, Response
 from pepperpy_core.logging import redact_url
 
 try:
+    from opentelemetry import context as otel_context
     from opentelemetry import metrics as otel_metrics
     from opentelemetry import propagate as otel_propagate
     from opentelemetry import trace as otel_trace
@@ -91,6 +92,8 @@ class OpenTelemetry:
     - ``propagate`` (default False): inject the W3C ``traceparent`` (and ``tracestate``) of each
       attempt into its headers, with the globally configured propagator.
     - ``tracing`` / ``metrics`` (default True): either half can be left off.
+    - ``attempt_spans`` (default True): each attempt its own child span; False records the
+      attempts as ``http.attempt`` events on the request's span instead (half the spans).
     """
 
     def __init__(
@@ -101,12 +104,14 @@ class OpenTelemetry:
         propagate: bool = False,
         tracing: bool = True,
         metrics: bool = True,
+        attempt_spans: bool = True,
     ) -> None:
         for name, value in (("propagate", propagate), ("tracing", tracing),
-                            ("metrics", metrics)):
+                            ("metrics", metrics), ("attempt_spans", attempt_spans)):
             if not isinstance(value, bool):
                 raise ConfigurationError(f"OpenTelemetry({name}=...) must be True or False")
         self.propagate = propagate
+        self.attempt_spans = attempt_spans
         self.tracer = (
             otel_trace.get_tracer("pepperpy_core", __version__, tracer_provider)
             if tracing else None
@@ -212,48 +217,57 @@ class RequestSpanMiddleware:
 
     def __init__(self, otel: OpenTelemetry) -> None:
         self.otel = otel
+        self._urls: dict[str, tuple[str, dict[str, Any]]] = {}
 
     def __repr__(self) -> str:
         return "RequestSpanMiddleware()"
 
-    async def __call__(self, request: Request, call_next: CallNext) -> Response:
-        with self._span(request) as span:
-            started = time.perf_counter()
-            try:
-                response = await call_next(request)
-            except Exception as exc:
-                facts = {**request.metadata, "attempts": getattr(exc, "attempts", None)}
-                self._finish(span, request, facts, None, exc, started)
-                raise
-            self._finish(span, request, response.metadata, response, None, started)
-            return response
+    def _facts(self, url: str) -> tuple[str, dict[str, Any]]:
+        """``(redacted URL, server attributes)`` of ``url``, remembered for 1024 URLs."""
+        known = self._urls.get(url)
+        if known is None:
+            if len(self._urls) >= 1024:
+                self._urls.clear()
+            known = self._urls[url] = (redact_url(url), _server(url))
+        return known
 
-    @contextmanager
-    def _span(self, request: Request) -> Iterator[Any]:
+    async def __call__(self, request: Request, call_next: CallNext) -> Response:
         tracer = self.otel.tracer
-        if tracer is None:
-            yield None
-            return
-        attributes = {"http.request.method": request.method,
-                      "url.full": redact_url(request.url), **_server(request.url)}
-        # Exceptions are recorded by _finish, not by the SDK.
-        with tracer.start_as_current_span(
-            request.method, kind=SpanKind.CLIENT, attributes=attributes,
-            record_exception=False, set_status_on_exception=False,
-        ) as span:
-            token = _REQUEST_SPAN.set(span)
-            try:
-                yield span
-            finally:
-                _REQUEST_SPAN.reset(token)
+        safe_url, server = self._facts(request.url)
+        span: Any = None
+        live = False
+        if tracer is not None:
+            span = tracer.start_span(request.method, kind=SpanKind.CLIENT, attributes={
+                "http.request.method": request.method, "url.full": safe_url, **server})
+            # a no-op tracer's span has no valid context: nothing to make current
+            live = span.get_span_context().is_valid
+            if live:
+                context_token = otel_context.attach(otel_trace.set_span_in_context(span))
+                span_token = _REQUEST_SPAN.set(span)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        except Exception as exc:
+            facts = {**request.metadata, "attempts": getattr(exc, "attempts", None)}
+            self._finish(span, request.method, server, facts, None, exc, started)
+            raise
+        else:
+            self._finish(span, request.method, server, response.metadata, response, None,
+                         started)
+            return response
+        finally:
+            if live:
+                _REQUEST_SPAN.reset(span_token)
+                otel_context.detach(context_token)
+            if span is not None:
+                span.end()
 
     def _finish(
-        self, span: Any, request: Request, facts: Mapping[str, Any], response: Response | None,
-        error: BaseException | None, started: float,
+        self, span: Any, method: str, server: dict[str, Any], facts: Mapping[str, Any],
+        response: Response | None, error: BaseException | None, started: float,
     ) -> None:
         otel = self.otel
-        attributes: dict[str, Any] = {"http.request.method": request.method,
-                                      **_server(request.url)}
+        attributes: dict[str, Any] = {"http.request.method": method, **server}
         if response is not None:
             attributes["http.response.status_code"] = response.status
             if response.status >= 400:
@@ -262,8 +276,7 @@ class RequestSpanMiddleware:
             attributes["error.type"] = _error_type(error)
         cache = facts.get("cache")
         attempts = facts.get("attempts")
-        waits = facts.get("rate_limit_waits", 0)
-        if span is not None:
+        if span is not None and span.is_recording():
             span.set_attributes(attributes)
             if isinstance(attempts, int):
                 span.set_attribute("pepperpy.http.attempts", attempts)
@@ -276,11 +289,12 @@ class RequestSpanMiddleware:
         if otel.meter is None:
             return
         otel.duration.record(time.perf_counter() - started, attributes)
-        common: dict[str, Any] = {
-            k: attributes[k] for k in ("http.request.method", "server.address") if k in attributes
-        }
+        common: dict[str, Any] = {"http.request.method": method}
+        if "server.address" in server:
+            common["server.address"] = server["server.address"]
         if isinstance(attempts, int) and attempts > 1:
             otel.retries.add(attempts - 1, common)
+        waits = facts.get("rate_limit_waits")
         if waits:
             otel.rate_limit_waits.add(waits, common)
         if cache is not None:
@@ -289,7 +303,9 @@ class RequestSpanMiddleware:
 
 class AttemptSpanMiddleware:
     """One attempt: a child span of the request's, and the ``traceparent`` header when
-    propagation is on. Inside the rate limiter, so its waits are not part of the attempt."""
+    propagation is on. Inside the rate limiter, so its waits are not part of the attempt.
+    Under a request span that is not recorded (sampled out, or a no-op tracer) no attempt
+    span is made; the header still carries the request's context."""
 
     rank = RANK_RATE_LIMIT + 50
 
@@ -301,8 +317,21 @@ class AttemptSpanMiddleware:
     def __repr__(self) -> str:
         return "AttemptSpanMiddleware()"
 
+    def _inject(self, request: Request) -> None:
+        carrier: dict[str, str] = {}
+        otel_propagate.inject(carrier)
+        for name, value in carrier.items():
+            request.headers[name] = value
+
     async def __call__(self, request: Request, call_next: CallNext) -> Response:
+        parent = _REQUEST_SPAN.get()
+        if parent is None or not parent.is_recording():
+            if parent is not None and self.otel.propagate:
+                self._inject(request)
+            return await call_next(request)
         attempt = request.metadata.get("attempt", 1)
+        if not self.otel.attempt_spans:
+            return await self._as_event(parent, attempt, request, call_next)
         attributes: dict[str, Any] = {"http.request.method": request.method}
         if attempt > 1:
             attributes["http.request.resend_count"] = attempt - 1
@@ -311,10 +340,7 @@ class AttemptSpanMiddleware:
             record_exception=False, set_status_on_exception=False,
         ) as span:
             if self.otel.propagate:
-                carrier: dict[str, str] = {}
-                otel_propagate.inject(carrier)
-                for name, value in carrier.items():
-                    request.headers[name] = value
+                self._inject(request)
             try:
                 response = await call_next(request)
             except Exception as exc:
@@ -326,3 +352,20 @@ class AttemptSpanMiddleware:
                 span.set_attribute("error.type", str(response.status))
                 span.set_status(Status(StatusCode.ERROR, str(response.status)))
             return response
+
+    async def _as_event(
+        self, parent: Any, attempt: int, request: Request, call_next: CallNext
+    ) -> Response:
+        if self.otel.propagate:
+            self._inject(request)
+        attributes: dict[str, Any] = {"pepperpy.attempt": attempt}
+        try:
+            response = await call_next(request)
+        except Exception as exc:
+            attributes["error.type"] = _error_type(exc)
+            raise
+        else:
+            attributes["http.response.status_code"] = response.status
+            return response
+        finally:
+            parent.add_event("http.attempt", attributes)

@@ -277,3 +277,33 @@ def test_options_are_checked() -> None:
         OpenTelemetry(propagate="yes")  # type: ignore[arg-type]
     with OpenTelemetry(tracing=False, metrics=False) as otel:
         assert "tracing=False" in repr(otel) and len(otel.layers()) == 1
+
+
+def test_without_the_extras_a_clear_error_names_them() -> None:
+    """With neither opentelemetry nor prometheus_client importable, asking for them raises
+    OptionalDependencyError naming the extra; everything else still works."""
+    import subprocess
+    import sys
+
+    program = (
+        "import sys\n"
+        "sys.modules['opentelemetry'] = None; sys.modules['prometheus_client'] = None\n"
+        "from pepperpy_core import EventCounters, HttpMetrics, OptionalDependencyError\n"
+        "try:\n"
+        "    from pepperpy_core import OpenTelemetry\n"
+        "except OptionalDependencyError as exc:\n"
+        "    print(exc)\n"
+        "try:\n"
+        "    HttpMetrics().register()\n"
+        "except OptionalDependencyError as exc:\n"
+        "    print(exc)\n"
+        "with EventCounters() as counters:\n"
+        "    print(counters.snapshot()['download_bytes'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert "pip install 'pepperpy-core[otel]'" in lines[0]
+    assert "pip install 'pepperpy-core[prometheus]'" in lines[1]
+    assert lines[2] == "0"

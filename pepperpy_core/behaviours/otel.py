@@ -38,7 +38,7 @@ from typing_extensions import Self
 
 import pepperpy_core._observe as _observe
 from pepperpy_core._version import __version__
-from pepperpy_core.exceptions import ConfigurationError
+from pepperpy_core.exceptions import ConfigurationError, OptionalDependencyError
 from pepperpy_core.http.chain import RANK_METRICS, RANK_RATE_LIMIT, CallNext, Middleware
 from pepperpy_core.http.models import Request, Response
 from pepperpy_core.logging import redact_url
@@ -50,7 +50,7 @@ try:
     from opentelemetry import trace as otel_trace
     from opentelemetry.trace import SpanKind, Status, StatusCode
 except ImportError as exc:  # pragma: no cover - exercised without the extra
-    raise ConfigurationError(
+    raise OptionalDependencyError(
         "OpenTelemetry needs opentelemetry-api: pip install 'pepperpy-core[otel]'"
     ) from exc
 

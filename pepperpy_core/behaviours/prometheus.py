@@ -16,7 +16,11 @@ from typing import Any
 
 from pepperpy_core.behaviours.counters import EventCounters
 from pepperpy_core.behaviours.metrics import HttpMetrics
-from pepperpy_core.exceptions import ArgumentTypeError, ConfigurationError
+from pepperpy_core.exceptions import (
+    ArgumentTypeError,
+    ConfigurationError,
+    OptionalDependencyError,
+)
 
 try:
     from prometheus_client.core import (
@@ -27,7 +31,7 @@ try:
     )
     from prometheus_client.registry import REGISTRY, Collector, CollectorRegistry
 except ImportError as exc:  # pragma: no cover - exercised without the extra
-    raise ConfigurationError(
+    raise OptionalDependencyError(
         "register() needs prometheus_client: pip install 'pepperpy-core[prometheus]'"
     ) from exc
 

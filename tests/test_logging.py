@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import structlog
-from aiohttp import WSMsgType, web
+from observed_site import make_site
 
 from pepperpy_core import HttpClient, RetryPolicy
 from pepperpy_core.download import DownloadHandler
@@ -117,34 +117,9 @@ def test_debug_check_follows_reconfiguration() -> None:
 # ------------------------------------------------------------------ levels in real scenarios
 
 
-def _app() -> web.Application:
-    hits = {"n": 0}
-
-    async def flaky(request: web.Request) -> web.Response:
-        hits["n"] += 1
-        return web.Response(status=503 if hits["n"] == 1 else 200, text="ok")
-
-    async def file(request: web.Request) -> web.Response:
-        return web.Response(body=b"x" * 100)
-
-    async def feed(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        async for msg in ws:
-            if msg.type == WSMsgType.TEXT:
-                await ws.send_str(msg.data)
-        return ws
-
-    app = web.Application()
-    app.router.add_get("/flaky", flaky)
-    app.router.add_get("/file.bin", file)
-    app.router.add_get("/feed", feed)
-    return app
-
-
 @pytest.fixture
 async def site() -> AsyncIterator[LocalServer]:
-    async with LocalServer(_app()) as srv:
+    async with LocalServer(make_site()) as srv:
         yield srv
 
 
@@ -159,7 +134,7 @@ async def test_levels_mean_the_same_everywhere(site: LocalServer, tmp_path: Path
             handler = DownloadHandler(http, max_retries=0, sleep=clock.sleep)
             assert await handler.download_file(site.url("/file.bin"), tmp_path / "f.bin")
             assert not await handler.download_file(site.url("/missing"), tmp_path / "m.bin")
-        ws = WebSocket(site.url("/feed").replace("http", "ws"), ping_interval=None)
+        ws = WebSocket(site.url("/ws/echo").replace("http", "ws"), ping_interval=None)
         await ws.connect()
         await ws.close()
     level = {}
@@ -180,14 +155,14 @@ async def test_levels_mean_the_same_everywhere(site: LocalServer, tmp_path: Path
 QUIET_PROGRAM = """
 import asyncio, sys, tempfile, pathlib
 sys.path.insert(0, {tests!r})
-from test_logging import _app
+from observed_site import make_site
 from pepperpy_core import HttpClient, RetryPolicy
 from pepperpy_core.download import DownloadHandler
 from pepperpy_core.testing import LocalServer
 from pepperpy_core.websocket import WebSocket
 
 async def main():
-    async with LocalServer(_app()) as site:
+    async with LocalServer(make_site()) as site:
         async with HttpClient(base_url=site.base_url,
                               retries=RetryPolicy(total=2, backoff_base=0.001)) as http:
             await http.get("/flaky?token=t-secret")
@@ -195,7 +170,7 @@ async def main():
             folder = pathlib.Path(tempfile.mkdtemp())
             await handler.download_file(site.url("/file.bin"), folder / "f.bin")
             await handler.download_file(site.url("/missing"), folder / "m.bin")
-        ws = WebSocket(site.url("/feed").replace("http", "ws"), ping_interval=None)
+        ws = WebSocket(site.url("/ws/echo").replace("http", "ws"), ping_interval=None)
         await ws.connect()
         await ws.close()
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from aiohttp import web
+from observed_site import make_site
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -209,28 +209,9 @@ async def test_metrics_duration_retries_cache_and_rate_limit(
     assert "http.rate_limit.wait" in events and events.count("http.cache") == 2
 
 
-def _ws_app() -> web.Application:
-    opened = {"n": 0}
-
-    async def feed(request: web.Request) -> web.WebSocketResponse:
-        opened["n"] += 1
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        if opened["n"] == 1:
-            await ws.close(code=1011)
-            return ws
-        async for _ in ws:
-            pass
-        return ws
-
-    app = web.Application()
-    app.router.add_get("/feed", feed)
-    return app
-
-
 @pytest.fixture
 async def ws_site() -> AsyncIterator[LocalServer]:
-    async with LocalServer(_ws_app()) as srv:
+    async with LocalServer(make_site()) as srv:
         yield srv
 
 
@@ -241,7 +222,7 @@ async def test_websocket_connects_and_reconnects_are_spans(
     reconnect counter counts it. After close(), WebSockets are no longer traced."""
     with telemetry.otel() as otel:
         reconnected = asyncio.Event()
-        ws = WebSocket(ws_site.url("/feed?token=s3cret").replace("http", "ws"),
+        ws = WebSocket(ws_site.url("/ws/drop-once?token=s3cret").replace("http", "ws"),
                        auto_reconnect=True, ping_interval=None,
                        reconnect=ReconnectPolicy(base_delay=0.01, max_delay=0.05))
         ws.on("reconnect", lambda attempts: reconnected.set())

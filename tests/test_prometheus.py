@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp import WSMsgType, web
+from observed_site import make_site
 from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -136,33 +136,9 @@ async def test_a_service_endpoint_serves_the_figures(
 # ------------------------------------------------------------------ EventCounters
 
 
-def _app() -> web.Application:
-    opened = {"n": 0}
-
-    async def feed(request: web.Request) -> web.WebSocketResponse:
-        opened["n"] += 1
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        if opened["n"] == 1:  # the first connection is dropped: the client reconnects
-            await ws.close(code=1011)
-            return ws
-        async for msg in ws:
-            if msg.type == WSMsgType.TEXT:
-                await ws.send_str(msg.data)
-        return ws
-
-    async def file(request: web.Request) -> web.Response:
-        return web.Response(body=b"x" * 1000)
-
-    app = web.Application()
-    app.router.add_get("/feed", feed)
-    app.router.add_get("/file.bin", file)
-    return app
-
-
 @pytest.fixture
 async def site() -> AsyncIterator[LocalServer]:
-    async with LocalServer(_app()) as srv:
+    async with LocalServer(make_site()) as srv:
         yield srv
 
 
@@ -175,7 +151,7 @@ async def test_event_counters_count_websocket_download_and_network(
     with EventCounters() as counters:
         counters.register(registry)
         reconnected = asyncio.Event()
-        ws = WebSocket(site.url("/feed").replace("http", "ws"), auto_reconnect=True,
+        ws = WebSocket(site.url("/ws/drop-once").replace("http", "ws"), auto_reconnect=True,
                        reconnect=ReconnectPolicy(base_delay=0.01, max_delay=0.05),
                        ping_interval=None)
         ws.on("reconnect", lambda attempts: reconnected.set())

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from http_app import make_app
+from observed_site import make_site
 
 import pepperpy_core._observe as _observe
 from pepperpy_core import HttpClient
@@ -28,6 +29,14 @@ def _fresh_logging() -> Iterator[None]:
 @pytest.fixture
 async def server() -> AsyncIterator[LocalServer]:
     async with LocalServer(make_app()) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def observed() -> AsyncIterator[LocalServer]:
+    """The observability tests' site (``observed_site.py``): a flaky route, a file, WebSocket
+    feeds."""
+    async with LocalServer(make_site()) as srv:
         yield srv
 
 

@@ -9,12 +9,10 @@ import json
 import logging
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import structlog
-from observed_site import make_site
 
 from pepperpy_core import HttpClient, RetryPolicy
 from pepperpy_core.download import DownloadHandler
@@ -117,24 +115,18 @@ def test_debug_check_follows_reconfiguration() -> None:
 # ------------------------------------------------------------------ levels in real scenarios
 
 
-@pytest.fixture
-async def site() -> AsyncIterator[LocalServer]:
-    async with LocalServer(make_site()) as srv:
-        yield srv
-
-
-async def test_levels_mean_the_same_everywhere(site: LocalServer, tmp_path: Path) -> None:
+async def test_levels_mean_the_same_everywhere(observed: LocalServer, tmp_path: Path) -> None:
     """DEBUG per attempt, INFO for lifecycle (connected, downloaded), WARNING for degraded
     (retrying), ERROR for given up (a download that failed)."""
     clock = FakeClock()
     with capture_events() as events:
-        async with HttpClient(base_url=site.base_url, sleep=clock.sleep, clock=clock,
+        async with HttpClient(base_url=observed.base_url, sleep=clock.sleep, clock=clock,
                               retries=RetryPolicy(total=2, backoff_base=0.01)) as http:
             assert (await http.get("/flaky?api_key=k-secret")).status == 200
             handler = DownloadHandler(http, max_retries=0, sleep=clock.sleep)
-            assert await handler.download_file(site.url("/file.bin"), tmp_path / "f.bin")
-            assert not await handler.download_file(site.url("/missing"), tmp_path / "m.bin")
-        ws = WebSocket(site.url("/ws/echo").replace("http", "ws"), ping_interval=None)
+            assert await handler.download_file(observed.url("/file.bin"), tmp_path / "f.bin")
+            assert not await handler.download_file(observed.url("/missing"), tmp_path / "m.bin")
+        ws = WebSocket(observed.url("/ws/echo").replace("http", "ws"), ping_interval=None)
         await ws.connect()
         await ws.close()
     level = {}
@@ -162,15 +154,15 @@ from pepperpy_core.testing import LocalServer
 from pepperpy_core.websocket import WebSocket
 
 async def main():
-    async with LocalServer(make_site()) as site:
-        async with HttpClient(base_url=site.base_url,
+    async with LocalServer(make_site()) as observed:
+        async with HttpClient(base_url=observed.base_url,
                               retries=RetryPolicy(total=2, backoff_base=0.001)) as http:
             await http.get("/flaky?token=t-secret")
             handler = DownloadHandler(http, max_retries=0)
             folder = pathlib.Path(tempfile.mkdtemp())
-            await handler.download_file(site.url("/file.bin"), folder / "f.bin")
-            await handler.download_file(site.url("/missing"), folder / "m.bin")
-        ws = WebSocket(site.url("/ws/echo").replace("http", "ws"), ping_interval=None)
+            await handler.download_file(observed.url("/file.bin"), folder / "f.bin")
+            await handler.download_file(observed.url("/missing"), folder / "m.bin")
+        ws = WebSocket(observed.url("/ws/echo").replace("http", "ws"), ping_interval=None)
         await ws.connect()
         await ws.close()
 

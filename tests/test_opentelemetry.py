@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from observed_site import make_site
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -209,20 +208,14 @@ async def test_metrics_duration_retries_cache_and_rate_limit(
     assert "http.rate_limit.wait" in events and events.count("http.cache") == 2
 
 
-@pytest.fixture
-async def ws_site() -> AsyncIterator[LocalServer]:
-    async with LocalServer(make_site()) as srv:
-        yield srv
-
-
 async def test_websocket_connects_and_reconnects_are_spans(
-    ws_site: LocalServer, telemetry: Telemetry
+    observed: LocalServer, telemetry: Telemetry
 ) -> None:
     """A connect is a CLIENT span; a reconnect a span around its connect attempts; the
     reconnect counter counts it. After close(), WebSockets are no longer traced."""
     with telemetry.otel() as otel:
         reconnected = asyncio.Event()
-        ws = WebSocket(ws_site.url("/ws/drop-once?token=s3cret").replace("http", "ws"),
+        ws = WebSocket(observed.url("/ws/drop-once?token=s3cret").replace("http", "ws"),
                        auto_reconnect=True, ping_interval=None,
                        reconnect=ReconnectPolicy(base_delay=0.01, max_delay=0.05))
         ws.on("reconnect", lambda attempts: reconnected.set())

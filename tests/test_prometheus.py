@@ -7,11 +7,10 @@ import asyncio
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from observed_site import make_site
 from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -136,14 +135,8 @@ async def test_a_service_endpoint_serves_the_figures(
 # ------------------------------------------------------------------ EventCounters
 
 
-@pytest.fixture
-async def site() -> AsyncIterator[LocalServer]:
-    async with LocalServer(make_site()) as srv:
-        yield srv
-
-
 async def test_event_counters_count_websocket_download_and_network(
-    site: LocalServer, tmp_path: Path
+    observed: LocalServer, tmp_path: Path
 ) -> None:
     """Reconnects, downloads and network transitions are counted from the library's events,
     with logging left unconfigured, and scraped with the host as a label."""
@@ -151,7 +144,7 @@ async def test_event_counters_count_websocket_download_and_network(
     with EventCounters() as counters:
         counters.register(registry)
         reconnected = asyncio.Event()
-        ws = WebSocket(site.url("/ws/drop-once").replace("http", "ws"), auto_reconnect=True,
+        ws = WebSocket(observed.url("/ws/drop-once").replace("http", "ws"), auto_reconnect=True,
                        reconnect=ReconnectPolicy(base_delay=0.01, max_delay=0.05),
                        ping_interval=None)
         ws.on("reconnect", lambda attempts: reconnected.set())
@@ -160,8 +153,8 @@ async def test_event_counters_count_websocket_download_and_network(
         await ws.close()
         async with HttpClient() as http:
             handler = DownloadHandler(http, max_retries=0, sleep=FakeClock().sleep)
-            assert await handler.download_file(site.url("/file.bin"), tmp_path / "f.bin")
-            assert not await handler.download_file(site.url("/none"), tmp_path / "n.bin")
+            assert await handler.download_file(observed.url("/file.bin"), tmp_path / "f.bin")
+            assert not await handler.download_file(observed.url("/none"), tmp_path / "n.bin")
         network = get_logger("pepperpy_core.network")
         network.warning("network.offline", previous=None, error="down")
         network.info("network.online", previous=False, latency_ms=1.0)

@@ -4,17 +4,28 @@ the SDK recording into in-memory exporters, and with the metrics layer registere
 Prometheus; raw aiohttp for scale.
 
     python benchmarks/observability.py [--requests 1000] [--rounds 9]
+                                       [--instructions] [--low 200] [--high 700]
+
+``--instructions`` adds the steady measure: user-space instructions per sequential request
+under callgrind (the difference between a long and a short run, as in instructions.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
-from _harness import Fetch, local_server, median, paired_rounds, pin_client, write_result
+from _harness import Fetch, local_server, median, paired_rounds, pin_client, run_load, write_result
 from http_overhead import iqr
+from instructions import COLLECTED
 
 CONCURRENCY = (1, 16)
 RAW = "aiohttp (raw)"
@@ -172,18 +183,92 @@ def report(rps: dict[str, dict[str, list[float]]], requests: int, rounds: int,
     return "\n".join(lines)
 
 
+# --- --instructions: callgrind children, one client each ------------------------------------
+
+HERE = Path(__file__).resolve().parent
+
+
+async def child(name: str, requests: int, base: str) -> None:
+    clients, tidy = await make_clients()
+    fetch = clients[name][0]
+    try:
+        await run_load(fetch, base + "/small", 50, 1)  # warm-up
+        await run_load(fetch, base + "/small", requests, 1)
+    finally:
+        for _, close in clients.values():
+            await close()
+        tidy()
+
+
+def count(name: str, requests: int, base: str) -> int:
+    """Instructions callgrind collected for one child run (pinned to core 1, no ASLR)."""
+    prefix: list[str] = []
+    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
+        prefix += ["taskset", "-c", "1"]
+    if shutil.which("setarch"):
+        prefix += ["setarch", "-R"]
+    proc = subprocess.run(
+        [*prefix, "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+         sys.executable, str(HERE / "observability.py"), "--child", name, str(requests), base],
+        cwd=HERE, env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True,
+        timeout=900,
+    )
+    found = COLLECTED.findall(proc.stderr)
+    if proc.returncode != 0 or not found:
+        raise RuntimeError(f"child {name} n={requests} failed:\n{proc.stderr[-2000:]}")
+    return int(found[-1])
+
+
+def instructions(base: str, low: int, high: int) -> dict[str, float]:
+    """Instructions per sequential request for every client (two children each)."""
+    names = [RAW, OFF, NOOP, SDK, EVENTS, PROM]
+    jobs = [(name, n) for name in names for n in (low, high)]
+    with ThreadPoolExecutor(2) as pool:
+        totals = dict(zip(jobs, pool.map(lambda job: count(job[0], job[1], base), jobs),
+                          strict=True))
+    return {name: (totals[(name, high)] - totals[(name, low)]) / (high - low)
+            for name in names}
+
+
+def instructions_table(per_request: dict[str, float], low: int, high: int) -> str:
+    off = per_request[OFF]
+    lines = [
+        "",
+        f"Instructions per sequential request (callgrind; the difference between a {high}- and "
+        f"a {low}-request run of each client, so start-up and imports cancel out):",
+        "",
+        "| client | instructions per request | vs telemetry off |",
+        "|---|---:|---:|",
+    ]
+    for name, value in per_request.items():
+        delta = "-" if name == OFF else f"{value - off:+,.0f} ({(value / off - 1) * 100:+.1f} %)"
+        lines.append(f"| {name} | {value:,.0f} | {delta} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--child"]:
+        name, requests, base = sys.argv[2:5]
+        asyncio.run(child(name, int(requests), base))
+        return
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--instructions", action="store_true")
+    parser.add_argument("--low", type=int, default=200)
+    parser.add_argument("--high", type=int, default=700)
     args = parser.parse_args()
-    pin_client()
     with local_server() as base:
+        counted = instructions(base, args.low, args.high) if args.instructions else {}
+        pin_client()
         rps = asyncio.run(throughput(base, args.requests, args.rounds))
     reference = sdk_reference(args.rounds)
     text = report(rps, args.requests, args.rounds, reference)
+    if counted:
+        text += "\n" + instructions_table(counted, args.low, args.high)
     print(text)
-    write_result("observability", text, {"throughput": rps, "sdk_reference": reference})
+    write_result("observability", text, {"throughput": rps, "sdk_reference": reference,
+                                         "instructions": counted})
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ of several rounds, and peers are measured in the same run, interleaved, so backg
 touches all of them alike. Ratios are against the peer named in each table. This is a
 2-core shared machine: single figures move by 10-20 % between runs, ratios less.
 
-Goals from the issues, and where we stand in this run:
+Targets, and where we stand in this run:
 
 {goals}
 """

@@ -1,8 +1,8 @@
 """Behaviours built on the HTTP client's chain: retry, rate limit, cache, metrics, and the
 process's event counters.
 
-Each module reads the same way: the pure policy, the middleware, the mixin, and the ready-made
-class from the documents. The chain orders them by rank, whatever the order of the bases::
+Each module reads the same way: the pure policy, the middleware, the mixin, and a ready-made
+class. The chain orders them by rank, whatever the order of the bases::
 
     metrics -> cache -> retry -> rate limit -> (your layers) -> transport
 

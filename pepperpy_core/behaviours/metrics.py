@@ -1,11 +1,11 @@
 """Metrics: bounded counters and a latency histogram, the middleware that fills them, the mixin,
-and the documents' ``MetricsClient``.
+and the ready-made ``MetricsClient``.
 
 The layer is outermost, so it sees what the caller sees: one logical request however many
 attempts, a cache hit as fast as it was. Facts from inner layers (``attempts``, ``cache``,
 ``rate_limit_wait_s``) are read from ``response.metadata``, or from ``request.metadata`` when
-the request raised. Memory stays constant however many requests are recorded (the documents'
-example keeps every latency in a list that grows forever).
+the request raised. Memory stays constant however many requests are recorded (no list of
+every latency that grows forever).
 """
 
 from __future__ import annotations
@@ -350,14 +350,14 @@ class MetricsMixin(TimedMixin):
         return [*super()._default_layers(), layer]
 
     def get_metrics(self) -> dict[str, Any]:
-        """The documents' keys (``total_requests``, ``total_errors``, ``avg_latency``) and more:
+        """The usual keys (``total_requests``, ``total_errors``, ``avg_latency``) and more:
         p50/p95/p99, attempts, retries, rate-limit waits, cache outcomes, status classes."""
         return self.metrics.snapshot()
 
 
 class MetricsClient(MetricsMixin, HttpClient):
-    """The documents' ``MetricsClient()`` with ``get_metrics()``, in constant memory; every
-    keyword is :class:`HttpClient`'s (plus ``metrics=``)."""
+    """``MetricsClient()``: an HttpClient that counts its requests, with ``get_metrics()``, in
+    constant memory; every keyword is :class:`HttpClient`'s (plus ``metrics=``)."""
 
     def __init__(
         self, *, metrics: HttpMetrics | None = None, **kwargs: Unpack[ClientOptions]

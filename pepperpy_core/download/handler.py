@@ -460,6 +460,7 @@ class DownloadHandler:
         """One request; False when it must be repeated at once from byte zero."""
         if not job.checked_disk:
             _find_partial(job)
+            job.tracker.restart_window(job.written)  # progress counts the bytes already kept
         offset = job.written if (job.written and job.validator and job.total) else 0
         if offset == 0 and job.written:
             job.restart()  # no strong validator: resuming could splice two versions

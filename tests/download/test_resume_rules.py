@@ -50,10 +50,13 @@ async def test_cancelled_download_keeps_part_and_next_call_resumes(
     await keep_partial_of(http, files.url("r.bin", stall_after=MiB, stalls=1), target)
     assert parts(tmp_path) == [".r.bin.part", ".r.bin.part.json"] and not target.exists()
     kept = (tmp_path / ".r.bin.part").stat().st_size
-    result = await DownloadHandler(http).download(
-        files.url("r.bin", stall_after=MiB, stalls=1), target, sha256=files.sha("r.bin")
+    seen: list[int] = []
+    result = await DownloadHandler(http, chunk_size=4096).download(
+        files.url("r.bin", stall_after=MiB, stalls=1), target, sha256=files.sha("r.bin"),
+        progress=lambda p: seen.append(p.downloaded),
     )
     assert target.read_bytes() == files.body("r.bin") and result.resumed
+    assert kept < seen[0] <= kept + 4096  # progress counts the bytes kept before
     assert files.faults.ranges[-1][1:] == (f"bytes={kept}-", '"r.bin-v1"')
     assert parts(tmp_path) == []
 

@@ -1,4 +1,4 @@
-"""The documents' ``CachedClient``."""
+"""``CachedClient``: an HttpClient with a cache."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ __all__ = ["CachedClient"]
 
 
 class CachedClient(CacheMixin, HttpClient):
-    """The documents' ``CachedClient(cache_ttl=300.0)``, improved: ``get`` still returns a
+    """``CachedClient(cache_ttl=300.0)``: an HttpClient whose ``get`` returns a
     :class:`Response` (``await response.json()`` gives the data), server cache headers are
     honoured, memory is bounded, and ``cache_ttl`` covers APIs that send no cache headers.
 

@@ -9,7 +9,7 @@
 - :mod:`~pepperpy_core.behaviours.rate_limit.redis_store`: the store shared by many processes
   on Redis;
 - :mod:`~pepperpy_core.behaviours.rate_limit.layer`: the middleware;
-- :mod:`~pepperpy_core.behaviours.rate_limit.client`: the mixin and the documents'
+- :mod:`~pepperpy_core.behaviours.rate_limit.client`: the mixin and the ready-made
   ``RateLimitedClient``.
 
 Every name stays importable from ``pepperpy_core.behaviours.rate_limit``.

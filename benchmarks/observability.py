@@ -154,7 +154,10 @@ def report(rps: dict[str, dict[str, list[float]]], requests: int, rounds: int,
         "nothing configured (opentelemetry-api's defaults). \"SDK + in-memory\": every request "
         "sampled, its request and attempt spans exported synchronously to an "
         "`InMemorySpanExporter`, the duration histogram and counters into an "
-        "`InMemoryMetricReader`.",
+        "`InMemoryMetricReader`. Load average when the run ended: "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (above 2, other work shared the "
+        "machine: read the ratios loosely and the instruction counts below as the steady "
+        "measure).",
         "",
         "| client | concurrency | req/s | vs telemetry off | IQR | extra CPU µs/request |",
         "|---|---:|---:|---:|---:|---:|",
@@ -188,7 +191,28 @@ def report(rps: dict[str, dict[str, list[float]]], requests: int, rounds: int,
 HERE = Path(__file__).resolve().parent
 
 
+#: The SDK's own work for one recorded request, without us: a span with the request span's
+#: five attributes started, made current and ended, and one histogram measurement.
+PRIMITIVES = "SDK primitives alone"
+
+
+def primitives(requests: int) -> None:
+    tracer_provider, meter_provider, clear = sdk_providers()
+    tracer = tracer_provider.get_tracer("bench")
+    histogram = meter_provider.get_meter("bench").create_histogram("bench")
+    attributes = {"http.request.method": "GET", "url.full": "http://127.0.0.1:1/small",
+                  "server.address": "127.0.0.1", "server.port": 1, "url.scheme": "http"}
+    for _ in range(50 + requests):
+        with tracer.start_as_current_span("GET", attributes=attributes):
+            pass
+        histogram.record(0.01, {**attributes, "http.response.status_code": 200})
+    clear()
+
+
 async def child(name: str, requests: int, base: str) -> None:
+    if name == PRIMITIVES:
+        primitives(requests)
+        return
     clients, tidy = await make_clients()
     fetch = clients[name][0]
     try:
@@ -221,7 +245,7 @@ def count(name: str, requests: int, base: str) -> int:
 
 def instructions(base: str, low: int, high: int) -> dict[str, float]:
     """Instructions per sequential request for every client (two children each)."""
-    names = [RAW, OFF, NOOP, SDK, EVENTS, PROM]
+    names = [RAW, OFF, NOOP, SDK, EVENTS, PROM, PRIMITIVES]
     jobs = [(name, n) for name in names for n in (low, high)]
     with ThreadPoolExecutor(2) as pool:
         totals = dict(zip(jobs, pool.map(lambda job: count(job[0], job[1], base), jobs),
@@ -241,8 +265,15 @@ def instructions_table(per_request: dict[str, float], low: int, high: int) -> st
         "|---|---:|---:|",
     ]
     for name, value in per_request.items():
+        if name == PRIMITIVES:
+            continue
         delta = "-" if name == OFF else f"{value - off:+,.0f} ({(value / off - 1) * 100:+.1f} %)"
         lines.append(f"| {name} | {value:,.0f} | {delta} |")
+    if PRIMITIVES in per_request:
+        lines += ["", f"Of that, the SDK's own work: one span with five attributes started, made "
+                  f"current and ended, plus one histogram measurement, costs "
+                  f"{per_request[PRIMITIVES]:,.0f} instructions by itself (a recorded request "
+                  "makes two spans, or one with attempt_spans=False)."]
     return "\n".join(lines)
 
 

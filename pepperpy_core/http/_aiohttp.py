@@ -33,6 +33,7 @@ from pepperpy_core.http._attempt import (
     CREDENTIAL_HEADERS,
     REDIRECT_STATUSES,
     RedirectHandler,
+    debug_enabled,
     log_attempt,
     origin_root,
     safe_error_text,
@@ -47,7 +48,7 @@ from pepperpy_core.http.models import (
     Timeout,
     body_too_large,
 )
-from pepperpy_core.logging import debug_enabled, redact_url
+from pepperpy_core.logging import redact_url
 
 __all__ = ["AiohttpTransport", "translate_error"]
 

@@ -237,7 +237,7 @@ class RetryMiddleware:
     def _note(request: Request, attempt: int, delay: float, **why: Any) -> None:
         if "error" in why:
             why["error"] = type(why["error"]).__name__
-        _log.debug(
+        _log.warning(
             "http.retry", method=request.method, url=redact_url(request.url), attempt=attempt,
             wait_s=round(delay, 3), **why,
         )

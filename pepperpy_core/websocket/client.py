@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mappin
 from types import TracebackType
 from typing import Any, Literal, overload
 
+import pepperpy_core._observe as _observe
 from pepperpy_core.behaviours import RateLimit
 from pepperpy_core.exceptions import (
     ConfigurationError,
@@ -283,7 +284,8 @@ class WebSocket:
         async with self._connect_lock:
             if self._conn is not None and self._conn.is_open:
                 return
-            conn = await self._open(self._options)
+            conn = await _observe.traced("websocket.connect", self._safe_url,
+                                         self._open(self._options))
             try:
                 await self._prime(conn, replay=True)
             except ConnectionLost as lost:
@@ -798,7 +800,8 @@ class WebSocket:
         if self._reconnect_in_progress():
             return
         task = asyncio.get_running_loop().create_task(
-            self._reconnect_loop(), name=f"pepperpy-websocket-reconnect {self._safe_url}"
+            _observe.traced("websocket.reconnect", self._safe_url, self._reconnect_loop()),
+            name=f"pepperpy-websocket-reconnect {self._safe_url}",
         )
         task.add_done_callback(_consume_outcome)
         self._reconnect_task = task

@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from aiohttp import web
 from peers.faultproxy import FaultProxy
 
 from pepperpy_core import HttpClient
 from pepperpy_core.download import DownloadHandler, download_files_concurrently
 from pepperpy_core.exceptions import DownloadError
-from pepperpy_core.testing import FakeClock, LocalServer
+from pepperpy_core.testing import FakeClock, LocalServer, capture_events
 
 MiB = 1024 * 1024
 OLD_DATE = "Wed, 01 Jan 2025 00:00:00 GMT"
@@ -168,7 +167,7 @@ async def test_no_secret_in_retry_and_failed_events_or_error(
 ) -> None:
     """download.retry / download.failed and the final error carry no api_key value."""
     url = files.url("k.bin", fail=9, api_key="TOPSECRET", token="T0K")
-    with structlog.testing.capture_logs() as events:
+    with capture_events() as events:
         handler = DownloadHandler(http, max_retries=1, sleep=FakeClock().sleep)
         assert not await handler.download_file(url, tmp_path / "k.bin")
     text = repr(events) + str(handler.last_error) + repr(handler.last_error.url)  # type: ignore[union-attr]

@@ -59,6 +59,8 @@ from pepperpy_core.logging import redact_url
 __all__ = ["HttpClient", "RequestOptions", "Transport"]
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"})
+#: Any other method is accepted when it is an RFC 9110 token.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
 
 
@@ -691,12 +693,18 @@ def _checked_options(owner: str, verb: str, options: Mapping[str, Any]) -> dict[
 
 
 def _checked_method(method: Any) -> str:
-    verb = method.upper() if isinstance(method, str) else method
-    if verb not in METHODS:
+    """The method to send: a known one upper-cased, or any other RFC 9110 token as given
+    (``M-SEARCH``, ``PURGE``, ``PROPFIND``)."""
+    if not isinstance(method, str):
+        raise ConfigurationError(f"the HTTP method must be a str, got {type(method).__name__}")
+    if method.upper() in METHODS:
+        return method.upper()
+    if not _TOKEN.fullmatch(method):
         raise ConfigurationError(
-            f"unknown HTTP method {method!r}; expected one of {', '.join(sorted(METHODS))}"
+            f"invalid HTTP method {method!r}: a method is a token (letters, digits and "
+            "!#$%&'*+-.^_`|~), such as GET or M-SEARCH"
         )
-    return str(verb)
+    return method
 
 
 def _with_params(url: str, params: Any) -> str:

@@ -42,13 +42,19 @@ from pepperpy_core.exceptions import (
     TooManyRedirectsError,
     TransportError,
 )
-from pepperpy_core.http._attempt import CREDENTIAL_HEADERS, REDIRECT_STATUSES, log_attempt, origin
+from pepperpy_core.http._attempt import (
+    CREDENTIAL_HEADERS,
+    REDIRECT_STATUSES,
+    debug_enabled,
+    log_attempt,
+    origin,
+)
 from pepperpy_core.http._body import can_resend, stream_body
 from pepperpy_core.http._checks import check_header_strict, check_headers_arg, check_url_text
 from pepperpy_core.http.chain import CallNext, Middleware, build_chain, order_middlewares
 from pepperpy_core.http.models import FilePart, Request, Response, Timeout
 from pepperpy_core.http.retry import RetryMiddleware, RetryPolicy
-from pepperpy_core.logging import debug_enabled, redact_url
+from pepperpy_core.logging import redact_url
 
 __all__ = ["HttpClient", "RequestOptions", "Transport"]
 
@@ -531,7 +537,7 @@ class HttpClient:
                 )
             hops.append(current.url)
             current = _redirected(current, response)
-            if not can_resend(current.body):
+            if not can_resend(current.body, current.files):
                 raise BodyNotReplayableError(
                     f"cannot follow the {response.status} redirect from "
                     f"{redact_url(hops[-1])}: the request body was a one-shot stream, already "

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from aiohttp import web
 from http_app import hits
 
@@ -33,7 +32,7 @@ from pepperpy_core import (
     TooManyRedirectsError,
 )
 from pepperpy_core.http.chain import CallNext
-from pepperpy_core.testing import FakeClock, LocalServer
+from pepperpy_core.testing import FakeClock, LocalServer, capture_events
 
 # --------------------------------------------------------------------------- the spec examples
 
@@ -625,7 +624,7 @@ async def test_one_log_event_per_attempt_without_secrets(server: LocalServer) ->
     appear in the events."""
     policy = RetryPolicy(total=2, backoff_base=0.001)
     async with HttpClient(base_url=server.base_url, retries=policy) as c:
-        with structlog.testing.capture_logs() as events:
+        with capture_events() as events:
             await c.get(
                 "/flaky/log", params={"fail": 1, "api_key": "k-123", "signature": "sig"},
                 headers={"Authorization": "Bearer tok-456", "X-MBX-APIKEY": "k-789"},

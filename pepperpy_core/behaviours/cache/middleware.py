@@ -327,7 +327,7 @@ class CacheMiddleware:
     def _stale(
         self, request: Request, entry: CacheEntry, failed: Response | None = None
     ) -> Response:
-        _log.debug("http.cache.stale_if_error", url=redact_url(request.url))
+        _log.warning("http.cache.stale_if_error", url=redact_url(request.url))
         served = entry.to_response(request, self._clock(), "stale")
         if failed is not None:
             _carry_facts(failed, served)

@@ -10,7 +10,6 @@ from collections import Counter
 import pytest
 from redis.asyncio import Redis
 from redis.crc import key_slot
-from structlog.testing import capture_logs
 
 from pepperpy_core import (
     ConfigurationError,
@@ -20,7 +19,7 @@ from pepperpy_core import (
     RedisRateLimitStore,
 )
 from pepperpy_core.behaviours.rate_limit import HoldingRateLimitStore, Rate, RateLimitStore
-from pepperpy_core.testing import LocalServer
+from pepperpy_core.testing import LocalServer, capture_events
 
 from .conftest import OwnRedis
 
@@ -279,7 +278,7 @@ async def test_each_choice_when_redis_stops_and_starts(
     rates = [Rate(8, 30.0)]
     store = RedisRateLimitStore(own_redis.url, prefix="t:", timeout=0.3, retry_every=0.2,
                                 on_unavailable=mode)  # type: ignore[arg-type]
-    with capture_logs() as logs:
+    with capture_events() as logs:
         await _through_an_outage(store, own_redis, mode, rates, logs)
 
 

@@ -6,8 +6,8 @@ quantities ``float64``, flags ``bool``, text ``string`` and every time column
 microseconds on 2025-01-01; bookDepth and metrics carry text times). It exposes the Arrow
 PyCapsule interface (``__arrow_c_stream__``), so pandas, polars, pyarrow and DuckDB read it
 without a copy. Columns stay in the chunks the parser made (and a joined range in its files'
-chunks): nothing is copied just to make them contiguous. pyarrow comes with the ``vision`` extra and is imported on first use, never
-by ``import pepperpy_core``.
+chunks): nothing is copied just to make them contiguous. pyarrow comes with the ``vision``
+extra and is imported on first use, never by ``import pepperpy_core``.
 """
 
 from __future__ import annotations

@@ -217,8 +217,8 @@ async def _websocket(say: _Printer) -> None:
     say.line(f"events: {' -> '.join(events) or 'none'}")
     distinct = len(set(received))
     verdict = "nothing lost" if distinct == 300 else f"{300 - distinct} LOST"
-    say.line(f"server received {distinct} of 300 distinct messages ({len(received)} "
-             f"deliveries, replays after the restart included); {verdict}")
+    say.line(f"server received {distinct} of 300 distinct messages "
+             f"({len(received)} deliveries); {verdict}")
 
 
 async def _until(done: Callable[[], bool], arrived: asyncio.Event, timeout: float = 2.0) -> None:

@@ -13,11 +13,17 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pepperpy_core.cli._common import EXIT_FAILURE, EXIT_OK
 from pepperpy_core.exceptions import ConfigurationError
-from pepperpy_core.vision.paths import DEFAULT_BASE_URL, VisionFile, frequencies
+
+if TYPE_CHECKING:
+    from pepperpy_core.vision.paths import VisionFile
+
+#: The public archive (``pepperpy_core.vision.DEFAULT_BASE_URL``), spelt out here so that
+#: ``vision --help`` does not load the Vision package (and pydantic with it).
+DEFAULT_BASE_URL = "https://data.binance.vision"
 
 _DOWNLOAD_HELP = """\
 Download Binance Vision data for one symbol and date range, verify every zip against its
@@ -219,6 +225,8 @@ async def run_vision_download(args: argparse.Namespace, *, out: TextIO | None = 
 async def run_vision_list(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Print one archive file per line (its path under the archive root)."""
     out = out or sys.stdout
+    from pepperpy_core.vision.paths import frequencies
+
     published = frequencies(args.market, args.data_type)
     frequency = args.frequency or published[0]
     if frequency not in published:

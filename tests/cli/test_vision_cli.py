@@ -241,3 +241,11 @@ async def test_download_a_monthly_only_interval(tmp_path: Path) -> None:
     assert summary["files"] == 1 and summary["rows"] == 3 and summary["missing_days"] == []
     with open(summary["output"], newline="") as fh:
         assert len(list(csv.reader(fh))) == 4  # header and three weeks
+
+
+def test_default_archive_is_the_vision_package_default() -> None:
+    """The command line spells the archive's URL out (to keep --help light): the same one."""
+    from pepperpy_core.cli import vision as cli_vision
+    from pepperpy_core.vision import DEFAULT_BASE_URL
+
+    assert cli_vision.DEFAULT_BASE_URL == DEFAULT_BASE_URL

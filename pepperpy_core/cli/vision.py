@@ -374,26 +374,6 @@ def _require_pyarrow() -> None:
         ) from None
 
 
-def _log_through(stream: Any) -> dict[str, Any] | None:
-    """Point structlog's printer at ``stream`` (the bar's stderr proxy), so that a warning
-    printed while the bar is live lands above it instead of tearing through it. Returns the
-    configuration to restore (None when structlog is not configured)."""
-    import structlog
-
-    if not structlog.is_configured():
-        return None
-    saved = structlog.get_config()
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=stream))
-    return saved
-
-
-def _restore_logging(saved: dict[str, Any] | None) -> None:
-    if saved is not None:
-        import structlog
-
-        structlog.configure(**saved)
-
-
 #: What a file event means to a user; events not listed (downloaded, cached) are quiet.
 _EVENTS = {
     "replaced": "changed upstream since it was cached; downloaded again",
@@ -413,7 +393,6 @@ class _FileBar:
     def __init__(self, total: int) -> None:
         self.total = total
         self.progress: Any = None
-        self._logging: dict[str, Any] | None = None
         if sys.stderr.isatty():
             try:
                 from rich.console import Console
@@ -425,13 +404,13 @@ class _FileBar:
 
     def __enter__(self) -> _FileBar:
         if self.progress is not None:
-            self.progress.start()  # stderr now goes through the bar's console (above it)
-            self._logging = _log_through(sys.stderr)
+            # From here sys.stderr is the bar's proxy: log records (the library's handler
+            # writes to the current sys.stderr) and warnings print above the bar.
+            self.progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.progress is not None:
-            _restore_logging(self._logging)
             self.progress.stop()
 
     def note(self, text: str) -> None:

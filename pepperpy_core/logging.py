@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from pepperpy_core._redact import REDACTED, is_secret_name, redact_headers, redact_url
+from pepperpy_core.exceptions import ConfigurationError
 
 __all__ = [
     "REDACTED",
@@ -145,7 +146,7 @@ def configure_logging(level: int | str = "INFO", *, json: bool = False) -> None:
     """
     numeric = logging.getLevelName(level.upper()) if isinstance(level, str) else level
     if not isinstance(numeric, int):
-        raise ValueError(f"configure_logging: unknown level {level!r}")
+        raise ConfigurationError(f"configure_logging(level=...): unknown level {level!r}")
     structlog = _structlog()
     renderer: Any = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)

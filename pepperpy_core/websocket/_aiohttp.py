@@ -161,7 +161,7 @@ class AiohttpConnection:
             else:
                 await self._ws.send_bytes(payload)
         except (ConnectionError, OSError, RuntimeError) as exc:
-            raise self._lost_now() from exc
+            raise self._lost_now() from None
 
     async def ping(self) -> asyncio.Future[float]:
         if self._done.is_set():
@@ -171,7 +171,7 @@ class AiohttpConnection:
         try:
             await self._ws.ping()
         except (ConnectionError, OSError, RuntimeError) as exc:
-            raise self._lost_now() from exc
+            raise self._lost_now() from None
         return waiter
 
     async def wait_lost(self) -> WebSocketError:
@@ -248,7 +248,7 @@ async def open_connection(options: ConnectOptions) -> AiohttpConnection:
     except BaseException as exc:
         await session.close()
         if isinstance(exc, Exception):
-            raise _open_error(exc, where, options) from exc
+            raise _open_error(exc, where, options) from None
         raise
     return AiohttpConnection(session, ws)
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pepperpy_core.exceptions import ConfigurationError
+from pepperpy_core.exceptions import ArgumentTypeError, ConfigurationError
 from pepperpy_core.logging import get_logger
 from pepperpy_core.websocket.client import WebSocket
 
@@ -67,7 +67,9 @@ class BatchWebSocket(WebSocket):
         """Add ``data`` to the batch; send the batch when full or older than the interval."""
         self._check_not_closed()
         if isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError("BatchWebSocket sends JSON arrays; binary messages cannot be batched")
+            raise ArgumentTypeError(
+                "BatchWebSocket.send(data): sends JSON arrays; binary messages cannot be batched"
+            )
         self._encoded.append(self._json_text(data))
         self.batch.append(data)
         self._has_items.set()

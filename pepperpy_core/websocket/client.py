@@ -21,6 +21,7 @@ from typing import Any, Literal, overload
 
 from pepperpy_core.behaviours import RateLimit
 from pepperpy_core.exceptions import (
+    ArgumentTypeError,
     ConfigurationError,
     MessageTooLargeError,
     WebSocketClosedError,
@@ -528,7 +529,9 @@ class WebSocket:
                     return str(model_dump_json())
             return self._dumps(data)
         except (TypeError, ValueError) as exc:
-            raise TypeError(f"cannot send {type(data).__name__} as JSON: {exc}") from exc
+            raise ArgumentTypeError(
+                f"send(data): cannot send {type(data).__name__} as JSON: {exc}"
+            ) from exc
 
     async def _send_payload(self, payload: str | bytes) -> None:
         """Send on the open connection, waiting (``send_wait``) for a reconnect in progress."""
@@ -711,7 +714,7 @@ class WebSocket:
             if not normal or isinstance(error, MessageTooLargeError):
                 await self._events.emit("error", error)
         if self._conn is None and not self._reconnect_in_progress():
-            raise error
+            raise error from None  # our error says what happened; the library's stays behind
 
     def _watch(self, conn: Wire) -> None:
         """Notice a loss even when nobody is sending or receiving, so an idle client that

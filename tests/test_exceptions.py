@@ -255,9 +255,9 @@ async def _too_large(srv: LocalServer, backend: str, tmp: Path) -> Any:
 
 
 async def _not_read(srv: LocalServer, backend: str, tmp: Path) -> Any:
-    async with pepperpy_core.HttpClient(srv.base_url, backend=backend) as c:
-        async with c.stream("GET", "/file") as response:
-            return response.content
+    client = pepperpy_core.HttpClient(srv.base_url, backend=backend)
+    async with client, client.stream("GET", "/file") as response:
+        return response.content
 
 
 async def _relative(srv: LocalServer, backend: str, tmp: Path) -> Any:

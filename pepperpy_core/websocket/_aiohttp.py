@@ -160,7 +160,7 @@ class AiohttpConnection:
                 await self._ws.send_str(payload)
             else:
                 await self._ws.send_bytes(payload)
-        except (ConnectionError, OSError, RuntimeError) as exc:
+        except (ConnectionError, OSError, RuntimeError):
             raise self._lost_now() from None
 
     async def ping(self) -> asyncio.Future[float]:
@@ -170,7 +170,7 @@ class AiohttpConnection:
         self._pings.append(waiter)
         try:
             await self._ws.ping()
-        except (ConnectionError, OSError, RuntimeError) as exc:
+        except (ConnectionError, OSError, RuntimeError):
             raise self._lost_now() from None
         return waiter
 

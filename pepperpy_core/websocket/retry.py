@@ -28,8 +28,9 @@ class RetryWebSocket(WebSocket):
       backoff loop as :class:`WebSocket`, each round calling this retrying ``connect()``.
 
     Other keyword arguments go to :class:`WebSocket`. When every attempt fails, ``connect()``
-    raises :class:`WebSocketConnectionError` (a built-in ``ConnectionError``) naming the attempts and the last error; a permanent failure
-    (bad URL, HTTP 4xx refusal other than 408/429) is raised at once.
+    raises :class:`WebSocketConnectionError` (a built-in ``ConnectionError``) naming the
+    attempts and the last error; a permanent failure (bad URL, HTTP 4xx refusal other than
+    408/429) is raised at once.
     """
 
     def __init__(

@@ -13,9 +13,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from typing_extensions import Unpack
+
 from pepperpy_core.exceptions import ArgumentTypeError, ConfigurationError
 from pepperpy_core.logging import get_logger
-from pepperpy_core.websocket.client import WebSocket
+from pepperpy_core.websocket.client import BatchOptions, WebSocket
 
 __all__ = ["BatchWebSocket"]
 
@@ -46,7 +48,7 @@ class BatchWebSocket(WebSocket):
         flush_interval: float = 1.0,
         *,
         clock: Callable[[], float] | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[BatchOptions],
     ) -> None:
         super().__init__(url, **kwargs)
         if batch_size < 1:

@@ -17,8 +17,9 @@ import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypedDict, overload
 
+from pepperpy_core._signature import class_signature
 from pepperpy_core.behaviours import RateLimit
 from pepperpy_core.exceptions import (
     ArgumentTypeError,
@@ -46,7 +47,7 @@ from pepperpy_core.websocket.outbox import Outbox, OutboxPolicy
 from pepperpy_core.websocket.reconnect import ReconnectPolicy, retry_connect
 from pepperpy_core.websocket.sendrate import SendRate
 
-__all__ = ["WebSocket"]
+__all__ = ["BatchOptions", "RetryOptions", "WebSocket", "WebSocketOptions"]
 
 _log = get_logger("pepperpy_core.websocket")
 
@@ -59,6 +60,50 @@ _JSON_CONTAINERS = (dict, list)
 _DEDUPE_MEMORY = 10_000  # keys remembered by dedupe_key
 Backend = Literal["websockets", "aiohttp"]
 _DEFAULT_BACKEND: Backend = "websockets"  # what backend=None means (the suite runs on both)
+
+
+class _SocketOptions(TypedDict, total=False):
+    headers: Mapping[str, str] | None
+    subprotocols: Sequence[str] | None
+    verify_ssl: bool
+    ssl_context: ssl.SSLContext | None
+    max_size: int | None
+    compression: bool
+    open_timeout: float | None
+    close_timeout: float | None
+    ping_interval: float | None
+    ping_timeout: float | None
+    proxy: str | bool | None
+    reconnect: ReconnectPolicy | None
+    send_wait: float | None
+    decode_json: bool
+    dumps: Callable[[Any], str] | None
+    loads: Callable[[str | bytes], Any] | None
+    outbox: OutboxPolicy | None
+    send_rate: RateLimit | None
+    max_connection_age: float | None
+    dedupe_key: Callable[[Any], Hashable] | None
+    backend: Backend | None
+    sleep: Sleep | None
+    random: Callable[[], float] | None
+
+
+class BatchOptions(_SocketOptions, total=False):
+    """What :class:`BatchWebSocket` forwards (its own ``clock`` is the batch timer's)."""
+
+    auto_reconnect: bool | None
+
+
+class RetryOptions(_SocketOptions, total=False):
+    """What :class:`RetryWebSocket` forwards (it sets ``auto_reconnect`` itself)."""
+
+    clock: Callable[[], float] | None
+
+
+class WebSocketOptions(BatchOptions, RetryOptions, total=False):
+    """Every keyword :class:`WebSocket` takes, for ``**options`` in the classes built on it
+    (``RetryWebSocket(url, 5, ping_interval=10)``). Types, defaults and units are documented
+    on ``WebSocket``; a test keeps the two lists the same."""
 
 
 def _consume_outcome(task: asyncio.Task[Any]) -> None:
@@ -225,6 +270,13 @@ class WebSocket:
         self.connections = 0  # successful opens so far; 2 or more means it reconnected
 
     # ----------------------------------------------------------------- state
+
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give every subclass a signature that shows all it takes, WebSocket's options
+        included (``inspect.signature(RetryWebSocket)``, ``help()``, IDEs)."""
+        super().__init_subclass__(**kwargs)
+        cls.__signature__ = class_signature(cls)  # type: ignore[attr-defined]
 
     @property
     def url(self) -> str:

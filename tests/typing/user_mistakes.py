@@ -5,12 +5,16 @@ must be clean. ``tests/typing/test_mypy.py`` runs the check; this file is never 
 from __future__ import annotations
 
 from pepperpy_core import (
+    BatchWebSocket,
     CachedClient,
     DownloadHandler,
     HttpClient,
+    NetworkManager,
     RateLimitedClient,
+    RetryWebSocket,
     WebSocket,
     create_client,
+    download_files_concurrently,
 )
 
 
@@ -32,6 +36,11 @@ async def mistakes() -> None:
     WebSocket("wss://a.example", ping_intervall=5)  # E: Unexpected keyword argument
     create_client(client_type="requests")  # E: "create_client"
     DownloadHandler(client, chunk_size="1MB")  # E: Argument "chunk_size"
+    RetryWebSocket("wss://a.example", 5, ping_intervall=5)  # E: Unexpected keyword argument
+    BatchWebSocket("wss://a.example", 10, max_size="big")  # E: Argument "max_size"
+    await DownloadHandler(client).download_file("u", "p", sha=None)  # E: Unexpected keyword
+    await download_files_concurrently(client, ["u"], "d", chunk_size="1")  # E: "chunk_size"
+    NetworkManager().http_client(base_url=1)  # E: Argument "base_url"
     response = await client.get("/users")
     status: str = response.status  # E: Incompatible types in assignment
     print(status)

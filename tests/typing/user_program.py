@@ -119,8 +119,10 @@ async def websockets() -> None:
             print(f"Recebido: {message}")
     finally:
         await ws.close()
-    retrying = RetryWebSocket("wss://ws.example.com", max_retries=3, retry_delay=1.0)
-    batch = BatchWebSocket("wss://ws.example.com", batch_size=100, flush_interval=1.0)
+    retrying = RetryWebSocket("wss://ws.example.com", max_retries=3, retry_delay=1.0,
+                              ping_interval=10.0, headers={"X-Key": "k"})
+    batch = BatchWebSocket("wss://ws.example.com", batch_size=100, flush_interval=1.0,
+                           max_size=2**16)
     for socket in (retrying, batch):
         await socket.connect()
         await socket.send({"x": 1})
@@ -130,6 +132,9 @@ async def websockets() -> None:
 async def network() -> bool:
     manager = NetworkManager()
     await manager.initialize()
+    api: HttpClient = manager.http_client(base_url="https://status.example.com", retries=2)
+    feed: WebSocket = manager.websocket("wss://stream.example.com/ws", ping_interval=5.0)
+    print(api, feed)
     is_online: bool = await manager.check_connection()
     await manager.monitor_connection(
         on_disconnect=lambda: print("Desconectado"),
@@ -151,7 +156,8 @@ async def market_data() -> None:
             max_retries=3,
         )
         outcomes = await download_files_concurrently(
-            client, ["https://example.com/a.zip"], ["a.zip"], max_concurrent=5
+            client, ["https://example.com/a.zip"], ["a.zip"], max_concurrent=5,
+            chunk_size=1 << 16, max_retries=2,
         )
         manager = VisionDownloadManager(client=client, symbol="BTCUSDT", interval="1m")
         frame = await manager.download_date(dt.datetime(2023, 1, 1, tzinfo=dt.timezone.utc))

@@ -14,6 +14,14 @@ import pytest
 
 import pepperpy_core
 import pepperpy_core.behaviours
+from pepperpy_core.behaviours.options import (
+    CachedClientForwards,
+    CacheOptions,
+    MetricsClientForwards,
+    MetricsOptions,
+    RateLimitedClientForwards,
+    RateLimitOptions,
+)
 from pepperpy_core.config import DEFAULT, ClientOptions
 from pepperpy_core.download.handler import DownloadOptions, HandlerOptions
 from pepperpy_core.http.client import RequestOptions
@@ -130,6 +138,27 @@ def test_typed_option_lists_match_what_they_forward_to(
     for key in _keys(options) - base:
         annotation = options.__annotations__[key]
         assert params[key].annotation == getattr(annotation, "__forward_arg__", annotation), key
+
+
+def _own(cls: type) -> set[str]:
+    """The keywords ``cls.__init__`` names itself (not what it forwards)."""
+    return {n for n, p in inspect.signature(cls.__init__).parameters.items()  # type: ignore[misc]
+            if n != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+
+
+def test_ready_made_classes_forward_each_others_options() -> None:
+    """Each ready-made class's own keywords are in one list, and each forwards HttpClient's
+    options plus the other classes' lists, never its own (which it names)."""
+    own = {pepperpy_core.CachedClient: CacheOptions,
+           pepperpy_core.RateLimitedClient: RateLimitOptions,
+           pepperpy_core.MetricsClient: MetricsOptions}
+    forwards = {pepperpy_core.CachedClient: CachedClientForwards,
+                pepperpy_core.RateLimitedClient: RateLimitedClientForwards,
+                pepperpy_core.MetricsClient: MetricsClientForwards}
+    for cls, options in own.items():
+        assert _keys(options) == _own(cls) - {"cache_storage"}, cls
+        others = set().union(*(_keys(o) for c, o in own.items() if c is not cls))
+        assert _keys(forwards[cls]) == _keys(ClientOptions) | others, cls
 
 
 @pytest.mark.parametrize(

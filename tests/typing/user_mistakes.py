@@ -18,6 +18,10 @@ from pepperpy_core import (
 )
 
 
+class Api(CachedClient, RateLimitedClient):
+    """Composed as the README composes it."""
+
+
 async def mistakes() -> None:
     client = HttpClient("https://api.example.com")
     await client.get("/users", parms={"page": 1})  # E: Unexpected keyword argument "parms"
@@ -41,6 +45,8 @@ async def mistakes() -> None:
     await DownloadHandler(client).download_file("u", "p", sha=None)  # E: Unexpected keyword
     await download_files_concurrently(client, ["u"], "d", chunk_size="1")  # E: "chunk_size"
     NetworkManager().http_client(base_url=1)  # E: Argument "base_url"
+    Api(max_request=10, cache_ttl=60.0)  # E: Unexpected keyword argument "max_request"
+    Api(max_requests="10")  # E: Argument "max_requests"
     response = await client.get("/users")
     status: str = response.status  # E: Incompatible types in assignment
     print(status)

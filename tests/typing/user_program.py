@@ -28,6 +28,7 @@ from pepperpy_core import (
     RateLimitException,
     Request,
     Response,
+    RetryPolicy,
     RetryWebSocket,
     Timeout,
     VisionDownloadManager,
@@ -92,7 +93,10 @@ async def ready_made() -> dict[str, Any]:
         except RateLimitError as exc:
             wait: float | None = exc.retry_after
             print(wait)
-    async with Api(base_url="https://api.example.com", retries=2) as api:
+    async with Api(
+        base_url="https://api.example.com", max_requests=10, window=1.0, cache_ttl=60.0,
+        retries=RetryPolicy(total=3, backoff_base=0.01),
+    ) as api:
         await api.get("/data")
     async with MetricsClient(base_url="https://api.example.com") as measured:
         await measured.get("/data")

@@ -61,7 +61,9 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from typing_extensions import Unpack
 
 if TYPE_CHECKING:
     from pepperpy_core.http.models import Request, Response
@@ -100,6 +102,14 @@ __all__ = [
     "WebSocketHandshakeError",
     "WebSocketOutboxFullError",
 ]
+
+
+class ErrorContext(TypedDict, total=False):
+    """The context every error takes as keywords (see :class:`PepperPyError`)."""
+
+    request: Request | None
+    response: Response | None
+    attempts: int | None
 
 
 class PepperPyError(Exception):
@@ -181,15 +191,9 @@ class HTTPStatusError(HTTPError):
     """The server answered with a 4xx or 5xx status (from ``raise_for_status()``);
     ``status`` is that status."""
 
-    def __init__(
-        self,
-        message: str = "",
-        *,
-        request: Request | None = None,
-        response: Response | None = None,
-        attempts: int | None = None,
-    ) -> None:
-        super().__init__(message, request=request, response=response, attempts=attempts)
+    def __init__(self, message: str = "", **context: Unpack[ErrorContext]) -> None:
+        super().__init__(message, **context)
+        response = context.get("response")
         self.status: int | None = None if response is None else response.status
 
 
@@ -215,11 +219,9 @@ class RateLimitError(PepperPyError):
         message: str = "",
         *,
         retry_after: float | None = None,
-        request: Request | None = None,
-        response: Response | None = None,
-        attempts: int | None = None,
+        **context: Unpack[ErrorContext],
     ) -> None:
-        super().__init__(message, request=request, response=response, attempts=attempts)
+        super().__init__(message, **context)
         self.retry_after = retry_after
 
 
@@ -253,11 +255,9 @@ class WebSocketHandshakeError(WebSocketConnectionError):
         message: str = "",
         *,
         status: int | None = None,
-        request: Request | None = None,
-        response: Response | None = None,
-        attempts: int | None = None,
+        **context: Unpack[ErrorContext],
     ) -> None:
-        super().__init__(message, request=request, response=response, attempts=attempts)
+        super().__init__(message, **context)
         self.status = status
 
 
@@ -271,11 +271,9 @@ class WebSocketDisconnectedError(WebSocketConnectionError):
         *,
         code: int | None = None,
         reason: str = "",
-        request: Request | None = None,
-        response: Response | None = None,
-        attempts: int | None = None,
+        **context: Unpack[ErrorContext],
     ) -> None:
-        super().__init__(message, request=request, response=response, attempts=attempts)
+        super().__init__(message, **context)
         self.code = code
         self.reason = reason
 
@@ -293,11 +291,9 @@ class WebSocketDecodeError(WebSocketError, ValueError):
         message: str = "",
         *,
         data: str = "",
-        request: Request | None = None,
-        response: Response | None = None,
-        attempts: int | None = None,
+        **context: Unpack[ErrorContext],
     ) -> None:
-        super().__init__(message, request=request, response=response, attempts=attempts)
+        super().__init__(message, **context)
         self.data = data
 
 
@@ -310,11 +306,9 @@ class DownloadError(PepperPyError):
         *,
         url: str | None = None,
         path: str | os.PathLike[str] | None = None,
-        request: Request | None = None,
-        response: Response | None = None,
-        attempts: int | None = None,
+        **context: Unpack[ErrorContext],
     ) -> None:
-        super().__init__(message, request=request, response=response, attempts=attempts)
+        super().__init__(message, **context)
         self.url = url
         self.path = path
 
@@ -338,13 +332,9 @@ class ChecksumMismatchError(DownloadError):
         actual: str = "",
         url: str | None = None,
         path: str | os.PathLike[str] | None = None,
-        request: Request | None = None,
-        response: Response | None = None,
-        attempts: int | None = None,
+        **context: Unpack[ErrorContext],
     ) -> None:
-        super().__init__(
-            message, url=url, path=path, request=request, response=response, attempts=attempts
-        )
+        super().__init__(message, url=url, path=path, **context)
         self.expected = expected
         self.actual = actual
 
@@ -363,11 +353,9 @@ class VisionDataNotFoundError(VisionError):
         *,
         url: str | None = None,
         date: dt.date | None = None,
-        request: Request | None = None,
-        response: Response | None = None,
-        attempts: int | None = None,
+        **context: Unpack[ErrorContext],
     ) -> None:
-        super().__init__(message, request=request, response=response, attempts=attempts)
+        super().__init__(message, **context)
         self.url = url
         self.date = date
 
@@ -385,11 +373,9 @@ class ProbeError(PepperPyError):
         message: str = "",
         *,
         target: str = "",
-        request: Request | None = None,
-        response: Response | None = None,
-        attempts: int | None = None,
+        **context: Unpack[ErrorContext],
     ) -> None:
-        super().__init__(message, request=request, response=response, attempts=attempts)
+        super().__init__(message, **context)
         self.target = target
 
 

@@ -133,6 +133,7 @@ def test_every_error_pickles_and_prints_its_message(name: str) -> None:
               if p.kind is p.KEYWORD_ONLY and p.name not in ("request", "response")]
     kwargs = {p.name: _sample(p) for p in params}
     assert None not in kwargs.values(), f"no sample for a keyword of {name}: {kwargs}"
+    kwargs["attempts"] = 3
     error = cls("something failed", **kwargs)
     assert str(error) == "something failed"
     back = pickle.loads(pickle.dumps(error))
@@ -154,10 +155,16 @@ def test_request_and_response_stay_behind_when_pickled() -> None:
 
 @pytest.mark.parametrize("name", sorted(PUBLIC))
 def test_context_keywords_are_explicit(name: str) -> None:
-    """No error takes ``**kwargs``: a misspelled context keyword is a ``TypeError``."""
+    """No error takes loose ``**kwargs``: the context is ``**context: Unpack[ErrorContext]``
+    (``request``, ``response``, ``attempts``, checked by type checkers), and a misspelled
+    keyword is a ``TypeError`` at run time."""
     cls = PUBLIC[name]
-    kinds = {p.kind for p in inspect.signature(cls).parameters.values()}
-    assert inspect.Parameter.VAR_KEYWORD not in kinds
+    for parameter in inspect.signature(cls).parameters.values():
+        if parameter.kind is parameter.VAR_KEYWORD:
+            assert parameter.annotation == "Unpack[ErrorContext]", (name, parameter)
+    assert set(errors.ErrorContext.__annotations__) == {"request", "response", "attempts"}
+    assert not set(inspect.signature(errors.PepperPyError).parameters) - {
+        "message", *errors.ErrorContext.__annotations__}
     with pytest.raises(TypeError, match="retry_afterr"):
         cls("x", retry_afterr=1)
 

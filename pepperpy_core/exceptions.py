@@ -23,8 +23,8 @@ callers are used to catching a built-in, ours is one too (shown as "also"). A te
     +-- RateLimitError = RateLimitException               limit hit (client side or persistent 429)
     +-- WebSocketError
     |   +-- WebSocketConnectionError  (also builtins.ConnectionError) cannot connect, lost
-    |   |   +-- WebSocketHandshakeError                   handshake refused (``status``)
-    |   |   +-- WebSocketDisconnectedError                open socket lost (``code``, ``reason``)
+    |   |   +-- WebSocketHandshakeError                   handshake refused (status)
+    |   |   +-- WebSocketDisconnectedError                open socket lost (code, reason)
     |   +-- WebSocketClosedError      (also ClientClosedError) send/receive after close()
     |   +-- WebSocketDecodeError      (also ValueError)   text message that is not JSON
     |   +-- WebSocketOutboxFullError                      no room to keep a frame for replay
@@ -40,9 +40,9 @@ callers are used to catching a built-in, ours is one too (shown as "also"). A te
 
 Errors carry context as attributes: ``request``, ``response``, ``attempts`` on every error, and
 the keywords each class documents (``retry_after``, ``status``, ``code``, ``url``...). The
-keywords are explicit: a misspelled one is a ``TypeError``. Names used by the specification
-documents are the same class, not copies: ``RateLimitException is RateLimitError`` and
-``DownloadException is DownloadError``.
+keywords are explicit: a misspelled one is a ``TypeError``. The older names are the same
+class, not copies: ``RateLimitException is RateLimitError`` and ``DownloadException is
+DownloadError``.
 
 ``ConnectionError`` and ``TimeoutError`` shadow the built-ins: they are importable by name
 (``from pepperpy_core import ConnectionError``) but left out of ``__all__``, so a star import
@@ -225,7 +225,7 @@ class RateLimitError(PepperPyError):
         self.retry_after = retry_after
 
 
-#: The name used by the network-utilities document; the same class as :class:`RateLimitError`.
+#: Another name for :class:`RateLimitError` (the same class), for code that uses it.
 RateLimitException = RateLimitError
 
 
@@ -313,7 +313,7 @@ class DownloadError(PepperPyError):
         self.path = path
 
 
-#: The name used by the network-utilities document; the same class as :class:`DownloadError`.
+#: Another name for :class:`DownloadError` (the same class), for code that uses it.
 DownloadException = DownloadError
 
 

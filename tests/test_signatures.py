@@ -121,7 +121,7 @@ def _keys(options: type) -> set[str]:
     [
         (ClientOptions, pepperpy_core.HttpClient, ()),
         (WebSocketOptions, pepperpy_core.WebSocket, ()),
-        (BatchOptions, pepperpy_core.WebSocket, ("clock",)),
+        (BatchOptions, pepperpy_core.WebSocket, ("clock", "outbox")),
         (RetryOptions, pepperpy_core.WebSocket, ("auto_reconnect",)),
         (HandlerOptions, pepperpy_core.DownloadHandler, ("progress",)),
         (DownloadOptions, pepperpy_core.DownloadHandler.download, ()),

@@ -37,11 +37,12 @@ __all__ = [
 class CacheOptions(TypedDict, total=False):
     """:class:`~pepperpy_core.CachedClient`'s own keywords."""
 
-    cache_ttl: float
+    cache_ttl: float | None
     storage: CacheStorage | None
     max_entries: int
     max_bytes: int
     cache_policy: CachePolicy | None
+    shared: bool
 
 
 class RateLimitOptions(TypedDict, total=False):

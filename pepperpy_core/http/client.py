@@ -44,17 +44,25 @@ from pepperpy_core.exceptions import (
     TooManyRedirectsError,
     TransportError,
 )
-from pepperpy_core.http._attempt import CREDENTIAL_HEADERS, REDIRECT_STATUSES, log_attempt, origin
+from pepperpy_core.http._attempt import (
+    CREDENTIAL_HEADERS,
+    REDIRECT_STATUSES,
+    debug_enabled,
+    log_attempt,
+    origin,
+)
 from pepperpy_core.http._body import can_resend, stream_body
 from pepperpy_core.http._checks import check_header_strict, check_headers_arg, check_url_text
 from pepperpy_core.http.chain import CallNext, Middleware, build_chain, order_middlewares
 from pepperpy_core.http.models import FilePart, Request, Response, Timeout
 from pepperpy_core.http.retry import RetryMiddleware, RetryPolicy
-from pepperpy_core.logging import debug_enabled, redact_url
+from pepperpy_core.logging import redact_url
 
 __all__ = ["HttpClient", "RequestOptions", "Transport"]
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"})
+#: Any other method is accepted when it is an RFC 9110 token.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
 
 
@@ -525,7 +533,7 @@ class HttpClient:
                 )
             hops.append(current.url)
             current = _redirected(current, response)
-            if not can_resend(current.body):
+            if not can_resend(current.body, current.files):
                 raise BodyNotReplayableError(
                     f"cannot follow the {response.status} redirect from "
                     f"{redact_url(hops[-1])}: the request body was a one-shot stream, already "
@@ -660,12 +668,18 @@ def _checked_options(owner: str, verb: str, options: Mapping[str, Any]) -> dict[
 
 
 def _checked_method(method: Any) -> str:
-    verb = method.upper() if isinstance(method, str) else method
-    if verb not in METHODS:
+    """The method to send: a known one upper-cased, or any other RFC 9110 token as given
+    (``M-SEARCH``, ``PURGE``, ``PROPFIND``)."""
+    if not isinstance(method, str):
+        raise ConfigurationError(f"the HTTP method must be a str, got {type(method).__name__}")
+    if method.upper() in METHODS:
+        return method.upper()
+    if not _TOKEN.fullmatch(method):
         raise ConfigurationError(
-            f"unknown HTTP method {method!r}; expected one of {', '.join(sorted(METHODS))}"
+            f"invalid HTTP method {method!r}: a method is a token (letters, digits and "
+            "!#$%&'*+-.^_`|~), such as GET or M-SEARCH"
         )
-    return str(verb)
+    return method
 
 
 def _with_params(url: str, params: Any) -> str:

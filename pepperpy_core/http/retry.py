@@ -185,7 +185,7 @@ class RetryMiddleware:
         attempt = 1
         while True:
             # A one-shot body already sent cannot be sent again: the outcome stands.
-            retries_left = attempt <= policy.total and can_resend(request.body)
+            retries_left = attempt <= policy.total and can_resend(request.body, request.files)
             if error is not None:
                 delay = policy.backoff(attempt, self._random)
                 if not (retries_left and policy.error_verdict(request, error)) or self._overruns(
@@ -235,7 +235,7 @@ class RetryMiddleware:
     def _note(request: Request, attempt: int, delay: float, **why: Any) -> None:
         if "error" in why:
             why["error"] = type(why["error"]).__name__
-        _log.debug(
+        _log.warning(
             "http.retry", method=request.method, url=redact_url(request.url), attempt=attempt,
             wait_s=round(delay, 3), **why,
         )

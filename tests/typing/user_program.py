@@ -1,4 +1,4 @@
-"""A small, fully typed program written the way the specification documents use the library.
+"""A small, fully typed program that uses the library the way its guides and examples do.
 ``tests/typing/test_mypy.py`` checks it with ``mypy --strict``: it must pass with no error and
 no ignore comment, so every public name, signature and return type it touches is typed as a
 user expects. It is type-checked only, never run (it would need the internet)."""

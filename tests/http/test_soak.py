@@ -84,7 +84,7 @@ async def test_soak_with_random_faults_keeps_fds_and_tasks_flat(
 
     before = len(os.listdir("/proc/self/fd"))
     async with FaultProxy(nginx.port) as proxy, HttpClient(
-        base_url=proxy.base, backend=backend, timeout=0.5, max_connections=WORKERS,
+        base_url=proxy.base, backend=backend, timeout=2.0, max_connections=WORKERS,
         retries=RetryPolicy(total=1, backoff_base=0.0, jitter=False),
     ) as c:
         await asyncio.gather(*(worker(c, 4, False) for _ in range(WORKERS)))  # warm the pool

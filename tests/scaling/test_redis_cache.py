@@ -11,11 +11,10 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 from redis.asyncio import Redis
-from structlog.testing import capture_logs
 
 from pepperpy_core import CachedClient, ConfigurationError, RedisCacheStorage
 from pepperpy_core.behaviours.cache import CacheEntry
-from pepperpy_core.testing import LocalServer
+from pepperpy_core.testing import LocalServer, capture_events
 
 from .conftest import OwnRedis
 
@@ -217,7 +216,7 @@ async def test_redis_stopped_and_started_mid_run(
     warning; Redis starts again (empty): after retry_every the cache fills and hits again."""
     server, hits = origin
     storage = RedisCacheStorage(own_redis.url, prefix="t:", timeout=0.3, retry_every=0.2)
-    with capture_logs() as logs:
+    with capture_events() as logs:
         async with storage, CachedClient(base_url=server.base_url, storage=storage) as client:
             assert (await client.get("/r")).metadata["cache"] == "miss"
             assert (await client.get("/r")).metadata["cache"] == "hit"

@@ -33,6 +33,7 @@ from pepperpy_core.http._attempt import (
     CREDENTIAL_HEADERS,
     REDIRECT_STATUSES,
     RedirectHandler,
+    debug_enabled,
     log_attempt,
     origin_root,
     safe_error_text,
@@ -47,7 +48,7 @@ from pepperpy_core.http.models import (
     Timeout,
     body_too_large,
 )
-from pepperpy_core.logging import debug_enabled, redact_url
+from pepperpy_core.logging import redact_url
 
 __all__ = ["AiohttpTransport", "translate_error"]
 
@@ -372,9 +373,7 @@ def _part_payload(part: FilePart, opened: list[IO[bytes]]) -> Any:
         handle = open(source, "rb")  # noqa: SIM115 - closed by _open_files
         opened.append(handle)
         return handle
-    if hasattr(source, "seek") and getattr(source, "seekable", lambda: False)():
-        source.seek(0)  # a retry sends the file from the start again
-    return source
+    return part.file_object()
 
 
 def translate_error(exc: BaseException, request: Request) -> PepperPyTransportError:

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from structlog.testing import capture_logs
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
@@ -28,6 +27,7 @@ from pepperpy_core.exceptions import (
     WebSocketError,
     WebSocketHandshakeError,
 )
+from pepperpy_core.testing import capture_events
 from pepperpy_core.websocket import WebSocket
 
 Start = Callable[..., Awaitable[Any]]
@@ -448,7 +448,7 @@ async def test_half_open_connection_is_detected_by_keepalive(
 async def test_logs_never_contain_secrets(ws_server: Start) -> None:
     """Headers are never logged and secret query values in the URL are redacted."""
     server = await ws_server()
-    with capture_logs() as logs:
+    with capture_events() as logs:
         ws = WebSocket(f"{server.url}/feed?token=s3cr3t", headers={"Authorization": "Bearer k3y"})
         await ws.connect()
         await ws.close()

@@ -938,6 +938,7 @@ class WebSocket:
         Idempotent; afterwards every send/receive raises :class:`WebSocketClosedError`."""
         if self._closing:
             return
+        await self._let_reconnect_deliver_outbox()
         self._closing = True
         conn, self._conn = self._conn, None
         draining, self._draining = self._draining, None
@@ -966,6 +967,11 @@ class WebSocket:
                         url=self._safe_url,
                         frames=self.outbox.pending,
                     )
+        elif self.outbox is not None and self.outbox.pending:
+            _log.warning(
+                "websocket.outbox_undelivered_at_close", url=self._safe_url,
+                frames=self.outbox.pending,
+            )
         for task in pending:
             task.cancel()
         if pending:
@@ -975,6 +981,18 @@ class WebSocket:
         _log.info("websocket.closed", url=self._safe_url, code=code)
         if conn is not None:
             await self._events.emit("disconnect", None)
+
+    async def _let_reconnect_deliver_outbox(self) -> None:
+        """Frames wait in the outbox for a reconnect under way: give it up to
+        ``close_timeout`` to replay them before closing, rather than dropping them."""
+        task = self._reconnect_task
+        if (
+            self.outbox is None or not self.outbox.pending or task is None or task.done()
+            or task is asyncio.current_task()
+        ):
+            return
+        with contextlib.suppress(Exception):  # it failed or ran out of time: warned below
+            await asyncio.wait_for(asyncio.shield(task), self._options.close_timeout)
 
     async def __aenter__(self) -> WebSocket:
         await self.connect()

@@ -373,9 +373,7 @@ def _part_payload(part: FilePart, opened: list[IO[bytes]]) -> Any:
         handle = open(source, "rb")  # noqa: SIM115 - closed by _open_files
         opened.append(handle)
         return handle
-    if hasattr(source, "seek") and getattr(source, "seekable", lambda: False)():
-        source.seek(0)  # a retry sends the file from the start again
-    return source
+    return part.file_object()
 
 
 def translate_error(exc: BaseException, request: Request) -> PepperPyTransportError:

@@ -8,6 +8,7 @@ gets :class:`BodyNotReplayableError` instead of an empty or partial body.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pepperpy_core.exceptions import BodyNotReplayableError
@@ -74,6 +75,8 @@ def wire_body(body: Any) -> Any:
     return body
 
 
-def can_resend(body: Any) -> bool:
-    """Whether ``body`` can be sent (again)."""
-    return not isinstance(body, OneShotBody) or not body.taken
+def can_resend(body: Any, files: Mapping[str, Any] | None = None) -> bool:
+    """Whether ``body`` and the multipart ``files`` (FileParts) can be sent (again)."""
+    if isinstance(body, OneShotBody) and body.taken:
+        return False
+    return not files or all(part.replayable for part in files.values())

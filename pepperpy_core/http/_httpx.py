@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from os import PathLike
 from typing import IO, Any
 
@@ -259,44 +260,44 @@ async def _file_chunks(handle: Any) -> AsyncIterator[bytes]:
 def _chunk_reader(
     raw: httpx.Response, request: Request, deadline: float | None, decoder: BodyDecoder | None
 ) -> Any:
+    """The body's pieces as they arrive (at most ``size`` bytes each). httpx's own chunked
+    iterators hold bytes back until a whole chunk is full, so a connection cut mid-chunk would
+    lose what had already arrived; raw pieces are handed over at once (and decoded by ours)."""
+
     async def chunks(size: int) -> AsyncIterator[bytes]:
-        if decoder is not None:
-            try:
-                async for piece in decoder.decode_stream(_timed(raw.aiter_raw(size)), size):
+        source = _timed(raw.aiter_raw())
+        try:
+            if decoder is not None:
+                async for piece in decoder.decode_stream(source, size):
                     yield piece
-            except HTTPError:
-                raise
-            except Exception as exc:
-                raise translate_error(exc, request) from None
-            return
-        iterator = raw.aiter_bytes(size)
+                return
+            async for chunk in source:
+                if len(chunk) <= size:
+                    yield chunk
+                else:
+                    for start in range(0, len(chunk), size):
+                        yield chunk[start : start + size]
+        except HTTPError:
+            raise
+        except Exception as exc:
+            raise translate_error(exc, request) from None
+        finally:
+            await source.aclose()
+
+    async def _timed(source: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
         try:
             while True:
                 try:
                     if deadline is None:
-                        chunk = await iterator.__anext__()
+                        chunk = await source.__anext__()
                     else:
                         remaining = max(0.0, deadline - time.monotonic())
-                        chunk = await asyncio.wait_for(iterator.__anext__(), remaining)
+                        chunk = await asyncio.wait_for(source.__anext__(), remaining)
                 except StopAsyncIteration:
                     return
                 yield chunk
-        except Exception as exc:
-            raise translate_error(exc, request) from None
         finally:
-            await iterator.aclose()  # type: ignore[attr-defined]
-
-    async def _timed(source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        while True:
-            try:
-                if deadline is None:
-                    chunk = await source.__anext__()
-                else:
-                    remaining = max(0.0, deadline - time.monotonic())
-                    chunk = await asyncio.wait_for(source.__anext__(), remaining)
-            except StopAsyncIteration:
-                return
-            yield chunk
+            await source.aclose()  # type: ignore[attr-defined]
 
     return chunks
 
@@ -327,9 +328,41 @@ def _part_payload(part: FilePart, opened: list[IO[bytes]]) -> Any:
         handle = open(source, "rb")  # noqa: SIM115 - closed by _open_files
         opened.append(handle)
         return handle
-    if hasattr(source, "seek") and getattr(source, "seekable", lambda: False)():
-        source.seek(0)  # a retry sends the file from the start again
-    return source
+    handle = part.file_object()
+    # httpx rewinds a multipart file to 0 and measures it through fileno(): a seekable file is
+    # shown from its start offset on, a one-shot one as a bare reader (sent chunked).
+    return _ReadOnly(handle) if part.one_shot else _FromOffset(handle)
+
+
+class _ReadOnly:
+    """Only ``read``: httpx can neither rewind nor measure it, so it streams it chunked."""
+
+    __slots__ = ("read",)
+
+    def __init__(self, handle: Any) -> None:
+        self.read = handle.read
+
+
+class _FromOffset:
+    """A seekable file seen from its current position on, as if that were offset 0."""
+
+    __slots__ = ("handle", "start")
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.start: int = int(handle.tell())
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self.handle.read(size)
+        return data
+
+    def tell(self) -> int:
+        return int(self.handle.tell()) - self.start
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_SET:
+            offset += self.start
+        return int(self.handle.seek(offset, whence)) - self.start
 
 
 def translate_error(exc: BaseException, request: Request) -> TransportError | ConfigurationError:

@@ -9,14 +9,21 @@ from __future__ import annotations
 import json as _json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any, Union
 
 from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
 
-from pepperpy_core.exceptions import DecodingError, HTTPStatusError, ResponseTooLargeError
+from pepperpy_core.exceptions import (
+    ArgumentTypeError,
+    DecodingError,
+    HTTPStatusError,
+    ResponseNotReadError,
+    ResponseTooLargeError,
+)
+from pepperpy_core.http._body import OneShotBody, SeekableBody, stream_body
 from pepperpy_core.logging import redact_url
 
 __all__ = ["FilePart", "Headers", "Request", "Response", "Timeout"]
@@ -61,6 +68,31 @@ class FilePart:
     source: FileSource
     filename: str | None = None
     content_type: str = "application/octet-stream"
+    _stream: SeekableBody | OneShotBody | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        # A file object follows data='s rules: a seekable one is sent again from the offset it
+        # had here, a non-seekable one only once.
+        if hasattr(self.source, "read"):
+            object.__setattr__(self, "_stream", stream_body(self.source))
+
+    def file_object(self) -> Any:
+        """The file object to send now (a seekable one rewound to where it started).
+        Raises :class:`BodyNotReplayableError` for a one-shot file already sent."""
+        assert self._stream is not None, "file_object() is for file-object sources"
+        return self._stream.take()
+
+    @property
+    def one_shot(self) -> bool:
+        """Whether this part can be sent only once (a non-seekable file object)."""
+        return isinstance(self._stream, OneShotBody)
+
+    @property
+    def replayable(self) -> bool:
+        """Whether the part can be sent (again)."""
+        return self._stream is None or self._stream.replayable
 
     @classmethod
     def of(cls, name: str, value: Any) -> FilePart:
@@ -78,7 +110,9 @@ class FilePart:
         if hasattr(value, "read"):
             raw_name = getattr(value, "name", None)
             return cls(value, Path(raw_name).name if isinstance(raw_name, str) else name)
-        raise TypeError(f"files[{name!r}]: expected bytes, a path or a binary file object")
+        raise ArgumentTypeError(
+            f"files[{name!r}]: expected bytes, a path or a binary file object"
+        )
 
 
 class Request:
@@ -323,10 +357,13 @@ class Response:
 
     @property
     def content(self) -> bytes:
-        """The buffered body. Raises ``RuntimeError`` on a streamed response not yet read."""
+        """The buffered body. Raises :class:`ResponseNotReadError` (a ``RuntimeError``) on a
+        streamed response not yet read."""
         if self._body is None:
             if self._stream is not None:
-                raise RuntimeError("response body not read yet: await response.read() first")
+                raise ResponseNotReadError(
+                    "response body not read yet: await response.read() first"
+                )
             return b""
         return self._body
 
@@ -372,7 +409,7 @@ class Response:
         if self._stream is None:
             return
         if self._stream.consumed:
-            raise RuntimeError("the response stream was already consumed")
+            raise ResponseNotReadError("the response stream was already consumed")
         try:
             async for chunk in self._stream.iter_chunks(chunk_size):
                 yield chunk

@@ -17,11 +17,13 @@ import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypedDict, overload
 
 import pepperpy_core._observe as _observe
+from pepperpy_core._signature import class_signature
 from pepperpy_core.behaviours import RateLimit
 from pepperpy_core.exceptions import (
+    ArgumentTypeError,
     ConfigurationError,
     MessageTooLargeError,
     WebSocketClosedError,
@@ -46,7 +48,7 @@ from pepperpy_core.websocket.outbox import Outbox, OutboxPolicy
 from pepperpy_core.websocket.reconnect import ReconnectPolicy, retry_connect
 from pepperpy_core.websocket.sendrate import SendRate
 
-__all__ = ["WebSocket"]
+__all__ = ["BatchOptions", "RetryOptions", "WebSocket", "WebSocketOptions"]
 
 _log = get_logger("pepperpy_core.websocket")
 
@@ -59,6 +61,51 @@ _JSON_CONTAINERS = (dict, list)
 _DEDUPE_MEMORY = 10_000  # keys remembered by dedupe_key
 Backend = Literal["websockets", "aiohttp"]
 _DEFAULT_BACKEND: Backend = "websockets"  # what backend=None means (the suite runs on both)
+
+
+class _SocketOptions(TypedDict, total=False):
+    headers: Mapping[str, str] | None
+    subprotocols: Sequence[str] | None
+    verify_ssl: bool
+    ssl_context: ssl.SSLContext | None
+    max_size: int | None
+    compression: bool
+    open_timeout: float | None
+    close_timeout: float | None
+    ping_interval: float | None
+    ping_timeout: float | None
+    proxy: str | bool | None
+    reconnect: ReconnectPolicy | None
+    send_wait: float | None
+    decode_json: bool
+    dumps: Callable[[Any], str] | None
+    loads: Callable[[str | bytes], Any] | None
+    send_rate: RateLimit | None
+    max_connection_age: float | None
+    dedupe_key: Callable[[Any], Hashable] | None
+    backend: Backend | None
+    sleep: Sleep | None
+    random: Callable[[], float] | None
+
+
+class BatchOptions(_SocketOptions, total=False):
+    """What :class:`BatchWebSocket` forwards (its own ``clock`` is the batch timer's, and it
+    names ``outbox`` itself)."""
+
+    auto_reconnect: bool | None
+
+
+class RetryOptions(_SocketOptions, total=False):
+    """What :class:`RetryWebSocket` forwards (it sets ``auto_reconnect`` itself)."""
+
+    clock: Callable[[], float] | None
+    outbox: OutboxPolicy | None
+
+
+class WebSocketOptions(BatchOptions, RetryOptions, total=False):
+    """Every keyword :class:`WebSocket` takes, for ``**options`` in the classes built on it
+    (``RetryWebSocket(url, 5, ping_interval=10)``). Types, defaults and units are documented
+    on ``WebSocket``; a test keeps the two lists the same."""
 
 
 def _consume_outcome(task: asyncio.Task[Any]) -> None:
@@ -157,6 +204,11 @@ class WebSocket:
             )
         if outbox is not None and not isinstance(outbox, OutboxPolicy):
             raise ConfigurationError(f"outbox must be an OutboxPolicy or None, got {outbox!r}")
+        if outbox is not None and ping_interval is None:
+            raise ConfigurationError(
+                "outbox needs the keepalive: a pong is what acknowledges kept frames; set "
+                "ping_interval (or outbox=None)"
+            )
         if send_rate is not None and not isinstance(send_rate, RateLimit):
             raise ConfigurationError(f"send_rate must be a RateLimit or None, got {send_rate!r}")
         if max_connection_age is not None and max_connection_age <= 0:
@@ -215,6 +267,8 @@ class WebSocket:
         self._events = EventHandlers()
         self._subscriptions: list[str | bytes] = []
         self._conn: Wire | None = None
+        self._draining: Wire | None = None  # the connection a rotation replaced, until spent
+        self._retiring: set[asyncio.Task[None]] = set()  # its closing handshake
         self._closing = False
         self._listening = False
         self._last_error: WebSocketError | None = None
@@ -225,6 +279,13 @@ class WebSocket:
         self.connections = 0  # successful opens so far; 2 or more means it reconnected
 
     # ----------------------------------------------------------------- state
+
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give every subclass a signature that shows all it takes, WebSocket's options
+        included (``inspect.signature(RetryWebSocket)``, ``help()``, IDEs)."""
+        super().__init_subclass__(**kwargs)
+        cls.__signature__ = class_signature(cls)  # type: ignore[attr-defined]
 
     @property
     def url(self) -> str:
@@ -332,9 +393,11 @@ class WebSocket:
 
     async def rotate(self) -> None:
         """Replace the connection make-before-break: open a new one, send the subscriptions
-        on it, switch sending and receiving over, then close the old one. Messages that both
-        connections deliver during the overlap arrive once when ``dedupe_key`` is given.
-        A failure to open the new connection leaves the old one in place and is raised."""
+        (and any outbox frames not yet acknowledged) on it, switch sending and receiving over,
+        then close the old one in the background. Receivers first read what the old one
+        still holds, then the new one's messages; those both delivered during the overlap
+        arrive once when ``dedupe_key`` is given. A failure to open the new connection leaves
+        the old one in place and is raised."""
         self._check_not_closed()
         async with self._connect_lock:
             old = self._conn
@@ -344,7 +407,9 @@ class WebSocket:
                 )
             new = await self._open(self._options)
             try:
-                await self._prime(new, replay=False)
+                # The outbox goes again on the new connection, in order, before anything
+                # newer: at least once even if the old one dies before acknowledging.
+                await self._prime(new, replay=True)
             except ConnectionLost as lost:
                 new.abort()
                 raise lost.error from None
@@ -355,20 +420,19 @@ class WebSocket:
                 await new.close()
                 self._check_not_closed()
                 return
-            mark = self.outbox.mark() if self.outbox is not None else 0
+            self._draining = old  # receivers finish what it holds, then read the new one
             self._conn = new
             self.connections += 1
             self._watch(new)
         _log.info("websocket.rotated", url=self._safe_url, connections=self.connections)
-        await old.close()  # the listener drains what the old one had, then moves over
-        if self.outbox is not None:
-            if old.closed_cleanly:  # the server's close frame acknowledges what came before
-                self.outbox.acknowledge(mark)
-                self._outbox_freed.set()
-            else:
-                for entry in self.outbox.after(0):
-                    if entry.seq < mark:
-                        await self._send_payload(entry.payload)
+        # Closed in the background: while a reader is behind, the old connection's close
+        # frame waits behind unread messages, and the reader must be free to read them.
+        retire = asyncio.get_running_loop().create_task(
+            old.close(), name=f"pepperpy-websocket-retire {self._safe_url}"
+        )
+        retire.add_done_callback(_consume_outcome)
+        retire.add_done_callback(self._retiring.discard)
+        self._retiring.add(retire)
         await self._events.emit("connect")
 
     def _rotate_later(self, conn: Wire) -> asyncio.Task[None] | None:
@@ -404,6 +468,7 @@ class WebSocket:
             self._subscriptions.append(payload)
             conn = self._conn
         if conn is not None:
+            await self._rate_slot()
             await self._send_payload(payload)
 
     async def unsubscribe(self, message: Any, *, send: Any = None) -> None:
@@ -530,7 +595,9 @@ class WebSocket:
                     return str(model_dump_json())
             return self._dumps(data)
         except (TypeError, ValueError) as exc:
-            raise TypeError(f"cannot send {type(data).__name__} as JSON: {exc}") from exc
+            raise ArgumentTypeError(
+                f"send(data): cannot send {type(data).__name__} as JSON: {exc}"
+            ) from exc
 
     async def _send_payload(self, payload: str | bytes) -> None:
         """Send on the open connection, waiting (``send_wait``) for a reconnect in progress."""
@@ -567,12 +634,17 @@ class WebSocket:
 
     async def _receive(self, raw: bool) -> Any:
         while True:
-            conn = self._conn or await self._await_connection(None)
-            try:
-                data = await conn.raw_recv()
-            except conn.LOST as exc:
-                await self._connection_lost(conn, conn.lost_error(exc))
-                continue
+            if self._draining is not None:  # a rotation: the old connection's rest first
+                data = await self._drain_old()
+                if data is None:
+                    continue
+            else:
+                conn = self._conn or await self._await_connection(None)
+                try:
+                    data = await conn.raw_recv()
+                except conn.LOST as exc:
+                    await self._connection_lost(conn, conn.lost_error(exc))
+                    continue
             if not raw and self._decode_json and isinstance(data, str):
                 try:
                     message = self._loads(data)
@@ -588,6 +660,17 @@ class WebSocket:
             if self._events.has("message"):
                 await self._events.emit("message", message)
             return message
+
+    async def _drain_old(self) -> str | bytes | None:
+        """The next message the replaced connection still holds; None once it is spent."""
+        old = self._draining
+        assert old is not None
+        try:
+            return await old.raw_recv()
+        except old.LOST:
+            if self._draining is old:
+                self._draining = None
+            return None
 
     def _seen_before(self, message: Any) -> bool:
         """Whether ``dedupe_key(message)`` was among the last keys seen (and remember it)."""
@@ -713,7 +796,7 @@ class WebSocket:
             if not normal or isinstance(error, MessageTooLargeError):
                 await self._events.emit("error", error)
         if self._conn is None and not self._reconnect_in_progress():
-            raise error
+            raise error from None  # our error says what happened; the library's stays behind
 
     def _watch(self, conn: Wire) -> None:
         """Notice a loss even when nobody is sending or receiving, so an idle client that
@@ -857,8 +940,16 @@ class WebSocket:
             return
         self._closing = True
         conn, self._conn = self._conn, None
+        draining, self._draining = self._draining, None
+        if draining is not None:
+            draining.abort()
         me = asyncio.current_task()
-        tasks = (self._reconnect_task, self._listener_task, self._rotate_task, *self._watchers)
+        tasks = (
+            self._reconnect_task,
+            self._listener_task,
+            self._rotate_task,
+            *self._watchers,
+        )
         owned = [t for t in tasks if t is not None]
         pending = [t for t in owned if t is not me and not t.done()]
         reconnect = self._reconnect_task
@@ -879,6 +970,8 @@ class WebSocket:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._retiring:  # a rotated-out connection: aborted above, its close ends now
+            await asyncio.gather(*self._retiring, return_exceptions=True)
         _log.info("websocket.closed", url=self._safe_url, code=code)
         if conn is not None:
             await self._events.emit("disconnect", None)

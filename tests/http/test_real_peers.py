@@ -7,9 +7,12 @@ import asyncio
 import gzip
 import io
 import json
+import os
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import brotli
 import pytest
@@ -90,6 +93,64 @@ async def test_httpbin_redirect_with_a_one_shot_body_is_a_clear_error(
     async with HttpClient(base_url=httpbin.base, backend=backend) as c:
         with pytest.raises(BodyNotReplayableError, match="one-shot"):
             await c.post("/redirect-to?url=/anything&status_code=307", data=chunks())
+
+
+@pytest.mark.parametrize("status", [307, 308])
+async def test_httpbin_redirect_resends_a_seekable_upload_from_where_it_started(
+    httpbin: HttpBin, backend: str, status: int
+) -> None:
+    """files= follows data='s rules: a seekable file is sent again from its offset."""
+    handle = io.BytesIO(b"skip:the-real-file")
+    handle.seek(5)
+    async with HttpClient(base_url=httpbin.base, backend=backend) as c:
+        response = await c.post(
+            f"/redirect-to?url=/anything&status_code={status}",
+            files={"doc": ("doc.txt", handle, "text/plain")}, data={"field": "v"},
+        )
+        echoed = await response.json()
+    assert response.metadata["redirects"]
+    assert echoed["files"] == {"doc": "the-real-file"} and echoed["form"] == {"field": "v"}
+
+
+async def test_httpbin_one_shot_upload_is_sent_once_and_never_empty(
+    httpbin: HttpBin, backend: str, tmp_path: Path
+) -> None:
+    """A non-seekable file (a pipe) in files= is streamed whole; a 307 that would need it again
+    is a BodyNotReplayableError, not an upload with an empty or partial file."""
+
+    def pipe_with(data: bytes) -> Any:
+        read_fd, write_fd = os.pipe()
+        os.write(write_fd, data)
+        os.close(write_fd)
+        return os.fdopen(read_fd, "rb")
+
+    async with HttpClient(base_url=httpbin.base, backend=backend) as c:
+        with pipe_with(b"piped-bytes") as source:
+            response = await c.post("/anything", files={"doc": ("doc.bin", source)})
+            assert (await response.json())["files"] == {"doc": "piped-bytes"}
+        with pipe_with(b"piped-bytes") as source, pytest.raises(
+            BodyNotReplayableError, match="one-shot"
+        ):
+            await c.post(
+                "/redirect-to?url=/anything&status_code=307", files={"doc": ("d", source)}
+            )
+
+
+async def test_retry_of_a_one_shot_upload_stops_instead_of_sending_it_empty(
+    httpbin: HttpBin, backend: str
+) -> None:
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, b"once")
+    os.close(write_fd)
+    async with FaultProxy(httpbin.port) as proxy, HttpClient(
+        base_url=proxy.base, backend=backend, retries=FAST
+    ) as c:
+        with os.fdopen(read_fd, "rb") as source:
+            response = await c.put("/status/503", files={"doc": ("d", source)})
+        assert response.status == 503 and proxy.requests == 1
+        with io.BytesIO(b"again") as seekable:
+            response = await c.put("/status/503", files={"doc": ("d", seekable)})
+        assert response.status == 503 and proxy.requests == 4
 
 
 async def test_httpbin_redirect_loop_is_final(httpbin: HttpBin, backend: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import json
+import os
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -368,6 +369,33 @@ async def test_message_over_max_size_raises_message_too_large(ws_server: Start) 
     with pytest.raises(MessageTooLargeError):
         await ws.receive()
     assert events == ["disconnect:MessageTooLargeError", "error:MessageTooLargeError"]
+    await ws.close()
+
+
+@pytest.mark.parametrize("compression", [True, False])
+async def test_max_size_is_the_decoded_size_whatever_compression_does(
+    ws_server: Start, compression: bool
+) -> None:
+    """Exactly max_size bytes arrive, incompressible (its deflated frame is bigger than
+    max_size) or compressible (far smaller); one byte more is refused, inflated or not."""
+    limit = 20_000
+    noise = os.urandom(limit)
+
+    async def sender(ws: ServerConnection) -> None:
+        await ws.send(noise)
+        await ws.send("x" * limit)
+        await ws.send("é" * (limit // 2))  # limit bytes of UTF-8 in limit / 2 characters
+        await ws.send("x" * (limit + 1))
+        await ws.wait_closed()
+
+    server = await ws_server(sender)
+    ws = WebSocket(server.url, max_size=limit, compression=compression)
+    await ws.connect()
+    assert await ws.receive() == noise
+    assert await ws.receive() == "x" * limit
+    assert await ws.receive() == "é" * (limit // 2)
+    with pytest.raises(MessageTooLargeError):
+        await ws.receive()
     await ws.close()
 
 

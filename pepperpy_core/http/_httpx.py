@@ -259,32 +259,30 @@ async def _file_chunks(handle: Any) -> AsyncIterator[bytes]:
 def _chunk_reader(
     raw: httpx.Response, request: Request, deadline: float | None, decoder: BodyDecoder | None
 ) -> Any:
+    """The streamed body as pieces of at most ``size`` bytes, each handed over as soon as it
+    arrives: httpx's ``aiter_bytes(size)`` would sit on received bytes until ``size`` of them
+    are in (and lose them if the connection then breaks), so its raw pieces are only split.
+    Decoding is ours (httpx's decoders accept a truncated gzip)."""
+
     async def chunks(size: int) -> AsyncIterator[bytes]:
-        if decoder is not None:
-            try:
-                async for piece in decoder.decode_stream(_timed(raw.aiter_raw(size)), size):
-                    yield piece
-            except HTTPError:
-                raise
-            except Exception as exc:
-                raise translate_error(exc, request) from None
-            return
-        iterator = raw.aiter_bytes(size)
+        source = raw.aiter_raw()
         try:
-            while True:
-                try:
-                    if deadline is None:
-                        chunk = await iterator.__anext__()
-                    else:
-                        remaining = max(0.0, deadline - time.monotonic())
-                        chunk = await asyncio.wait_for(iterator.__anext__(), remaining)
-                except StopAsyncIteration:
-                    return
-                yield chunk
+            if decoder is not None:
+                async for piece in decoder.decode_stream(_timed(source), size):
+                    yield piece
+                return
+            async for chunk in _timed(source):
+                if len(chunk) <= size:
+                    yield chunk
+                    continue
+                for start in range(0, len(chunk), size):
+                    yield chunk[start : start + size]
+        except HTTPError:
+            raise
         except Exception as exc:
             raise translate_error(exc, request) from None
         finally:
-            await iterator.aclose()  # type: ignore[attr-defined]
+            await source.aclose()  # type: ignore[attr-defined]
 
     async def _timed(source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         while True:

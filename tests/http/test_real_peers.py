@@ -364,3 +364,53 @@ async def test_every_truncated_coding_is_an_error(backend: str, coding: str) -> 
             with pytest.raises(DecodingError, match="ended early"):
                 async for _ in response.iter_bytes(1024):
                     pass
+
+
+def _held_back_app(release: asyncio.Event) -> web.Application:
+    """Sends the first 1,000 bytes of the body (identity, or gzip flushed so that they can be
+    decoded), then waits for ``release`` before the rest: a client that sits on pieces until
+    it has ``chunk_size`` bytes never sees the first ones."""
+    first, rest = DATA[:1000], DATA[1000:]
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        coder = None
+        if request.match_info["coding"] == "gzip":
+            coder = zlib.compressobj(wbits=31)
+            response.headers["Content-Encoding"] = "gzip"
+        await response.prepare(request)
+        if coder is None:
+            await response.write(first)
+            await release.wait()
+            await response.write(rest)
+        else:
+            await response.write(coder.compress(first) + coder.flush(zlib.Z_SYNC_FLUSH))
+            await release.wait()
+            await response.write(coder.compress(rest) + coder.flush())
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_get("/held/{coding}", serve)
+    return app
+
+
+@pytest.mark.parametrize("coding", ["identity", "gzip"])
+async def test_stream_hands_pieces_over_as_they_arrive(backend: str, coding: str) -> None:
+    """iter_bytes(1 MiB) yields the first 1,000 bytes while the server still holds the rest
+    (the server only sends the rest once the client has them): pieces are handed over as they
+    arrive, never held back until a whole chunk is filled."""
+    release = asyncio.Event()
+    async with LocalServer(_held_back_app(release)) as server, HttpClient(
+        base_url=server.base_url, backend=backend, retries=0, timeout=5
+    ) as c:
+        received = b""
+        async with c.stream("GET", f"/held/{coding}") as response:
+            pieces = response.iter_bytes(1024 * 1024)
+            while len(received) < 1000:
+                received += await asyncio.wait_for(pieces.__anext__(), 2)
+            assert received == DATA[:1000]
+            release.set()
+            async for piece in pieces:
+                received += piece
+    assert received == DATA

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -37,7 +38,7 @@ from pepperpy_core.http._attempt import (
     origin_root,
     safe_error_text,
 )
-from pepperpy_core.http._body import wire_body
+from pepperpy_core.http._body import OneShotBody, SeekableBody, file_chunks, wire_body
 from pepperpy_core.http._decode import ACCEPT_ENCODING, BodyDecoder, decoder_for
 from pepperpy_core.http.models import (
     ByteStream,
@@ -372,8 +373,11 @@ def _part_payload(part: FilePart, opened: list[IO[bytes]]) -> Any:
         handle = open(source, "rb")  # noqa: SIM115 - closed by _open_files
         opened.append(handle)
         return handle
-    if hasattr(source, "seek") and getattr(source, "seekable", lambda: False)():
-        source.seek(0)  # a retry sends the file from the start again
+    if isinstance(source, (SeekableBody, OneShotBody)):
+        # a seekable file is at its starting offset again (aiohttp sends from there on)
+        source = source.take()
+    if not isinstance(source, io.IOBase):
+        return file_chunks(source)  # a file-like object aiohttp has no payload for
     return source
 
 

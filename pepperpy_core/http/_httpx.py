@@ -32,7 +32,7 @@ from pepperpy_core.exceptions import (
     TransportError,
 )
 from pepperpy_core.http._attempt import origin, safe_error_text
-from pepperpy_core.http._body import wire_body
+from pepperpy_core.http._body import FileWindow, OneShotBody, SeekableBody, file_chunks, wire_body
 from pepperpy_core.http._decode import ACCEPT_ENCODING, BodyDecoder, decoder_for
 from pepperpy_core.http.models import (
     ByteStream,
@@ -52,9 +52,6 @@ except ImportError as _missing:  # pragma: no cover - exercised only without the
     ) from _missing
 
 __all__ = ["HttpxTransport", "translate_error"]
-
-_UPLOAD_CHUNK = 64 * 1024
-
 
 class HttpxTransport:
     """Sends requests through one ``httpx.AsyncClient``, created on first use, or through a
@@ -246,14 +243,8 @@ def _body_arguments(request: Request, files: Any) -> dict[str, Any]:
     if isinstance(body, dict):
         return {"data": {k: str(v) for k, v in body.items()}}
     if hasattr(body, "read"):
-        return {"content": _file_chunks(body)}
+        return {"content": file_chunks(body)}  # httpx's async client refuses sync streams
     return {"content": body}  # an async iterable of bytes
-
-
-async def _file_chunks(handle: Any) -> AsyncIterator[bytes]:
-    """A file object as an async byte stream (httpx's async client refuses sync streams)."""
-    while chunk := handle.read(_UPLOAD_CHUNK):
-        yield chunk
 
 
 def _chunk_reader(
@@ -325,9 +316,23 @@ def _part_payload(part: FilePart, opened: list[IO[bytes]]) -> Any:
         handle = open(source, "rb")  # noqa: SIM115 - closed by _open_files
         opened.append(handle)
         return handle
-    if hasattr(source, "seek") and getattr(source, "seekable", lambda: False)():
-        source.seek(0)  # a retry sends the file from the start again
+    if isinstance(source, SeekableBody):
+        # httpx rewinds a file part to 0 and measures it to its end: show it the file from
+        # its starting offset on
+        return FileWindow(source.take(), source.start)
+    if isinstance(source, OneShotBody):
+        # read() only: httpx would take a pipe's fstat size (0) for its length
+        return _ReadOnly(source.take())
     return source
+
+
+class _ReadOnly:
+    """A stream with nothing but ``read`` (its length unknown: the upload is chunked)."""
+
+    __slots__ = ("read",)
+
+    def __init__(self, handle: Any) -> None:
+        self.read = handle.read
 
 
 def translate_error(exc: BaseException, request: Request) -> TransportError | ConfigurationError:

@@ -14,6 +14,7 @@ import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from difflib import get_close_matches
 from os import PathLike, fspath
 from pathlib import Path
@@ -43,7 +44,7 @@ from pepperpy_core.exceptions import (
     TransportError,
 )
 from pepperpy_core.http._attempt import CREDENTIAL_HEADERS, REDIRECT_STATUSES, log_attempt, origin
-from pepperpy_core.http._body import can_resend, stream_body
+from pepperpy_core.http._body import OneShotBody, SeekableBody, request_resendable, stream_body
 from pepperpy_core.http._checks import check_header_strict, check_headers_arg, check_url_text
 from pepperpy_core.http.chain import CallNext, Middleware, build_chain, order_middlewares
 from pepperpy_core.http.models import FilePart, Request, Response, Timeout
@@ -529,11 +530,11 @@ class HttpClient:
                 )
             hops.append(current.url)
             current = _redirected(current, response)
-            if not can_resend(current.body):
+            if not request_resendable(current):
                 raise BodyNotReplayableError(
                     f"cannot follow the {response.status} redirect from "
-                    f"{redact_url(hops[-1])}: the request body was a one-shot stream, already "
-                    "sent; pass bytes, a path or a seekable file",
+                    f"{redact_url(hops[-1])}: the request body (or a file part) was a one-shot "
+                    "stream, already sent; pass bytes, a path or a seekable file",
                     request=current, response=response,
                 )
             response = await self._hop(current)
@@ -753,6 +754,9 @@ def _file_parts(files: Mapping[str, Any]) -> dict[str, FilePart]:
         source = part.source
         if isinstance(source, (str, PathLike)) and not Path(fspath(source)).is_file():
             raise ConfigurationError(f"files[{name!r}]: no such file: {fspath(source)!r}")
+        if hasattr(source, "read") and not isinstance(source, (SeekableBody, OneShotBody)):
+            # sent again from where it stands now, or refused when it cannot seek
+            part = replace(part, source=stream_body(source))
         parts[name] = part
     return parts
 

@@ -17,6 +17,7 @@ from typing import IO, Any, Union
 from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
 
 from pepperpy_core.exceptions import DecodingError, HTTPStatusError, ResponseTooLargeError
+from pepperpy_core.http._body import OneShotBody, SeekableBody
 from pepperpy_core.logging import redact_url
 
 __all__ = ["FilePart", "Headers", "Request", "Response", "Timeout"]
@@ -24,7 +25,7 @@ __all__ = ["FilePart", "Headers", "Request", "Response", "Timeout"]
 #: Case-insensitive, multi-valued header mapping (``headers["content-type"]`` works).
 Headers = CIMultiDictProxy[str]
 
-FileSource = Union[bytes, str, "os.PathLike[str]", IO[bytes]]
+FileSource = Union[bytes, str, "os.PathLike[str]", IO[bytes], SeekableBody, OneShotBody]
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,9 @@ class Timeout:
 @dataclass(frozen=True)
 class FilePart:
     """One file of a multipart upload. ``source`` is bytes, a path, or a binary file object;
-    paths and file objects are streamed, never read whole into memory."""
+    paths and file objects are streamed, never read whole into memory. A client wraps a file
+    object it is given so that every send starts where the file stood (a seekable file), or so
+    that a second send is refused (one that cannot seek): see ``BodyNotReplayableError``."""
 
     source: FileSource
     filename: str | None = None

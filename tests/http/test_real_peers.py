@@ -7,9 +7,11 @@ import asyncio
 import gzip
 import io
 import json
+import os
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import brotli
 import pytest
@@ -414,3 +416,105 @@ async def test_stream_hands_pieces_over_as_they_arrive(backend: str, coding: str
             async for piece in pieces:
                 received += piece
     assert received == DATA
+
+
+# --------------------------------------------------------------------------- files= replay
+
+
+class _Pipe:
+    """A binary stream that cannot seek (as a pipe or a socket file is)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+        self.name = "piped.bin"
+
+    def read(self, size: int = -1) -> bytes:
+        return self._data.read(size)
+
+    def seekable(self) -> bool:
+        return False
+
+    def __enter__(self) -> _Pipe:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("status", [307, 308])
+async def test_httpbin_redirect_resends_a_multipart_file_from_where_it_started(
+    httpbin: HttpBin, backend: str, status: int
+) -> None:
+    """files= with a seekable file at offset 5, redirected by httpbin with 307/308: the part
+    holds the file from offset 5 on, exactly, on the second hop."""
+    handle = io.BytesIO(b"skip:the-real-file")
+    handle.seek(5)
+    async with HttpClient(base_url=httpbin.base, backend=backend) as c:
+        response = await c.post(
+            f"/redirect-to?url=/anything&status_code={status}",
+            files={"f": ("f.bin", handle)}, data={"k": "v"},
+        )
+        echoed = await response.json()
+    assert response.metadata["redirects"]
+    assert echoed["files"] == {"f": "the-real-file"} and echoed["form"] == {"k": "v"}
+
+
+def _os_pipe(data: bytes) -> Any:
+    """The read end of a real OS pipe holding ``data`` (not seekable)."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, data)
+    os.close(write_end)
+    return open(read_end, "rb")
+
+
+@pytest.mark.parametrize("kind", ["os-pipe", "file-like"])
+async def test_httpbin_redirect_with_a_non_seekable_multipart_file_is_a_clear_error(
+    httpbin: HttpBin, backend: str, kind: str
+) -> None:
+    """files= with a stream that cannot seek (a real pipe, or an object with read() only) is
+    sent once; the 307 that needs it again is BodyNotReplayableError, never a part sent
+    empty. Without a redirect the same stream is simply sent."""
+    make = _os_pipe if kind == "os-pipe" else _Pipe
+    async with FaultProxy(httpbin.port) as proxy, HttpClient(
+        base_url=proxy.base, backend=backend
+    ) as c:
+        with make(b"once") as f, pytest.raises(BodyNotReplayableError, match="one-shot"):
+            await c.post("/redirect-to?url=/anything&status_code=307", files={"f": f})
+        assert proxy.requests == 1
+        with make(b"streamed") as f:
+            echoed = await (await c.post("/anything", files={"f": f})).json()
+        assert echoed["files"] == {"f": "streamed"}
+
+
+def _flaky_upload_app(seen: list[bytes]) -> web.Application:
+    """Answers 503 to the first upload and echoes the file part of every later one."""
+
+    async def upload(request: web.Request) -> web.Response:
+        form = await request.post()
+        part = form["f"]
+        assert isinstance(part, web.FileField)
+        seen.append(part.file.read())
+        if len(seen) == 1:
+            return web.Response(status=503)
+        return web.Response(body=seen[-1])
+
+    app = web.Application()
+    app.router.add_put("/upload", upload)
+    return app
+
+
+async def test_retried_multipart_upload_resends_the_file_exactly(backend: str) -> None:
+    """Our server answers 503 once: the retried PUT sends the seekable file again from its
+    original offset; a non-seekable one is sent once and the 503 stands."""
+    seen: list[bytes] = []
+    async with LocalServer(_flaky_upload_app(seen)) as server, HttpClient(
+        base_url=server.base_url, backend=backend, retries=FAST
+    ) as c:
+        handle = io.BytesIO(b"HEADER" + DATA[:70_000])
+        handle.seek(6)
+        response = await c.put("/upload", files={"f": ("d.txt", handle)})
+        assert response.status == 200 and response.content == DATA[:70_000]
+        assert seen == [DATA[:70_000]] * 2
+        seen.clear()
+        response = await c.put("/upload", files={"f": _Pipe(b"one-shot")})
+        assert response.status == 503 and seen == [b"one-shot"]

@@ -18,10 +18,12 @@ import asyncio
 import contextlib
 import signal
 
+import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict, MultiMapping
 
 from pepperpy_core import CachedClient
+from pepperpy_core.http.retry import RetryPolicy
 
 #: Not forwarded either way (RFC 9110 section 7.6.1), plus what aiohttp sets by itself.
 _HOP = frozenset({
@@ -29,6 +31,11 @@ _HOP = frozenset({
     "upgrade", "host", "content-length",
 })
 CLIENT = web.AppKey("client", CachedClient)
+#: Codings the client decodes by itself; any other stays on the response as the origin sent it.
+_DECODED = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd"})
+#: One immediate retry, only when a kept-alive connection was closed under the request (the
+#: suite's origin closes idle connections after 5 s); never on a status.
+_RECONNECT = RetryPolicy(total=1, statuses=frozenset(), backoff_base=0.0, jitter=False)
 
 
 def _forwardable(headers: MultiMapping[str]) -> CIMultiDict[str]:
@@ -45,10 +52,11 @@ async def handle(request: web.Request) -> web.StreamResponse:
     joined = {k: ", ".join(outgoing.getall(k)) for k in outgoing}
     body = await request.read()
     response = await client.request(
-        request.method, request.path_qs, headers=joined, data=body or None, retries=0
+        request.method, request.path_qs, headers=joined, data=body or None, retries=_RECONNECT
     )
     back = _forwardable(response.headers)
-    back.popall("Content-Encoding", None)  # the client handed us the decoded body
+    if back.get("Content-Encoding", "").strip().lower() in _DECODED:
+        back.popall("Content-Encoding")  # the client handed us the decoded body
     return web.Response(status=response.status, reason=response.reason, headers=back,
                         body=response.content)
 
@@ -60,8 +68,13 @@ async def main() -> None:
     parser.add_argument("--ttl", type=float, default=None)
     parser.add_argument("--shared", action="store_true")
     args = parser.parse_args()
+    # One connection per request: the suite's origin sends some answers with a wrong
+    # Content-Length on purpose, which would poison a kept-alive connection for the next one.
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(force_close=True), auto_decompress=False
+    )
     client = CachedClient(args.ttl, base_url=args.origin, follow_redirects=False,
-                          **({"shared": True} if args.shared else {}))
+                          shared=args.shared, session=session)
     app = web.Application()
     app[CLIENT] = client
     app.router.add_route("*", "/{tail:.*}", handle)
@@ -76,6 +89,7 @@ async def main() -> None:
         await stop.wait()
     await runner.cleanup()
     await client.close()
+    await session.close()
 
 
 if __name__ == "__main__":

@@ -26,12 +26,14 @@ DOCS = HERE.parent / "docs" / "benchmarks.md"
 BENCHMARKS = [
     ("http_overhead.py", "http_overhead", ["--requests", "500", "--rounds", "3"]),
     ("behaviour_stack.py", "behaviours", ["--requests", "500", "--rounds", "3"]),
+    ("observability.py", "observability", ["--requests", "500", "--rounds", "3"]),
     ("websocket_throughput.py", "websocket", ["--rounds", "3"]),
     ("download_throughput.py", "download", ["--size-mib", "128", "--rounds", "2"]),
     ("vision_parse.py", "vision_parse", ["--rows", "200000", "--rounds", "3"]),
     ("instructions.py", "instructions", ["--low", "200", "--high", "700"]),
     ("instructions.py", "instructions_layers", ["--layers", "--low", "200", "--high", "700"]),
     ("import_time.py", "import_time", ["--rounds", "7"]),
+    ("redis_store.py", "redis_store", ["--ops", "1000", "--requests", "500", "--rounds", "3"]),
 ]
 
 HEADER = """\
@@ -45,7 +47,7 @@ of several rounds, and peers are measured in the same run, interleaved, so backg
 touches all of them alike. Ratios are against the peer named in each table. This is a
 2-core shared machine: single figures move by 10-20 % between runs, ratios less.
 
-Goals from the issues, and where we stand in this run:
+Targets, and where we stand in this run:
 
 {goals}
 """

@@ -1,5 +1,6 @@
-"""WebSocket throughput: pepperpy-core's WebSocket against raw ``websockets`` and aiohttp's
-WebSocket client, all talking to the same local ``websockets`` server, in one run.
+"""WebSocket throughput: pepperpy-core's WebSocket on each backend against raw ``websockets``,
+aiohttp's WebSocket client and picows, all talking to the same local ``websockets`` server, in
+one run. pepperpy-core also runs with orjson as its codec (``dumps=``/``loads=``).
 
 Workloads (messages are small JSON objects; every client encodes and decodes JSON itself,
 as an application would):
@@ -32,6 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
+import picows
+from picows import WSFrame, WSListener, WSMsgType, WSTransport
 from websockets.asyncio.client import connect as raw_connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.version import version as websockets_version
@@ -153,11 +157,56 @@ class Aiohttp(Client):
         await self.session.close()
 
 
+class _PicowsListener(WSListener):  # type: ignore[misc]
+    """picows delivers frames to a callback; queue the text ones for receive()."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        self.waiter: asyncio.Future[None] | None = None
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type == WSMsgType.TEXT:
+            self.messages.append(frame.get_payload_as_utf8_text())
+            if self.waiter is not None and not self.waiter.done():
+                self.waiter.set_result(None)
+        elif frame.msg_type == WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+
+
+class Picows(Client):
+    name = "picows"
+
+    async def open(self, url: str) -> None:
+        self.transport, self.listener = await picows.ws_connect(_PicowsListener, url)
+
+    async def send(self, data: Any) -> None:
+        self.transport.send(WSMsgType.TEXT, ENCODE(data).encode())
+
+    async def send_text(self, text: str) -> None:
+        self.transport.send(WSMsgType.TEXT, text.encode())
+
+    async def receive(self) -> Any:
+        listener = self.listener
+        while not listener.messages:
+            listener.waiter = asyncio.get_running_loop().create_future()
+            await listener.waiter
+        return json.loads(listener.messages.pop(0))
+
+    async def close(self) -> None:
+        self.transport.send_close(picows.WSCloseCode.OK)
+        try:
+            await asyncio.wait_for(self.transport.wait_disconnected(), 2)
+        except TimeoutError:
+            self.transport.disconnect()
+
+
 class Pepper(Client):
-    name = "pepperpy-core"
+    name = "pepperpy-core (websockets backend)"
+    backend: Any = "websockets"
 
     def make(self, url: str) -> WebSocket:
-        return WebSocket(url, compression=False)
+        return WebSocket(url, compression=False, backend=self.backend)
 
     async def open(self, url: str) -> None:
         self.ws = self.make(url)
@@ -174,6 +223,29 @@ class Pepper(Client):
 
     async def close(self) -> None:
         await self.ws.close()
+
+
+class PepperAiohttp(Pepper):
+    name = "pepperpy-core (aiohttp backend)"
+    backend = "aiohttp"
+
+
+def _orjson_text(data: Any) -> str:
+    return orjson.dumps(data).decode()
+
+
+class PepperOrjson(Pepper):
+    name = "pepperpy-core (websockets backend, orjson)"
+
+    def make(self, url: str) -> WebSocket:
+        return WebSocket(
+            url, compression=False, backend=self.backend, dumps=_orjson_text, loads=orjson.loads
+        )
+
+
+class PepperAiohttpOrjson(PepperOrjson):
+    name = "pepperpy-core (aiohttp backend, orjson)"
+    backend = "aiohttp"
 
 
 class PepperBatch(Pepper):
@@ -224,6 +296,9 @@ async def pipelined(client: Client, base: str) -> float:
         await client.close()
 
 
+PING_PONG_CLIENTS: list[type[Client]] = [
+    Raw, Aiohttp, Picows, Pepper, PepperAiohttp, PepperOrjson, PepperAiohttpOrjson
+]
 Samples = dict[str, dict[str, list[float]]]
 CPU_KEY = " cpu"  # suffix of the per-client lists of client CPU microseconds per message
 
@@ -231,8 +306,8 @@ CPU_KEY = " cpu"  # suffix of the per-client lists of client CPU microseconds pe
 async def measure(base: str, rounds: int) -> Samples:
     """Every round's rate per workload and client, clients interleaved within each round."""
     plan: list[tuple[str, Callable[[Client, str], Awaitable[float]], list[type[Client]]]] = [
-        ("ping-pong (round trips/s)", ping_pong, [Raw, Aiohttp, Pepper]),
-        ("pipelined (messages/s)", pipelined, [Raw, Aiohttp, Pepper, PepperBatch]),
+        ("ping-pong (round trips/s)", ping_pong, PING_PONG_CLIENTS),
+        ("pipelined (messages/s)", pipelined, [*PING_PONG_CLIENTS, PepperBatch]),
     ]
     samples: Samples = {}
     for workload, run, clients in plan:

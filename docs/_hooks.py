@@ -4,7 +4,9 @@ The package's docstrings are written in one style, reStructuredText with Sphinx 
 (``:class:`Response```, ``:meth:`HttpClient.get```), which reads well in an editor and in
 ``help()``. mkdocstrings passes the roles through as text; this turns each into inline code
 (the role's target, with a leading ``~`` meaning "last name only", as in Sphinx).
-Optional arguments whose default is "use the client's setting" show as ``<not given>``.
+A paragraph that ends in ``::`` (reStructuredText's "a literal block follows") ends in one
+colon, as Sphinx prints it. Optional arguments whose default is "use the client's setting"
+show as ``<not given>``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,12 @@ def _target(match: re.Match[str]) -> str:
 _SENTINEL = re.compile(r"\b_UNSET\b")
 
 
+#: A paragraph closing on reStructuredText's literal-block marker.
+_LITERAL_MARK = re.compile(r"(\S)::</p>")
+
+
 def on_page_content(html: str, **_: Any) -> str:
-    """Replace every rendered role on a page with inline code of its target, and the
-    "not given" sentinel in signatures with words."""
-    return _SENTINEL.sub("&lt;not given&gt;", _ROLE_HTML.sub(_target, html))
+    """Replace every rendered role on a page with inline code of its target, the literal-block
+    marker with a colon, and the "not given" sentinel in signatures with words."""
+    html = _LITERAL_MARK.sub(r"\1:</p>", _ROLE_HTML.sub(_target, html))
+    return _SENTINEL.sub("&lt;not given&gt;", html)

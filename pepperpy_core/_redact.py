@@ -93,13 +93,16 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
             text = text.replace(secret, REDACTED)
     text = _USERINFO.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", text)
     text = _HEADER_VALUE.sub(lambda m: f"{m.group('name')}{m.group('sep')}{REDACTED}", text)
-    return _PAIR.sub(
-        lambda m: (
-            f"{m.group('name')}{m.group('sep')}{REDACTED}"
-            if is_secret_name(m.group("name")) and m.group("value") != REDACTED else m.group(0)
-        ),
-        text,
-    )
+    return _PAIR.sub(_redact_pair, text)
+
+
+def _redact_pair(match: re.Match[str]) -> str:
+    """A secret-named ``name=value`` with its value replaced (left alone if already done)."""
+    if not is_secret_name(match.group("name")) or match.string.startswith(
+        REDACTED, match.start("value")
+    ):
+        return match.group(0)
+    return f"{match.group('name')}{match.group('sep')}{REDACTED}"
 
 
 class _RedactingFilter(logging.Filter):

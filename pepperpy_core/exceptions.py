@@ -20,8 +20,8 @@ catches them all; no caller ever needs to import aiohttp or websockets to catch 
     +-- WebSocketError
     |   +-- WebSocketConnectionError  (also ConnectionError above)
     |   +-- WebSocketClosedError                          send/receive on a closed socket
-    |   |   +-- WebSocketHandshakeError                   handshake refused (``status``)
-    |   |   +-- WebSocketDisconnectedError                open socket lost (``code``, ``reason``)
+    |   |   +-- WebSocketHandshakeError                   handshake refused (status)
+    |   |   +-- WebSocketDisconnectedError                open socket lost (code, reason)
     |   +-- WebSocketDecodeError      (also ValueError)   text message that is not JSON
     |   +-- WebSocketOutboxFullError                      no room to keep a frame for replay
     |   +-- MessageTooLargeError
@@ -35,7 +35,7 @@ catches them all; no caller ever needs to import aiohttp or websockets to catch 
     +-- OptionalDependencyError       (also ImportError)  an optional extra is not installed
 
 Errors carry context as attributes: ``request``, ``response``, ``retry_after``, ``attempts``.
-Names used by the specification documents are the same class, not copies:
+The older names are the same class, not copies:
 ``RateLimitException is RateLimitError`` and ``DownloadException is DownloadError``.
 """
 
@@ -180,7 +180,7 @@ class RateLimitError(PepperPyError):
         self.retry_after = retry_after
 
 
-#: The name used by the network-utilities document; the same class as :class:`RateLimitError`.
+#: Another name for :class:`RateLimitError` (the same class), for code that uses it.
 RateLimitException = RateLimitError
 
 
@@ -250,7 +250,7 @@ class DownloadError(PepperPyError):
         self.path = path
 
 
-#: The name used by the network-utilities document; the same class as :class:`DownloadError`.
+#: Another name for :class:`DownloadError` (the same class), for code that uses it.
 DownloadException = DownloadError
 
 

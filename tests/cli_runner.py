@@ -30,14 +30,16 @@ async def cli(*args: str, stdin: bytes | None = None, timeout: float = 60,
     return proc.returncode, out.decode(), err.decode()
 
 
-async def cli_on_terminal(*args: str, timeout: float = 60) -> tuple[int, str, str]:
-    """Run ``pepperpy-core ARGS`` with stdout on a pseudo-terminal (stderr on a pipe);
-    (exit code, what the terminal showed, stderr). The terminal text keeps its colours."""
+async def cli_on_terminal(*args: str, timeout: float = 60,
+                          stderr_on_terminal: bool = False) -> tuple[int, str, str]:
+    """Run ``pepperpy-core ARGS`` with stdout on a pseudo-terminal (stderr on a pipe, or on the
+    terminal too with ``stderr_on_terminal``, then returned empty); (exit code, what the
+    terminal showed, stderr). The terminal text keeps its colours."""
     leader, follower = pty.openpty()
     try:
         proc = await asyncio.create_subprocess_exec(
             SCRIPT, *args, stdin=asyncio.subprocess.DEVNULL, stdout=follower,
-            stderr=asyncio.subprocess.PIPE,
+            stderr=follower if stderr_on_terminal else asyncio.subprocess.PIPE,
             env={**os.environ, "COLUMNS": "100", "TERM": "xterm-256color"},
         )
         os.close(follower)
@@ -56,8 +58,7 @@ async def cli_on_terminal(*args: str, timeout: float = 60) -> tuple[int, str, st
                 chunks.append(data)
 
         reading = loop.run_in_executor(None, drain)
-        assert proc.stderr is not None
-        err = await asyncio.wait_for(proc.stderr.read(), timeout)
+        err = b"" if proc.stderr is None else await asyncio.wait_for(proc.stderr.read(), timeout)
         await asyncio.wait_for(proc.wait(), timeout)
         await asyncio.wait_for(reading, timeout)
     finally:

@@ -5,23 +5,38 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-import structlog
 from http_app import make_app
+from observed_site import make_site
 
+import pepperpy_core._observe as _observe
 from pepperpy_core import HttpClient
+from pepperpy_core.logging import reset_logging
 from pepperpy_core.testing import LocalServer
 
 
 @pytest.fixture(autouse=True)
-def _fresh_structlog() -> Iterator[None]:
-    """A test that configures structlog (as the docs show) must not leak it into others."""
+def _fresh_logging() -> Iterator[None]:
+    """A test that configures logging or structlog (as the docs show) must not leak it into
+    others, nor leave telemetry observers or a span hook installed."""
     yield
-    structlog.reset_defaults()
+    reset_logging()
+    leaked = (_observe.observers, _observe.span_factory())
+    _observe.observers = ()
+    _observe.set_span_factory(None)
+    assert leaked == ((), None), f"telemetry left installed: {leaked}"
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[LocalServer]:
     async with LocalServer(make_app()) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def observed() -> AsyncIterator[LocalServer]:
+    """The observability tests' site (``observed_site.py``): a flaky route, a file, WebSocket
+    feeds."""
+    async with LocalServer(make_site()) as srv:
         yield srv
 
 

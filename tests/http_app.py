@@ -26,7 +26,7 @@ def make_app() -> web.Application:
     @routes.get("/users")
     async def list_users(request: web.Request) -> web.Response:
         page, limit = int(request.query["page"]), int(request.query["limit"])
-        return web.json_response({"page": page, "limit": limit, "users": ["ana", "bruno"]})
+        return web.json_response({"page": page, "limit": limit, "users": ["alice", "bob"]})
 
     @routes.post("/users")
     async def create_user(request: web.Request) -> web.Response:

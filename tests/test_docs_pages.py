@@ -17,7 +17,7 @@ async def test_index_quickstart_runs(
     """The quickstart on docs/index.md runs against a local server."""
     await run_page(ROOT / "docs" / "index.md", {"https://api.example.com": server.base_url},
                    tmp_path)
-    assert "['ana', 'bruno']" in capsys.readouterr().out
+    assert "['alice', 'bob']" in capsys.readouterr().out
 
 
 def test_every_page_with_examples_is_run_by_a_test() -> None:

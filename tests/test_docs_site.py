@@ -97,7 +97,9 @@ async def test_every_page_renders_cleanly(site: Path, served: LocalServer) -> No
                 problems.append(f"{path}: code tokens have no colour of their own")
             if checks["wide"] or checks["pageWide"]:
                 problems.append(f"{path}: wider than the column: {checks['wide']}")
-            leftovers = re.findall(r":(?:class|meth|func|attr|mod|exc):`?\w", checks["text"])
+            leftovers = re.findall(r":(?:class|meth|func|attr|mod|exc|data|obj):`?\w",
+                                   checks["text"])
+            leftovers += re.findall(r"\w+::$|``\w+``", checks["text"], re.M)  # rST marks
             if leftovers or "_UNSET" in checks["text"]:
                 problems.append(f"{path}: raw roles or sentinels {leftovers[:5]}")
     assert not problems, "\n".join(problems)

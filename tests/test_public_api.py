@@ -76,7 +76,7 @@ def test_package_is_typed() -> None:
 
 #: What no user of the HTTP client should pay for when importing the package.
 HEAVY = ("numpy", "pandas", "polars", "pyarrow", "structlog", "pydantic", "websockets", "rich",
-         "httpx", "redis", "sqlite3")
+         "httpx", "redis", "sqlite3", "prometheus_client", "opentelemetry")
 
 
 def _loaded_after(code: str) -> set[str]:

@@ -19,7 +19,7 @@ async def test_readme_examples_run(
 ) -> None:
     """Each python block runs against a local server and prints what its comment promises."""
     await run_page(ROOT / name, {"https://api.example.com": server.base_url}, tmp_path)
-    assert "['ana', 'bruno'] True" in capsys.readouterr().out
+    assert "['alice', 'bob'] True" in capsys.readouterr().out
 
 
 def test_readmes_have_the_same_code_and_commands() -> None:
@@ -35,3 +35,11 @@ def test_readmes_have_the_same_code_and_commands() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     """.ci/run calls the test command README.md gives."""
     assert "./dev.sh test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_portuguese_readme_says_the_guides_are_in_english() -> None:
+    """The Portuguese reader is told before the links that the guides are in English."""
+    text = (ROOT / "README.pt-BR.md").read_text(encoding="utf-8")
+    docs = text.split("## Documentação", 1)[1]
+    first_link = docs.index("](docs/")
+    assert "em inglês" in docs[:first_link]

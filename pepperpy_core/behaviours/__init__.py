@@ -1,7 +1,8 @@
-"""Behaviours built on the HTTP client's chain: retry, rate limit, cache, metrics.
+"""Behaviours built on the HTTP client's chain: retry, rate limit, cache, metrics, and the
+process's event counters.
 
-Each module reads the same way: the pure policy, the middleware, the mixin, and the ready-made
-class from the documents. The chain orders them by rank, whatever the order of the bases::
+Each module reads the same way: the pure policy, the middleware, the mixin, and a ready-made
+class. The chain orders them by rank, whatever the order of the bases::
 
     metrics -> cache -> retry -> rate limit -> (your layers) -> transport
 
@@ -23,12 +24,14 @@ if TYPE_CHECKING:
         MemoryCacheStorage,
         SQLiteCacheStorage,
     )
+    from pepperpy_core.behaviours.counters import EventCounters
     from pepperpy_core.behaviours.metrics import (
         HttpMetrics,
         MetricsClient,
         MetricsMiddleware,
         MetricsMixin,
     )
+    from pepperpy_core.behaviours.otel import OpenTelemetry
     from pepperpy_core.behaviours.rate_limit import (
         Announced,
         MemoryRateLimitStore,
@@ -53,8 +56,14 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "CachedClient", "CacheEntry", "CacheMiddleware", "CacheMixin", "CachePolicy",
         "CacheStorage", "MemoryCacheStorage", "SQLiteCacheStorage",
     ),
+    "pepperpy_core.behaviours.counters": (
+        "EventCounters",
+    ),
     "pepperpy_core.behaviours.metrics": (
         "HttpMetrics", "MetricsClient", "MetricsMiddleware", "MetricsMixin",
+    ),
+    "pepperpy_core.behaviours.otel": (
+        "OpenTelemetry",
     ),
     "pepperpy_core.behaviours.rate_limit": (
         "Announced", "MemoryRateLimitStore", "Rate", "RateLimit", "RateLimitedClient",
@@ -76,12 +85,14 @@ __all__ = [
     "CachePolicy",
     "CacheStorage",
     "CachedClient",
+    "EventCounters",
     "HttpMetrics",
     "MemoryCacheStorage",
     "MemoryRateLimitStore",
     "MetricsClient",
     "MetricsMiddleware",
     "MetricsMixin",
+    "OpenTelemetry",
     "Rate",
     "RateLimit",
     "RateLimitMiddleware",

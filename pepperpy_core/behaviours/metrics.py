@@ -1,11 +1,11 @@
 """Metrics: bounded counters and a latency histogram, the middleware that fills them, the mixin,
-and the documents' ``MetricsClient``.
+and the ready-made ``MetricsClient``.
 
 The layer is outermost, so it sees what the caller sees: one logical request however many
 attempts, a cache hit as fast as it was. Facts from inner layers (``attempts``, ``cache``,
 ``rate_limit_wait_s``) are read from ``response.metadata``, or from ``request.metadata`` when
-the request raised. Memory stays constant however many requests are recorded (the documents'
-example keeps every latency in a list that grows forever).
+the request raised. Memory stays constant however many requests are recorded (no list of
+every latency that grows forever).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import math
 import time
 from bisect import bisect_left
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from typing_extensions import Unpack
 
@@ -24,7 +25,10 @@ from pepperpy_core.config import ClientOptions
 from pepperpy_core.http.chain import RANK_METRICS, CallNext, Middleware
 from pepperpy_core.http.client import HttpClient
 from pepperpy_core.http.models import Request, Response
-from pepperpy_core.logging import debug_enabled, get_logger, redact_url
+from pepperpy_core.logging import get_logger, redact_url
+
+if TYPE_CHECKING:
+    from pepperpy_core.behaviours.prometheus import Registry
 
 __all__ = ["HttpMetrics", "LatencyHistogram", "MetricsClient", "MetricsMiddleware", "MetricsMixin"]
 
@@ -105,6 +109,51 @@ def _edges_for(
 #: status -> its class ("2xx"), for every status a server can send
 _STATUS_CLASS = {status: f"{status // 100}xx" for status in range(100, 600)}
 
+#: Distinct hosts that get a label value of their own; later ones are counted as "other".
+MAX_HOSTS = 50
+
+
+class HostLabels:
+    """The ``server_address`` label of a URL: its host, for at most ``limit`` distinct hosts
+    (then ``"other"``), so that a client calling many hosts keeps a bounded number of series.
+    URLs already seen cost one dict lookup."""
+
+    _MEMO = 1024
+
+    def __init__(self, limit: int = MAX_HOSTS) -> None:
+        self.limit = limit
+        self._hosts: set[str] = set()
+        self._by_url: dict[str, str] = {}
+
+    def __call__(self, url: str) -> str:
+        known = self._by_url.get(url)
+        if known is not None:
+            return known
+        try:
+            host = urlsplit(url).hostname or ""
+        except ValueError:
+            host = ""
+        if host not in self._hosts:
+            if len(self._hosts) >= self.limit:
+                host = "other"
+            else:
+                self._hosts.add(host)
+        if len(self._by_url) >= self._MEMO:
+            self._by_url.clear()
+        self._by_url[url] = host
+        return host
+
+
+class Series:
+    """One label set's share of the duration histogram, in the Prometheus buckets only."""
+
+    __slots__ = ("count", "counts", "sum")
+
+    def __init__(self, size: int) -> None:
+        self.counts = [0] * size  # one per bound, then +Inf
+        self.count = 0
+        self.sum = 0.0
+
 
 class HttpMetrics:
     """The counters one or more clients record into; share one instance between clients to
@@ -122,6 +171,21 @@ class HttpMetrics:
         self.errors_by_type: dict[str, int] = {}
         self.status_classes: dict[str, int] = {}
         self.cache: dict[str, int] = {"hit": 0, "miss": 0, "revalidated": 0, "stale": 0}
+        #: (method, host, status class or "error") -> its durations; bounded by MAX_HOSTS
+        self.series: dict[tuple[str, str, str], Series] = {}
+        self._host = HostLabels()
+
+    def _observe(self, request: Request | None, status_class: str, seconds: float) -> None:
+        if request is None:
+            key = ("", "", status_class)
+        else:
+            key = (request.method, self._host(request.url), status_class)
+        series = self.series.get(key)
+        if series is None:
+            series = self.series[key] = Series(len(self.latency.bounds) + 1)
+        series.count += 1
+        series.sum += seconds
+        series.counts[bisect_left(self.latency.bounds, seconds)] += 1
 
     def record_response(self, response: Response, seconds: float) -> None:
         facts = response.metadata
@@ -140,6 +204,7 @@ class HttpMetrics:
         key = _STATUS_CLASS.get(status) or f"{status // 100}xx"
         classes = self.status_classes
         classes[key] = classes.get(key, 0) + 1
+        self._observe(response.request, key, seconds)
         outcome = facts.get("cache")
         if outcome in self.cache:
             self.cache[outcome] += 1
@@ -149,6 +214,7 @@ class HttpMetrics:
         if not isinstance(attempts, int) or attempts < 1:
             attempts = request.metadata.get("attempt", 1)
         self._count({**request.metadata, "attempts": attempts}, seconds, default_attempts=1)
+        self._observe(request, "error", seconds)
         self.errors += 1
         name = type(error).__name__
         self.errors_by_type[name] = self.errors_by_type.get(name, 0) + 1
@@ -208,6 +274,18 @@ class HttpMetrics:
         out += [f"{name}_sum {self.latency.sum!r}", f"{name}_count {self.latency.count}"]
         return "\n".join(out) + "\n"
 
+    def register(self, registry: Registry | None = None, *, prefix: str = "http_client") -> Any:
+        """Expose these figures to ``prometheus_client`` (extra ``pepperpy-core[prometheus]``):
+        a collector registered in ``registry`` (default: prometheus_client's global
+        ``REGISTRY``), read at each scrape. Returns the collector
+        (``registry.unregister(collector)`` takes it out). Names follow OpenTelemetry's HTTP
+        client conventions: ``http_client_request_duration_seconds`` with the labels
+        ``http_request_method``, ``server_address`` and ``status_class``. Two instances in one
+        registry need different ``prefix`` values."""
+        from pepperpy_core.behaviours.prometheus import register
+
+        return register(self, registry, prefix=prefix)
+
     def log(self, logger: Any = None, event: str = "http.metrics") -> None:
         """Emit the snapshot as one structlog event at INFO (to ``logger`` or the library's)."""
         (logger or _log).info(event, **self.snapshot())
@@ -250,7 +328,7 @@ class MetricsMiddleware:
             raise
         elapsed = clock() - started
         self.metrics.record_response(response, elapsed)
-        if debug_enabled():
+        if _log.debug_enabled():
             _log.debug(
                 "http.request", method=request.method, url=redact_url(request.url),
                 status=response.status, elapsed_ms=round(elapsed * 1000, 2),
@@ -272,14 +350,14 @@ class MetricsMixin(TimedMixin):
         return [*super()._default_layers(), layer]
 
     def get_metrics(self) -> dict[str, Any]:
-        """The documents' keys (``total_requests``, ``total_errors``, ``avg_latency``) and more:
+        """The usual keys (``total_requests``, ``total_errors``, ``avg_latency``) and more:
         p50/p95/p99, attempts, retries, rate-limit waits, cache outcomes, status classes."""
         return self.metrics.snapshot()
 
 
 class MetricsClient(MetricsMixin, HttpClient):
-    """The documents' ``MetricsClient()`` with ``get_metrics()``, in constant memory; every
-    keyword is :class:`HttpClient`'s (plus ``metrics=``)."""
+    """``MetricsClient()``: an HttpClient that counts its requests, with ``get_metrics()``, in
+    constant memory; every keyword is :class:`HttpClient`'s (plus ``metrics=``)."""
 
     def __init__(
         self, *, metrics: HttpMetrics | None = None, **kwargs: Unpack[ClientOptions]

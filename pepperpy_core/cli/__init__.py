@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from pepperpy_core.cli._common import EXIT_INTERRUPTED, run_guarded
+from pepperpy_core.cli._common import EXIT_INTERRUPTED, UsageError, run_guarded
 
 __all__ = ["main"]
 
@@ -70,6 +70,8 @@ def build_parser(command: str | None = "*") -> argparse.ArgumentParser:
             getattr(mod, attr)(sub)
         else:
             sub.add_parser(name, help=summary)
+    for subparser in sub.choices.values():  # for argument errors found after parsing
+        subparser.set_defaults(usage_parser=subparser)
     return parser
 
 
@@ -81,10 +83,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra:
         # Request items may follow options (``get URL -v q==1``); anything else is an error.
         if not hasattr(args, "items") or any(word.startswith("-") for word in extra):
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+            args.usage_parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.items = [*args.items, *extra]
     try:
         return run_guarded(args.handler(args), debug=args.debug)
+    except UsageError as exc:
+        args.usage_parser.error(str(exc))  # usage, "pepperpy-core CMD: error: ...", exit 2
+        raise  # pragma: no cover - error() exits
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

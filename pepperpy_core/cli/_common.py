@@ -20,13 +20,13 @@ Exit codes (the same for every subcommand; the network ones are curl's numbers):
 from __future__ import annotations
 
 import argparse
-import asyncio
-import socket
-import ssl
+import math
 import sys
 import traceback
 from collections.abc import Callable, Coroutine
 from typing import Any
+
+from pepperpy_core.exceptions import ConfigurationError
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -46,8 +46,15 @@ _DNS_WORDS = ("name or service not known", "nodename nor servname", "name resolu
               "getaddrinfo", "no address associated", "cannot resolve", "not resolve")
 
 
+class UsageError(ConfigurationError):
+    """Arguments that cannot work, found before any work starts; the message names the flag
+    or the value. The command line prints it under the subcommand's usage and exits 2."""
+
+
 def run_guarded(coro: Coroutine[Any, Any, int], *, debug: bool = False) -> int:
     """Run a subcommand's coroutine, turning errors into one line and an exit code."""
+    import asyncio
+
     from pepperpy_core.logging import configure_logging
 
     configure_logging("DEBUG" if debug else "ERROR")
@@ -56,6 +63,8 @@ def run_guarded(coro: Coroutine[Any, Any, int], *, debug: bool = False) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except UsageError:
+        raise  # the caller shows it with the subcommand's usage
     except Exception as exc:
         if debug:
             traceback.print_exc()
@@ -74,8 +83,11 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 def exit_code_for(exc: BaseException) -> int:
     """The documented exit code for an exception."""
+    import asyncio
+    import socket
+    import ssl
+
     from pepperpy_core.exceptions import (
-        ConfigurationError,
         TimeoutError,
         TransportError,
         WebSocketConnectionError,
@@ -104,11 +116,9 @@ def exit_code_for(exc: BaseException) -> int:
 
 def parse_header(text: str) -> tuple[str, str]:
     """``"Name: value"`` -> ``("Name", "value")``, with a clear error otherwise."""
-    from pepperpy_core.exceptions import ConfigurationError
-
     name, sep, value = text.partition(":")
     if not sep or not name.strip():
-        raise ConfigurationError(f"-H {text!r}: expected 'Name: value'")
+        raise UsageError(f"-H {text!r}: expected 'Name: value'")
     return name.strip(), value.strip()
 
 
@@ -124,9 +134,36 @@ def number(kind: type[float] | type[int], *, minimum: float = 0,
             raise argparse.ArgumentTypeError(
                 f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
             ) from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
         if value < minimum or (value == minimum and not inclusive):
             sign = ">=" if inclusive else ">"
             raise argparse.ArgumentTypeError(f"must be {sign} {minimum:g}, got {text}")
         return value
 
     return parse
+
+
+def check_url(text: str, schemes: tuple[str, ...] = ("http", "https"), *,
+              what: str = "URL") -> str:
+    """``text`` if it is an absolute URL with one of ``schemes`` and a host; a
+    :class:`UsageError` naming it (secrets redacted) otherwise."""
+    from urllib.parse import urlsplit
+
+    from pepperpy_core.logging import redact_url
+
+    wanted = " or ".join(f"{scheme}://" for scheme in schemes)
+    try:
+        shown = redact_url(text)
+    except ValueError:
+        shown = text.split("@")[-1]
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - checks the port (out of range or not a number)
+    except ValueError as exc:
+        raise UsageError(f"{what} {shown!r}: {exc}") from None
+    if parts.scheme.lower() not in schemes:
+        raise UsageError(f"{what} {shown!r}: expected a URL starting with {wanted}")
+    if not parts.hostname:
+        raise UsageError(f"{what} {shown!r}: no host name")
+    return text

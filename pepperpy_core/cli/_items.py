@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pepperpy_core.cli._common import UsageError
+
 __all__ = ["RequestItems", "guess_url", "parse_items", "read_data"]
 
 #: Longest first, so that at one position ``:=`` beats ``:`` and ``==`` beats ``=``.
 _SEPARATORS = (":=", "==", "=", ":")
 
 
-class ItemError(ValueError):
+class ItemError(UsageError):
     """A request item or URL the command line cannot use; the message names it."""
 
 

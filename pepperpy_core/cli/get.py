@@ -17,6 +17,7 @@ from pepperpy_core.cli._common import (
     EXIT_OK,
     EXIT_REDIRECT,
     EXIT_SERVER_ERROR,
+    UsageError,
     number,
 )
 
@@ -55,7 +56,7 @@ def add_parser(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("url", help="URL (http:// assumed when the scheme is missing)")
-    p.add_argument("items", nargs="*", metavar="ITEM",
+    p.add_argument("items", nargs="*", default=[], metavar="ITEM",
                    help="request items: name==value, Header:value, field=value, field:=json")
     p.add_argument("-X", "--method", default=None,
                    help="HTTP method, any token (default GET, or POST with a body)")
@@ -82,17 +83,18 @@ def add_parser(sub: Any) -> None:
 
 async def run_get(args: argparse.Namespace) -> int:
     """Do the request; print it; return the exit code."""
-    from pepperpy_core.cli._common import parse_header
+    from pepperpy_core.cli._common import check_url, parse_header
     from pepperpy_core.cli._items import guess_url, parse_items, read_data
     from pepperpy_core.http.client import HttpClient
     from pepperpy_core.http.retry import RetryPolicy
 
+    url = check_url(guess_url(args.url))
     items = parse_items(args.items)
     headers = [parse_header(h) for h in args.header] + items.headers
     kwargs: dict[str, Any] = {"params": items.params or None}
     method = args.method
     if args.data is not None and items.json:
-        raise ValueError("-d and JSON request items (field=value) cannot be combined")
+        raise UsageError("-d and JSON request items (field=value) cannot be combined")
     if args.data is not None:
         kwargs["data"] = read_data(args.data)
         if not any(name.lower() == "content-type" for name, _ in headers):
@@ -108,7 +110,6 @@ async def run_get(args: argparse.Namespace) -> int:
                         retry_after_max=args.timeout)
     async with HttpClient(timeout=args.timeout, retries=retry, middlewares=middlewares,
                           follow_redirects=not args.no_follow) as client:
-        url = guess_url(args.url)
         if args.output:
             async with client.stream(method or "GET", url, **kwargs) as response:
                 if args.verbose:

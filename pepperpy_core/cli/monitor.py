@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Callable
@@ -36,7 +35,8 @@ def add_monitor_parser(subparsers: Any) -> None:
         "monitor", help="watch connectivity and print each transition", description=_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("targets", nargs="*", metavar="TARGET", help="what to probe (default: public)")
+    p.add_argument("targets", nargs="*", default=[], metavar="TARGET", type=_target,
+                   help="what to probe (default: public)")
     p.add_argument("--interval", type=number(float), default=5.0,
                    help="seconds between checks (5)")
     p.add_argument("--timeout", type=number(float), default=3.0, help="seconds per probe (3)")
@@ -50,6 +50,18 @@ def add_monitor_parser(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true",
                    help="one JSON object per line: {time, state, latency_ms, error}")
     p.set_defaults(handler=_handle)
+
+
+def _target(text: str) -> str:
+    """An argparse ``type=``: a target the probes understand, else an error naming it."""
+    from pepperpy_core.exceptions import ConfigurationError
+    from pepperpy_core.network.probes import parse_target
+
+    try:
+        parse_target(text)
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 #: The name cli/__init__.py's registrar list looks for, as for the other subcommands.
@@ -87,6 +99,8 @@ async def run_monitor(
     ``as_json``: one JSON object per line instead of text (no banner line).
     Returns 0 when online at the end, 1 when offline.
     """
+    import asyncio
+
     from pepperpy_core.network.manager import NetworkManager
 
     stream = out or sys.stdout

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from pepperpy_core.cli._common import EXIT_FAILURE, EXIT_OK
 from pepperpy_core.exceptions import ConfigurationError
-from pepperpy_core.vision.paths import DEFAULT_BASE_URL, VisionFile
+from pepperpy_core.vision.paths import DEFAULT_BASE_URL, VisionFile, frequencies
 
 _DOWNLOAD_HELP = """\
 Download Binance Vision data for one symbol and date range, verify every zip against its
@@ -107,7 +107,12 @@ def add_parser(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common_options(listing)
-    listing.add_argument("--frequency", choices=("daily", "monthly"), default="daily")
+    listing.add_argument(
+        "--frequency",
+        choices=("daily", "monthly"),
+        default=None,
+        help="daily or monthly files (daily where the type has them)",
+    )
     listing.add_argument("--listing-url", default=None, help=argparse.SUPPRESS)
     listing.add_argument(
         "--json", action="store_true", help="one JSON array of {key, size, last_modified}"
@@ -214,25 +219,58 @@ async def run_vision_download(args: argparse.Namespace, *, out: TextIO | None = 
 async def run_vision_list(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Print one archive file per line (its path under the archive root)."""
     out = out or sys.stdout
+    published = frequencies(args.market, args.data_type)
+    frequency = args.frequency or published[0]
+    if frequency not in published:
+        raise ConfigurationError(
+            f"--frequency: {args.data_type} on {args.market} is published {published[0]} only"
+        )
     async with _manager(args, listing_base_url=args.listing_url) as manager:
-        entries = await manager.list_files(frequency=args.frequency)
-    if not entries:
-        print(
-            f"no {args.frequency} {args.data_type} files for {args.symbol.upper()} on "
-            f"{args.market}; see the symbols it has: pepperpy-core vision symbols "
-            f"--market {args.market} --type {args.data_type}", file=sys.stderr,
-        )  # fmt: skip
-        if args.json:
-            print("[]", file=out)
-        return EXIT_FAILURE
+        entries = await manager.list_files(frequency=frequency)
+        if not entries:
+            print(await _nothing_listed(args, manager, frequency, published), file=sys.stderr)
+            if args.json:
+                print("[]", file=out)
+            return EXIT_FAILURE
     if args.json:
         rows = [{"key": e.key, "size": e.size, "last_modified": e.last_modified} for e in entries]
         print(json.dumps(rows, indent=2, default=str), file=out)
         return EXIT_OK
     for entry in entries:
         print(entry.key, file=out)
-    print(f"{len(entries)} files", file=sys.stderr)
+    zips = sum(1 for e in entries if e.key.endswith(".zip"))
+    print(f"{zips} files (and their .CHECKSUM)", file=sys.stderr)
     return EXIT_OK
+
+
+async def _nothing_listed(
+    args: argparse.Namespace, manager: Any, frequency: str, published: tuple[str, ...]
+) -> str:
+    """Why a listing came back empty, and what to run instead: other intervals of the
+    symbol, its files of the other frequency, or (the symbol is not there) ``vision
+    symbols``."""
+    symbol = args.symbol.upper()
+    kind = f"{frequency} {args.data_type}"
+    if manager.interval is not None:
+        kind = f"{frequency} {args.interval} {args.data_type}"
+        intervals = await manager.list_intervals(frequency=frequency)
+        if intervals:
+            return (
+                f"no {kind} files for {symbol} on {args.market}; it has these {frequency} "
+                f"intervals: {' '.join(intervals)} (choose one with --interval)"
+            )
+    for other in published:
+        if other != frequency and await manager.list_files(frequency=other):
+            return (
+                f"no {kind} files for {symbol} on {args.market}, but {other} files exist: "
+                f"add --frequency {other}"
+            )
+    mirror = "" if args.base_url == DEFAULT_BASE_URL else f" --base-url {args.base_url}"
+    return (
+        f"no {kind} files for {symbol} on {args.market}: the archive has no such symbol "
+        f"there; see the symbols it has: pepperpy-core vision symbols --market {args.market} "
+        f"--type {args.data_type}{mirror}"
+    )
 
 
 async def run_vision_symbols(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
@@ -348,8 +386,21 @@ def _restore_logging(saved: dict[str, Any] | None) -> None:
         structlog.configure(**saved)
 
 
+#: What a file event means to a user; events not listed (downloaded, cached) are quiet.
+_EVENTS = {
+    "replaced": "changed upstream since it was cached; downloaded again",
+    "missing": "not in the archive (HTTP 404); listed as a missing day",
+    "late": "not published yet (inside the grace window)",
+    "fallback": "monthly file not published yet; using its daily files",
+    "failed": "failed (the reason is in the summary)",
+}
+
+
 class _FileBar:
-    """File-count progress on stderr: a rich bar on a terminal, nothing otherwise."""
+    """File-count progress on stderr: a rich bar when stderr is a terminal (stdout stays
+    clean for ``--json``), nothing otherwise. Notable file events (replaced, missing, late,
+    fallback, failed) are one line each on stderr; while the bar is live they, and any log
+    line or warning, are printed through it, above the bar, never across it."""
 
     def __init__(self, total: int) -> None:
         self.total = total
@@ -357,10 +408,11 @@ class _FileBar:
         self._logging: dict[str, Any] | None = None
         if sys.stderr.isatty():
             try:
+                from rich.console import Console
                 from rich.progress import Progress
             except ImportError:
                 return
-            self.progress = Progress(transient=True)
+            self.progress = Progress(console=Console(file=sys.stderr), transient=True)
             self.task = self.progress.add_task("files", total=total)
 
     def __enter__(self) -> _FileBar:
@@ -374,7 +426,16 @@ class _FileBar:
             _restore_logging(self._logging)
             self.progress.stop()
 
+    def note(self, text: str) -> None:
+        """One line on stderr: above the bar while it is live."""
+        if self.progress is not None:
+            self.progress.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
     def update(self, spec: VisionFile, status: str) -> None:
+        if status in _EVENTS:
+            self.note(f"{spec.filename}: {_EVENTS[status]}")
         if self.progress is None:
             return
         if status == "fallback":  # one monthly file became a month of daily files

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import stat
 import sys
 from typing import Any
 
-from pepperpy_core.cli._common import EXIT_OK, number, parse_header
+from pepperpy_core.cli._common import EXIT_OK, check_url, number, parse_header
 
 _HELP = """\
 Connect to a WebSocket, send the --subscribe and --send messages, then send every line typed
@@ -65,11 +64,13 @@ def _line(message: Any) -> str:
 
 async def run_ws(args: argparse.Namespace, *, out: Any = None) -> int:
     """Follow the feed; return the exit code (0 when stopped by --count/--duration)."""
+    import asyncio
+
     from pepperpy_core.websocket import WebSocket
 
     out = out or sys.stdout
     ws = WebSocket(
-        args.url, headers=dict(parse_header(h) for h in args.header),
+        check_url(args.url, ("ws", "wss")), headers=dict(parse_header(h) for h in args.header),
         auto_reconnect=not args.no_reconnect, decode_json=False,  # text printed as received
     )
     received = 0
@@ -124,6 +125,8 @@ async def run_ws(args: argparse.Namespace, *, out: Any = None) -> int:
 
 async def _send_stdin(ws: Any) -> None:
     """Send each line of stdin as one message until end of input."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     try:
         fd = sys.stdin.fileno()

@@ -44,8 +44,9 @@ class FileOutcome:
 @dataclass(frozen=True)
 class AggregateProgress:
     """All files at once: counts, bytes received (``downloaded``), bytes announced by the
-    files started so far (``total``, None until one announces a size), and the combined speed
-    in bytes/s of the transfers in flight."""
+    files started so far (``total``, None until one announces a size), the combined speed
+    in bytes/s of the transfers in flight, and (``files``) the latest
+    :class:`DownloadProgress` of each transfer in flight, in the order the URLs were given."""
 
     files_total: int
     files_done: int
@@ -54,17 +55,24 @@ class AggregateProgress:
     downloaded: int
     total: int | None
     speed: float
+    files: tuple[DownloadProgress, ...] = ()
 
 
 AggregateCallback = Callable[[AggregateProgress], Any]
+#: Called with each file's :class:`FileOutcome` as soon as that file ends (sync or async).
+OutcomeCallback = Callable[["FileOutcome"], Any]
 
 
 class _Board:
     """Collects per-file progress into an :class:`AggregateProgress`."""
 
-    def __init__(self, count: int, callback: AggregateCallback | None) -> None:
+    def __init__(
+        self, count: int, callback: AggregateCallback | None,
+        on_outcome: OutcomeCallback | None = None,
+    ) -> None:
         self.count = count
         self.callback = callback
+        self.on_outcome = on_outcome
         self.live: dict[int, DownloadProgress] = {}
         self.finished_bytes = 0
         self.finished_total = 0
@@ -80,13 +88,12 @@ class _Board:
             downloaded=self.finished_bytes + sum(p.downloaded for p in self.live.values()),
             total=known if (known or totals) else None,
             speed=sum(p.speed for p in self.live.values()),
+            files=tuple(self.live[index] for index in sorted(self.live)),
         )
 
     async def publish(self) -> None:
         if self.callback is not None:
-            outcome = self.callback(self.view())
-            if inspect.isawaitable(outcome):
-                await outcome
+            await _maybe_await(self.callback(self.view()))
 
     def per_file(self, index: int) -> Callable[[DownloadProgress], Any]:
         async def update(progress: DownloadProgress) -> None:
@@ -103,6 +110,8 @@ class _Board:
             self.finished_total += outcome.result.bytes
         else:
             self.failed += 1
+        if self.on_outcome is not None:
+            await _maybe_await(self.on_outcome(outcome))
         await self.publish()
 
 
@@ -117,6 +126,7 @@ async def download_files_concurrently(
     skip_if_same: bool = False,
     progress: AggregateCallback | None = None,
     keep_partial: bool = True,
+    on_outcome: OutcomeCallback | None = None,
     **handler_options: Any,
 ) -> list[FileOutcome]:
     """Download ``urls`` with at most ``max_concurrent`` transfers in flight.
@@ -128,6 +138,8 @@ async def download_files_concurrently(
     - ``progress``: called with an :class:`AggregateProgress` as bytes arrive (sync or async).
     - ``keep_partial``: as for :meth:`DownloadHandler.download`: a failed or cancelled file
       keeps its resumable part for the next call (True) or removes it (False).
+    - ``on_outcome``: called with each file's :class:`FileOutcome` as soon as that file ends
+      (sync or async), before the ``progress`` update that counts it.
     - ``handler_options``: passed to :class:`DownloadHandler` (``chunk_size``,
       ``max_retries``, ``min_speed``, ``stall_window``, ``sleep``, ``clock``...).
 
@@ -142,7 +154,7 @@ async def download_files_concurrently(
     ):
         raise ConfigurationError("max_concurrent: must be an int >= 1")
     outcomes: list[FileOutcome | None] = [None] * len(urls)
-    board = _Board(len(urls), progress)
+    board = _Board(len(urls), progress, on_outcome)
     work = iter(range(len(urls)))
     async with DownloadHandler(client, **handler_options) as handler:
 
@@ -175,6 +187,11 @@ async def _one(
         outcome = FileOutcome(url, Path(path), error=error)
     await board.finish(index, outcome)
     return outcome
+
+
+async def _maybe_await(value: Any) -> None:
+    if inspect.isawaitable(value):
+        await value
 
 
 def _paths_for(

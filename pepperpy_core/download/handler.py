@@ -278,7 +278,7 @@ class DownloadHandler:
             await self.download(url, local_path, **options)
         except DownloadError as exc:
             self.last_error = exc
-            _log.warning("download.failed", url=redact_url(url), reason=redact_text(str(exc)))
+            _log.error("download.failed", url=redact_url(url), reason=redact_text(str(exc)))
             return False
         self.last_error = None
         return True
@@ -416,7 +416,7 @@ class DownloadHandler:
                 if job.attempts > self.policy.total:
                     raise _final(job, exc) from exc
                 delay = self._delay(job, exc)
-                _log.debug(
+                _log.warning(
                     "download.retry", url=redact_url(job.url), attempt=job.attempts,
                     received=job.written, wait_s=round(delay, 3), reason=redact_text(str(exc)),
                 )
@@ -460,6 +460,7 @@ class DownloadHandler:
         """One request; False when it must be repeated at once from byte zero."""
         if not job.checked_disk:
             _find_partial(job)
+            job.tracker.restart_window(job.written)  # progress counts the bytes already kept
         offset = job.written if (job.written and job.validator and job.total) else 0
         if offset == 0 and job.written:
             job.restart()  # no strong validator: resuming could splice two versions
@@ -609,7 +610,7 @@ class DownloadHandler:
         except OSError as exc:
             raise _disk_error(exc, target, job.url) from exc
         job.discard()  # the sidecar (the part file is the target now)
-        _log.debug("download.done", url=redact_url(job.url), bytes=job.written)
+        _log.info("download.done", url=redact_url(job.url), bytes=job.written)
 
     def _result(self, job: _Job, elapsed: float) -> DownloadResult:
         assert job.target is not None

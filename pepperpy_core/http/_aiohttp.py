@@ -34,11 +34,12 @@ from pepperpy_core.http._attempt import (
     CREDENTIAL_HEADERS,
     REDIRECT_STATUSES,
     RedirectHandler,
+    debug_enabled,
     log_attempt,
     origin_root,
     safe_error_text,
 )
-from pepperpy_core.http._body import OneShotBody, SeekableBody, file_chunks, wire_body
+from pepperpy_core.http._body import file_chunks, wire_body
 from pepperpy_core.http._decode import ACCEPT_ENCODING, BodyDecoder, decoder_for
 from pepperpy_core.http.models import (
     ByteStream,
@@ -48,7 +49,7 @@ from pepperpy_core.http.models import (
     Timeout,
     body_too_large,
 )
-from pepperpy_core.logging import debug_enabled, redact_url
+from pepperpy_core.logging import redact_url
 
 __all__ = ["AiohttpTransport", "translate_error"]
 
@@ -373,12 +374,8 @@ def _part_payload(part: FilePart, opened: list[IO[bytes]]) -> Any:
         handle = open(source, "rb")  # noqa: SIM115 - closed by _open_files
         opened.append(handle)
         return handle
-    if isinstance(source, (SeekableBody, OneShotBody)):
-        # a seekable file is at its starting offset again (aiohttp sends from there on)
-        source = source.take()
-    if not isinstance(source, io.IOBase):
-        return file_chunks(source)  # a file-like object aiohttp has no payload for
-    return source
+    handle = part.file_object()
+    return handle if isinstance(handle, io.IOBase) else file_chunks(handle)
 
 
 def translate_error(exc: BaseException, request: Request) -> PepperPyTransportError:

@@ -21,6 +21,7 @@ __all__ = [
     "CREDENTIAL_HEADERS",
     "REDIRECT_STATUSES",
     "RedirectHandler",
+    "debug_enabled",
     "log_attempt",
     "origin",
     "origin_root",
@@ -77,6 +78,8 @@ def safe_error_text(exc: BaseException, request: Request) -> str:
 RedirectHandler = Callable[[Request, Response], Awaitable[Response]]
 
 _log = get_logger("pepperpy_core.http")
+#: Whether the per-attempt debug event is emitted (``pepperpy_core.http`` at DEBUG).
+debug_enabled = _log.debug_enabled
 
 
 def log_attempt(request: Request, response: Response | None = None, **extra: Any) -> None:

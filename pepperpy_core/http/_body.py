@@ -3,27 +3,19 @@
 Bytes, str, JSON and forms are encoded once and can be sent any number of times. A seekable
 file object is rewound to the position it had when the request was built before every send. A
 non-seekable file or an async iterator can be sent once: a retry or redirect that needs it again
-gets :class:`BodyNotReplayableError` instead of an empty or partial body. The file parts of a
-multipart ``files=`` follow the same rules, part by part.
+gets :class:`BodyNotReplayableError` instead of an empty or partial body.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 from pepperpy_core.exceptions import BodyNotReplayableError
 
-if TYPE_CHECKING:
-    from pepperpy_core.http.models import Request
+__all__ = ["OneShotBody", "SeekableBody", "file_chunks", "stream_body", "wire_body"]
 
-__all__ = [
-    "FileWindow", "OneShotBody", "SeekableBody", "can_resend", "file_chunks", "request_resendable",
-    "stream_body", "wire_body",
-]
-
-UPLOAD_CHUNK = 64 * 1024
+_UPLOAD_CHUNK = 64 * 1024
 
 
 class SeekableBody:
@@ -85,45 +77,16 @@ def wire_body(body: Any) -> Any:
     return body
 
 
-def can_resend(body: Any) -> bool:
-    """Whether ``body`` can be sent (again)."""
-    return not isinstance(body, OneShotBody) or not body.taken
-
-
-def request_resendable(request: Request) -> bool:
-    """Whether the body and every file part of ``request`` can be sent (again)."""
-    if not can_resend(request.body):
+def can_resend(body: Any, files: Mapping[str, Any] | None = None) -> bool:
+    """Whether ``body`` and the multipart ``files`` (FileParts) can be sent (again)."""
+    if isinstance(body, OneShotBody) and body.taken:
         return False
-    return not request.files or all(can_resend(p.source) for p in request.files.values())
-
-
-class FileWindow:
-    """A seekable file seen from ``start`` on: position 0 is ``start``, the end is the file's.
-
-    For libraries that rewind a file part to 0 and measure it to its end (httpx does both):
-    through a window they send exactly the bytes from where the file stood when the request was
-    built."""
-
-    __slots__ = ("_handle", "_start")
-
-    def __init__(self, handle: Any, start: int) -> None:
-        self._handle = handle
-        self._start = start
-
-    def read(self, size: int = -1) -> bytes:
-        data: bytes = self._handle.read(size)
-        return data
-
-    def tell(self) -> int:
-        return int(self._handle.tell()) - self._start
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        if whence == os.SEEK_SET:
-            offset += self._start
-        return int(self._handle.seek(offset, whence)) - self._start
+    return not files or all(part.replayable for part in files.values())
 
 
 async def file_chunks(handle: Any) -> AsyncIterator[bytes]:
-    """A file object as an async byte stream, read in 64 KiB pieces."""
-    while chunk := handle.read(UPLOAD_CHUNK):
+    """A file object as an async byte stream, read in 64 KiB pieces: for libraries that take
+    only their own stream types (httpx's async client refuses sync streams; aiohttp has no
+    payload for a file-like object that is not an ``io.IOBase``)."""
+    while chunk := handle.read(_UPLOAD_CHUNK):
         yield chunk

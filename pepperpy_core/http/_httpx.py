@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from os import PathLike
 from typing import IO, Any
 
@@ -32,7 +33,7 @@ from pepperpy_core.exceptions import (
     TransportError,
 )
 from pepperpy_core.http._attempt import origin, safe_error_text
-from pepperpy_core.http._body import FileWindow, OneShotBody, SeekableBody, file_chunks, wire_body
+from pepperpy_core.http._body import file_chunks, wire_body
 from pepperpy_core.http._decode import ACCEPT_ENCODING, BodyDecoder, decoder_for
 from pepperpy_core.http.models import (
     ByteStream,
@@ -52,6 +53,7 @@ except ImportError as _missing:  # pragma: no cover - exercised only without the
     ) from _missing
 
 __all__ = ["HttpxTransport", "translate_error"]
+
 
 class HttpxTransport:
     """Sends requests through one ``httpx.AsyncClient``, created on first use, or through a
@@ -243,49 +245,51 @@ def _body_arguments(request: Request, files: Any) -> dict[str, Any]:
     if isinstance(body, dict):
         return {"data": {k: str(v) for k, v in body.items()}}
     if hasattr(body, "read"):
-        return {"content": file_chunks(body)}  # httpx's async client refuses sync streams
+        return {"content": file_chunks(body)}
     return {"content": body}  # an async iterable of bytes
 
 
 def _chunk_reader(
     raw: httpx.Response, request: Request, deadline: float | None, decoder: BodyDecoder | None
 ) -> Any:
-    """The streamed body as pieces of at most ``size`` bytes, each handed over as soon as it
-    arrives: httpx's ``aiter_bytes(size)`` would sit on received bytes until ``size`` of them
-    are in (and lose them if the connection then breaks), so its raw pieces are only split.
-    Decoding is ours (httpx's decoders accept a truncated gzip)."""
+    """The body's pieces as they arrive (at most ``size`` bytes each). httpx's own chunked
+    iterators hold bytes back until a whole chunk is full, so a connection cut mid-chunk would
+    lose what had already arrived; raw pieces are handed over at once (and decoded by ours)."""
 
     async def chunks(size: int) -> AsyncIterator[bytes]:
-        source = raw.aiter_raw()
+        source = _timed(raw.aiter_raw())
         try:
             if decoder is not None:
-                async for piece in decoder.decode_stream(_timed(source), size):
+                async for piece in decoder.decode_stream(source, size):
                     yield piece
                 return
-            async for chunk in _timed(source):
+            async for chunk in source:
                 if len(chunk) <= size:
                     yield chunk
-                    continue
-                for start in range(0, len(chunk), size):
-                    yield chunk[start : start + size]
+                else:
+                    for start in range(0, len(chunk), size):
+                        yield chunk[start : start + size]
         except HTTPError:
             raise
         except Exception as exc:
             raise translate_error(exc, request) from None
         finally:
-            await source.aclose()  # type: ignore[attr-defined]
+            await source.aclose()
 
-    async def _timed(source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        while True:
-            try:
-                if deadline is None:
-                    chunk = await source.__anext__()
-                else:
-                    remaining = max(0.0, deadline - time.monotonic())
-                    chunk = await asyncio.wait_for(source.__anext__(), remaining)
-            except StopAsyncIteration:
-                return
-            yield chunk
+    async def _timed(source: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+        try:
+            while True:
+                try:
+                    if deadline is None:
+                        chunk = await source.__anext__()
+                    else:
+                        remaining = max(0.0, deadline - time.monotonic())
+                        chunk = await asyncio.wait_for(source.__anext__(), remaining)
+                except StopAsyncIteration:
+                    return
+                yield chunk
+        finally:
+            await source.aclose()  # type: ignore[attr-defined]
 
     return chunks
 
@@ -316,23 +320,41 @@ def _part_payload(part: FilePart, opened: list[IO[bytes]]) -> Any:
         handle = open(source, "rb")  # noqa: SIM115 - closed by _open_files
         opened.append(handle)
         return handle
-    if isinstance(source, SeekableBody):
-        # httpx rewinds a file part to 0 and measures it to its end: show it the file from
-        # its starting offset on
-        return FileWindow(source.take(), source.start)
-    if isinstance(source, OneShotBody):
-        # read() only: httpx would take a pipe's fstat size (0) for its length
-        return _ReadOnly(source.take())
-    return source
+    handle = part.file_object()
+    # httpx rewinds a multipart file to 0 and measures it through fileno(): a seekable file is
+    # shown from its start offset on, a one-shot one as a bare reader (sent chunked).
+    return _ReadOnly(handle) if part.one_shot else _FromOffset(handle)
 
 
 class _ReadOnly:
-    """A stream with nothing but ``read`` (its length unknown: the upload is chunked)."""
+    """Only ``read``: httpx can neither rewind nor measure it, so it streams it chunked."""
 
     __slots__ = ("read",)
 
     def __init__(self, handle: Any) -> None:
         self.read = handle.read
+
+
+class _FromOffset:
+    """A seekable file seen from its current position on, as if that were offset 0."""
+
+    __slots__ = ("handle", "start")
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.start: int = int(handle.tell())
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self.handle.read(size)
+        return data
+
+    def tell(self) -> int:
+        return int(self.handle.tell()) - self.start
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_SET:
+            offset += self.start
+        return int(self.handle.seek(offset, whence)) - self.start
 
 
 def translate_error(exc: BaseException, request: Request) -> TransportError | ConfigurationError:

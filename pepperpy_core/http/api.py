@@ -1,5 +1,5 @@
-"""``make_api_request``: one JSON API call with retries and rate-limit handling, from the
-network-utilities document, built on the client's own retry layer."""
+"""``make_api_request``: one JSON API call with retries and rate-limit handling, as a
+function, built on the client's own retry layer."""
 
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from difflib import get_close_matches
 from os import PathLike, fspath
 from pathlib import Path
@@ -43,17 +42,25 @@ from pepperpy_core.exceptions import (
     TooManyRedirectsError,
     TransportError,
 )
-from pepperpy_core.http._attempt import CREDENTIAL_HEADERS, REDIRECT_STATUSES, log_attempt, origin
-from pepperpy_core.http._body import OneShotBody, SeekableBody, request_resendable, stream_body
+from pepperpy_core.http._attempt import (
+    CREDENTIAL_HEADERS,
+    REDIRECT_STATUSES,
+    debug_enabled,
+    log_attempt,
+    origin,
+)
+from pepperpy_core.http._body import can_resend, stream_body
 from pepperpy_core.http._checks import check_header_strict, check_headers_arg, check_url_text
 from pepperpy_core.http.chain import CallNext, Middleware, build_chain, order_middlewares
 from pepperpy_core.http.models import FilePart, Request, Response, Timeout
 from pepperpy_core.http.retry import RetryMiddleware, RetryPolicy
-from pepperpy_core.logging import debug_enabled, redact_url
+from pepperpy_core.logging import redact_url
 
 __all__ = ["HttpClient", "RequestOptions", "Transport"]
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"})
+#: Any other method is accepted when it is an RFC 9110 token.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
 
 
@@ -530,11 +537,11 @@ class HttpClient:
                 )
             hops.append(current.url)
             current = _redirected(current, response)
-            if not request_resendable(current):
+            if not can_resend(current.body, current.files):
                 raise BodyNotReplayableError(
                     f"cannot follow the {response.status} redirect from "
-                    f"{redact_url(hops[-1])}: the request body (or a file part) was a one-shot "
-                    "stream, already sent; pass bytes, a path or a seekable file",
+                    f"{redact_url(hops[-1])}: the request body was a one-shot stream, already "
+                    "sent; pass bytes, a path or a seekable file",
                     request=current, response=response,
                 )
             response = await self._hop(current)
@@ -686,12 +693,18 @@ def _checked_options(owner: str, verb: str, options: Mapping[str, Any]) -> dict[
 
 
 def _checked_method(method: Any) -> str:
-    verb = method.upper() if isinstance(method, str) else method
-    if verb not in METHODS:
+    """The method to send: a known one upper-cased, or any other RFC 9110 token as given
+    (``M-SEARCH``, ``PURGE``, ``PROPFIND``)."""
+    if not isinstance(method, str):
+        raise ConfigurationError(f"the HTTP method must be a str, got {type(method).__name__}")
+    if method.upper() in METHODS:
+        return method.upper()
+    if not _TOKEN.fullmatch(method):
         raise ConfigurationError(
-            f"unknown HTTP method {method!r}; expected one of {', '.join(sorted(METHODS))}"
+            f"invalid HTTP method {method!r}: a method is a token (letters, digits and "
+            "!#$%&'*+-.^_`|~), such as GET or M-SEARCH"
         )
-    return str(verb)
+    return method
 
 
 def _with_params(url: str, params: Any) -> str:
@@ -754,9 +767,6 @@ def _file_parts(files: Mapping[str, Any]) -> dict[str, FilePart]:
         source = part.source
         if isinstance(source, (str, PathLike)) and not Path(fspath(source)).is_file():
             raise ConfigurationError(f"files[{name!r}]: no such file: {fspath(source)!r}")
-        if hasattr(source, "read") and not isinstance(source, (SeekableBody, OneShotBody)):
-            # sent again from where it stands now, or refused when it cannot seek
-            part = replace(part, source=stream_body(source))
         parts[name] = part
     return parts
 

@@ -1,4 +1,4 @@
-"""The client factory of the network-utilities document, and the bridge back to HttpClient.
+"""The client factory (raw aiohttp or httpx clients), and the bridge back to HttpClient.
 
 ``create_client()`` hands out raw aiohttp or httpx clients configured the same way (timeout,
 pool size, default headers). Everything in pepperpy-core that takes a client (downloads,
@@ -6,8 +6,8 @@ pool size, default headers). Everything in pepperpy-core that takes a client (do
 raw clients: :func:`as_http_client` wraps one in an ``HttpClient`` over the same connection
 pool, so the same retry, rate-limit and metrics layers apply.
 
-Why :class:`AiohttpSession` and not a bare ``aiohttp.ClientSession``: the document's examples
-call ``await client.aclose()``, which ClientSession does not have, and aiohttp warns against
+Why :class:`AiohttpSession` and not a bare ``aiohttp.ClientSession``: code written for any client
+calls ``await client.aclose()``, which ClientSession does not have, and aiohttp warns against
 both subclassing ClientSession and setting attributes on it. So the factory returns a thin
 holder: it owns one real ``ClientSession`` (``.session``), forwards every attribute to it
 (``client.get(...)``, ``client.headers``, ``async with client:``), and adds ``aclose()``. It

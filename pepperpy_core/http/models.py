@@ -9,7 +9,7 @@ from __future__ import annotations
 import json as _json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any, Union
@@ -17,7 +17,7 @@ from typing import IO, Any, Union
 from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
 
 from pepperpy_core.exceptions import DecodingError, HTTPStatusError, ResponseTooLargeError
-from pepperpy_core.http._body import OneShotBody, SeekableBody
+from pepperpy_core.http._body import OneShotBody, SeekableBody, stream_body
 from pepperpy_core.logging import redact_url
 
 __all__ = ["FilePart", "Headers", "Request", "Response", "Timeout"]
@@ -25,7 +25,7 @@ __all__ = ["FilePart", "Headers", "Request", "Response", "Timeout"]
 #: Case-insensitive, multi-valued header mapping (``headers["content-type"]`` works).
 Headers = CIMultiDictProxy[str]
 
-FileSource = Union[bytes, str, "os.PathLike[str]", IO[bytes], SeekableBody, OneShotBody]
+FileSource = Union[bytes, str, "os.PathLike[str]", IO[bytes]]
 
 
 @dataclass(frozen=True)
@@ -57,13 +57,36 @@ class Timeout:
 @dataclass(frozen=True)
 class FilePart:
     """One file of a multipart upload. ``source`` is bytes, a path, or a binary file object;
-    paths and file objects are streamed, never read whole into memory. A client wraps a file
-    object it is given so that every send starts where the file stood (a seekable file), or so
-    that a second send is refused (one that cannot seek): see ``BodyNotReplayableError``."""
+    paths and file objects are streamed, never read whole into memory."""
 
     source: FileSource
     filename: str | None = None
     content_type: str = "application/octet-stream"
+    _stream: SeekableBody | OneShotBody | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        # A file object follows data='s rules: a seekable one is sent again from the offset it
+        # had here, a non-seekable one only once.
+        if hasattr(self.source, "read"):
+            object.__setattr__(self, "_stream", stream_body(self.source))
+
+    def file_object(self) -> Any:
+        """The file object to send now (a seekable one rewound to where it started).
+        Raises :class:`BodyNotReplayableError` for a one-shot file already sent."""
+        assert self._stream is not None, "file_object() is for file-object sources"
+        return self._stream.take()
+
+    @property
+    def one_shot(self) -> bool:
+        """Whether this part can be sent only once (a non-seekable file object)."""
+        return isinstance(self._stream, OneShotBody)
+
+    @property
+    def replayable(self) -> bool:
+        """Whether the part can be sent (again)."""
+        return self._stream is None or self._stream.replayable
 
     @classmethod
     def of(cls, name: str, value: Any) -> FilePart:

@@ -17,7 +17,7 @@ from typing import Any
 
 from pepperpy_core._backoff import full_jitter, parse_retry_after
 from pepperpy_core.exceptions import ConfigurationError, TooManyRedirectsError, TransportError
-from pepperpy_core.http._body import request_resendable
+from pepperpy_core.http._body import can_resend
 from pepperpy_core.http.chain import RANK_RETRY, CallNext
 from pepperpy_core.http.models import Request, Response
 from pepperpy_core.logging import get_logger, redact_url
@@ -187,7 +187,7 @@ class RetryMiddleware:
         attempt = 1
         while True:
             # A one-shot body already sent cannot be sent again: the outcome stands.
-            retries_left = attempt <= policy.total and request_resendable(request)
+            retries_left = attempt <= policy.total and can_resend(request.body, request.files)
             if error is not None:
                 delay = policy.backoff(attempt, self._random)
                 if not (retries_left and policy.error_verdict(request, error)) or self._overruns(
@@ -237,7 +237,7 @@ class RetryMiddleware:
     def _note(request: Request, attempt: int, delay: float, **why: Any) -> None:
         if "error" in why:
             why["error"] = type(why["error"]).__name__
-        _log.debug(
+        _log.warning(
             "http.retry", method=request.method, url=redact_url(request.url), attempt=attempt,
             wait_s=round(delay, 3), **why,
         )

@@ -38,12 +38,15 @@ __all__ = [
     "kline_csv",
     "make_zip",
     "sample_csv",
+    "sample_symbol",
     "trades_csv",
     "write_archive_file",
+    "write_sample_file",
 ]
 
 TimeUnit = Literal["ms", "us"]
 _UNIT = {"ms": 1_000, "us": 1_000_000}
+_HOUR = timedelta(hours=1)
 _KLINE_HEADER = (
     "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,"
     "taker_buy_quote_volume,ignore"
@@ -215,6 +218,45 @@ def write_archive_file(
     return target
 
 
+def sample_symbol(market: str, data_type: str) -> str:
+    """A symbol the archive publishes ``market``/``data_type`` under: ``BTCUSDT``, the
+    ``BTCUSD_PERP`` contract on COIN-M (the ``BTCUSD`` pair for its index price klines) and
+    ``BTCBVOLUSDT`` for the options' volatility index."""
+    if market == "option":
+        return "BTCBVOLUSDT" if data_type == "BVOLIndex" else "BTCUSDT"
+    if market == "futures/cm":
+        return "BTCUSD" if data_type == "indexPriceKlines" else "BTCUSD_PERP"
+    return "BTCUSDT"
+
+
+def write_sample_file(
+    root: Path,
+    spec: VisionFile,
+    *,
+    step: timedelta | None = None,
+    unit: TimeUnit = "ms",
+    header: bool | None = None,
+) -> tuple[Path, int]:
+    """Write ``spec`` (any market, type and frequency) with :func:`sample_csv` rows every
+    ``step`` from the file's first day over its days (default: the kline interval - 3d and 1w
+    counted from that day, 1mo one row - else one hour), and its
+    ``.CHECKSUM``. Futures and options files get a header row unless ``header=False``; spot
+    files none. Returns the zip's path and the number of rows written."""
+    from pepperpy_core.vision.paths import INTERVAL_LENGTH
+
+    days = spec.last_day - spec.first_day + timedelta(days=1)
+    if step is None:
+        lengths = {**INTERVAL_LENGTH, "3d": timedelta(days=3), "1w": timedelta(weeks=1)}
+        step = days if spec.interval == "1mo" else lengths.get(spec.interval or "", _HOUR)
+    span = days // step
+    start = _midnight(spec.first_day)
+    with_header = spec.market != "spot" if header is None else header
+    csv = sample_csv(
+        spec.market, spec.data_type, start, span, step=step, unit=unit, header=with_header
+    )
+    return write_archive_file(root, spec, csv), span
+
+
 @dataclass
 class SampleArchive:
     """The files :func:`build_sample_archive` wrote, by case (each a :class:`VisionFile`)."""
@@ -250,7 +292,7 @@ def _midnight(day: date) -> datetime:
 
 
 def build_sample_archive(root: Path, *, trade_rows: int = 200) -> SampleArchive:
-    """Write every case the issue names under ``root`` and describe them.
+    """Write every sample case (see this module's docstring) under ``root`` and describe them.
 
     Spot BTCUSDT 1m klines: 2023-01-01/02 in ms (1440 rows each), 2023-01-03 missing (404),
     2023-01-04 wrong checksum, 2023-01-05 a ``../`` member, 2023-01-06 truncated zip, month

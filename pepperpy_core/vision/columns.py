@@ -152,7 +152,8 @@ _BOOK_TICKER = _cols(
     "update_id:int best_bid_price:float best_bid_qty:float best_ask_price:float "
     "best_ask_qty:float transaction_time:time event_time:time"
 )
-_BOOK_DEPTH = _cols("timestamp:text_time percentage:int depth:float notional:float")
+#: ``percentage`` is a band of the mid price: -5 to 5 with +-0.2 (written "-5" or "-5.00").
+_BOOK_DEPTH = _cols("timestamp:text_time percentage:float depth:float notional:float")
 _METRICS = _cols(
     "create_time:text_time symbol:str sum_open_interest:float? sum_open_interest_value:float? "
     "count_toptrader_long_short_ratio:float? sum_toptrader_long_short_ratio:float? "

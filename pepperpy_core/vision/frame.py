@@ -5,8 +5,9 @@ quantities ``float64``, flags ``bool``, text ``string`` and every time column
 ``timestamp[us, tz=UTC]``, whatever the file used (spot files switched from milliseconds to
 microseconds on 2025-01-01; bookDepth and metrics carry text times). It exposes the Arrow
 PyCapsule interface (``__arrow_c_stream__``), so pandas, polars, pyarrow and DuckDB read it
-without a copy. pyarrow comes with the ``vision`` extra and is imported on first use, never
-by ``import pepperpy_core``.
+without a copy. Columns stay in the chunks the parser made (and a joined range in its files'
+chunks): nothing is copied just to make them contiguous. pyarrow comes with the ``vision``
+extra and is imported on first use, never by ``import pepperpy_core``.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ class VisionFrame:
         wanted = arrow_schema(schema)
         if not table.schema.equals(wanted):
             table = table.cast(wanted)
-        self.table = table.combine_chunks() if table.num_rows else pa.Table.from_batches([], wanted)
+        self.table = table if table.num_rows else pa.Table.from_batches([], wanted)
         self.schema = schema
         self.source_time_unit = source_time_unit
 

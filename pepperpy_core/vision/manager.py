@@ -47,6 +47,7 @@ from pepperpy_core.vision.listing import (
 from pepperpy_core.vision.parse import Engine, read_archive
 from pepperpy_core.vision.paths import (
     DEFAULT_BASE_URL,
+    INTERVALS,
     MONTHLY_ONLY_INTERVALS,
     MONTHLY_ONLY_TYPES,
     RangePlan,
@@ -121,15 +122,17 @@ class VisionDownloadManager:
     - ``client``: an :class:`HttpClient` (preferred), a raw ``aiohttp.ClientSession`` or
       ``httpx.AsyncClient`` (wrapped over the same session), or None to make one.
     - ``symbol``, ``interval`` (kline types only), ``market`` (``spot``, ``futures/um``,
-      ``futures/cm``), ``data_type`` (``klines``, ``aggTrades``, ``trades``, mark/index/premium
-      index klines).
+      ``futures/cm``, ``option``), ``data_type`` (any type the market publishes: ``klines``,
+      ``aggTrades``, ``trades``, mark/index/premium index klines, ``bookTicker``,
+      ``bookDepth``, ``metrics``, ``liquidationSnapshot``, ``fundingRate``, ``BVOLIndex``,
+      ``EOHSummary``; see :data:`~pepperpy_core.vision.paths.DATA_TYPES`).
     - ``base_url``: the archive root (a mirror, or a local server in tests).
     - ``cache_dir``: folder where verified zips are kept in the archive's layout and reused on
       the next call; None: a temporary folder per call, removed afterwards.
     - ``max_concurrent``: files downloaded at once by :meth:`download_range`.
     - ``prefer_monthly``: use one monthly file for every whole, completed month in a range.
-    - ``engine``: CSV parser, ``"auto"`` (pyarrow when installed, else numpy), ``"numpy"`` or
-      ``"pyarrow"``.
+    - ``engine``: CSV parser, ``"auto"`` (polars when installed, else pyarrow), ``"polars"``
+      or ``"pyarrow"``.
     - ``revalidate``: when a cached zip is checked against the published ``.CHECKSUM`` again
       (a ~100-byte conditional request): ``"never"``, ``"always"``, or a ``timedelta`` since
       the last check (default one day). A file replaced upstream is downloaded again and
@@ -566,6 +569,20 @@ class VisionDownloadManager:
         prefix = listing_prefix(self.market, self.data_type, frequency=freq)
         folders = (await self._list(prefix, max_pages))[1]
         return sorted(unquote(f[len(prefix) :].strip("/")) for f in folders if f.startswith(prefix))
+
+    async def list_intervals(
+        self, *, frequency: str | None = None, max_pages: int = 1000
+    ) -> list[str]:
+        """The kline intervals the archive has for this symbol and data type (its interval
+        folders), in the order of :data:`~pepperpy_core.vision.paths.INTERVALS`; empty for a
+        symbol it lacks and for types without intervals."""
+        if self.interval is None:
+            return []
+        freq = frequency or _frequencies(self._template(dt.date(2024, 1, 1)))[0]
+        prefix = listing_prefix(self.market, self.data_type, self.symbol, frequency=freq)
+        folders = (await self._list(prefix, max_pages))[1]
+        found = {f[len(prefix) :].strip("/") for f in folders if f.startswith(prefix)}
+        return [i for i in INTERVALS if i in found]
 
     async def list_dates(
         self, *, frequency: str | None = None, max_pages: int = 1000

@@ -13,8 +13,10 @@ Facts handled per file, never by date:
 
 Every time column becomes ``timestamp[us, UTC]``. Two engines give identical frames:
 ``"polars"`` (``polars.read_csv``, the fastest; part of the ``vision`` extra) and ``"pyarrow"``
-(``pyarrow.csv``, about 1.0-1.3x ``pandas.read_csv`` but half polars' speed on one core).
-``"auto"`` picks polars when it is installed, else pyarrow.
+(``pyarrow.csv``, about three quarters of ``pandas.read_csv``'s speed on one core).
+``"auto"`` picks polars when it is installed, else pyarrow. The file's bytes reach the engine
+uncopied (the header row is skipped by the engine) and quote handling is off: the archive
+never quotes a field. See ``benchmarks/vision_parse.py``.
 """
 
 from __future__ import annotations
@@ -65,10 +67,11 @@ def parse_csv(data: bytes, *, market: str, data_type: str, engine: Engine = "aut
     schema = schema_for(market, data_type)
     chosen = available_engine(engine)
     arrow()  # the frame is Arrow whichever engine parses: fail early and clearly without it
-    body = _body(data, schema)
+    body, header = _body(data, schema)
     if not body:
         return VisionFrame.empty(schema)
-    table = _parse_polars(body, schema) if chosen == "polars" else _parse_pyarrow(body, schema)
+    parse = _parse_polars if chosen == "polars" else _parse_pyarrow
+    table = parse(body, header, schema)
     _check_nulls(table, schema)
     table, unit = _typed_times(table, schema)
     return VisionFrame(table, schema=schema, source_time_unit=unit)
@@ -95,32 +98,35 @@ def read_archive(
     return parse_csv(csv_bytes, market=market, data_type=data_type, engine=engine)
 
 
-def _body(data: bytes, schema: Schema) -> memoryview:
-    """The data rows, without copying: no BOM, no header row, no trailing newlines. Carriage
-    returns (rare) are removed with one copy."""
-    if b"\r" in data:
-        data = data.replace(b"\r", b"")
-    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    end = len(data)
-    while end > start and data[end - 1] == 0x0A:  # newline
-        end -= 1
-    if start < end and not data[start : start + 1].isdigit():
-        start = _header_end(data, start, end, schema)
-    return memoryview(data)[start:end]
+def _body(data: bytes, schema: Schema) -> tuple[bytes, bool]:
+    """The bytes to hand to the engine and whether their first line is a header row (checked
+    for its column count). The archive's files go through untouched, never copied; only a
+    byte-order mark or blank lines at the end (neither seen in the archive) cost one copy.
+    Both engines read ``\\n`` and ``\\r\\n`` line ends alike."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if data.endswith((b"\n\n", b"\n\r\n")) or data[-1:] == b"\r":
+        data = data.rstrip(b"\r\n") + b"\n"
+    if data in (b"", b"\n", b"\r\n"):
+        return b"", False
+    header = not data[:1].isdigit()
+    if header and not _rows_after_header(data, schema):
+        return b"", False
+    return data, header
 
 
-def _header_end(data: bytes, start: int, end: int, schema: Schema) -> int:
-    """Check the header row's column count; return the offset of the first data row."""
-    newline = data.find(b"\n", start, end)
-    stop = end if newline < 0 else newline
-    header = data[start:stop]
+def _rows_after_header(data: bytes, schema: Schema) -> bool:
+    """Check the header row's column count (names vary between files; the count may not);
+    say whether any row follows it."""
+    newline = data.find(b"\n")
+    header = data[: None if newline < 0 else newline].rstrip(b"\r")
     fields = header.count(b",") + 1
     if fields != len(schema.columns):
         raise VisionError(
             f"header row has {fields} columns, {schema.name} files have {len(schema.columns)}: "
             f"{header[:200]!r}"
         )
-    return end if newline < 0 else newline + 1
+    return 0 <= newline < len(data) - 1
 
 
 def _raw_kind(kind: str) -> str:
@@ -128,16 +134,17 @@ def _raw_kind(kind: str) -> str:
     return {"time": "int", "text_time": "str"}.get(kind, kind)
 
 
-def _parse_polars(body: memoryview, schema: Schema) -> Any:
+def _parse_polars(body: bytes, header: bool, schema: Schema) -> Any:
     import polars as pl
 
     types = {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "str": pl.String}
     try:
         frame = pl.read_csv(
-            _bytes_of(body),
+            body,
             has_header=False,
+            skip_rows=1 if header else 0,
             schema={c.name: types[_raw_kind(c.kind)] for c in schema.columns},
-            quote_char='"',
+            quote_char=None,  # the archive never quotes a field
             raise_if_empty=False,
             truncate_ragged_lines=False,
         )
@@ -146,24 +153,19 @@ def _parse_polars(body: memoryview, schema: Schema) -> Any:
     return frame.to_arrow()
 
 
-def _bytes_of(body: memoryview) -> Any:
-    """The memoryview's bytes: the underlying object when it is the whole of it (no copy)."""
-    whole = body.obj
-    if isinstance(whole, bytes) and len(whole) == body.nbytes:
-        return whole
-    return body.tobytes()
-
-
-def _parse_pyarrow(body: memoryview, schema: Schema) -> Any:
+def _parse_pyarrow(body: bytes, header: bool, schema: Schema) -> Any:
     pa = arrow()
     pacsv = importlib.import_module("pyarrow.csv")
     types = {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "str": pa.string()}
     try:
         return pacsv.read_csv(
-            pa.BufferReader(pa.py_buffer(body)),
+            pa.py_buffer(body),
             read_options=pacsv.ReadOptions(
-                column_names=list(schema.names), use_threads=_usable_cores() > 1
+                column_names=list(schema.names),
+                skip_rows=1 if header else 0,
+                use_threads=_usable_cores() > 1,
             ),
+            parse_options=pacsv.ParseOptions(quote_char=False),  # the archive never quotes
             convert_options=pacsv.ConvertOptions(
                 column_types={c.name: types[_raw_kind(c.kind)] for c in schema.columns},
                 true_values=["True", "true"],

@@ -4,7 +4,16 @@ batching layers. See ``docs/websocket.md``."""
 from pepperpy_core.websocket.batch import BatchWebSocket
 from pepperpy_core.websocket.client import WebSocket
 from pepperpy_core.websocket.events import EVENTS
+from pepperpy_core.websocket.outbox import Outbox, OutboxPolicy
 from pepperpy_core.websocket.reconnect import ReconnectPolicy
 from pepperpy_core.websocket.retry import RetryWebSocket
 
-__all__ = ["EVENTS", "BatchWebSocket", "ReconnectPolicy", "RetryWebSocket", "WebSocket"]
+__all__ = [
+    "EVENTS",
+    "BatchWebSocket",
+    "Outbox",
+    "OutboxPolicy",
+    "ReconnectPolicy",
+    "RetryWebSocket",
+    "WebSocket",
+]

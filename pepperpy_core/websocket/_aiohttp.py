@@ -2,8 +2,11 @@
 
 ``WebSocket(url, backend="aiohttp")`` opens connections here. aiohttp parses frames in its
 protocol but answers pings and reads close frames only inside ``receive()``, so each
-connection runs one reader task that does that and queues the data messages; the client's
-keepalive drives :meth:`AiohttpConnection.ping` like it does on the default backend.
+connection runs one reader task that does that and queues the data messages. The keepalive
+is the client's own, on :meth:`AiohttpConnection.ping` (pings carry a counter and a pong
+answers its own ping), not aiohttp's ``heartbeat=``: that one waits ``heartbeat / 2`` for a
+pong and cannot say which frames a pong acknowledged, which the outbox needs. So the bound
+(``ping_interval + ping_timeout``) and the replay are the same on both backends.
 Every aiohttp exception is translated into the pepperpy-core tree.
 """
 
@@ -13,7 +16,7 @@ import asyncio
 import contextlib
 import ssl
 from collections import deque
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 from aiohttp import WSMsgType
@@ -32,6 +35,8 @@ from pepperpy_core.websocket._websockets import (
     ConnectionLost,
     ConnectOptions,
     default_ssl_context,
+    frame_limit,
+    too_big,
 )
 
 __all__ = ["AiohttpConnection", "open_connection"]
@@ -47,50 +52,111 @@ class AiohttpConnection:
 
     LOST: tuple[type[BaseException], ...] = (ConnectionLost,)
 
-    def __init__(self, session: aiohttp.ClientSession, ws: Any) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        ws: Any,
+        close_timeout: float | None = None,
+        max_size: int | None = None,
+    ) -> None:
         self._session = session
+        self._max_size = max_size or None
+        self._close_timeout = close_timeout
         self._ws = ws
         self.failure: str | None = None
         self._messages: deque[object] = deque()
         self._ready: asyncio.Future[None] | None = None
-        self._pings: deque[asyncio.Future[float]] = deque()
+        # Pings in flight, oldest first, each with its payload: a pong answers the ping with
+        # the same payload and every earlier one (an unsolicited pong acknowledges nothing).
+        self._pings: deque[tuple[bytes, asyncio.Future[float]]] = deque()
+        self._ping_count = 0
         self._error: WebSocketError | None = None
         self._close_rcvd = False
+        self._closing = False  # close() was called
         self._done = asyncio.Event()
-        self._reader = asyncio.get_running_loop().create_task(self._read())
+        self._loop = asyncio.get_running_loop()
+        # One reader at a time inside aiohttp's receive(): a caller of recv() reads itself
+        # (no hand-off between tasks on the hot path); when nobody is reading, the pump task
+        # does, so pings are answered, pongs seen and a close noticed on an idle connection.
+        self._reading = False
+        self._pump: asyncio.Task[None] | None = None
+        self._pump_check = False  # a _maybe_pump() call is scheduled
+        self._wanted = False  # a caller of recv() waits on the pump
+        self._maybe_pump()
         self.raw_send = self.send
         self.raw_recv = self.recv
 
     # ------------------------------------------------------------ reading
 
-    async def _read(self) -> None:
+    async def _read_one(self) -> str | bytes | None:
+        """Read one frame from aiohttp: a data message, or None after handling a control
+        frame. At the end of the connection, finish it and raise :class:`ConnectionLost`."""
         ws = self._ws
+        self._reading = True
         try:
-            while True:
-                msg = await ws.receive()
-                kind = msg.type
-                if kind in _DATA:
-                    self._push(msg.data)
-                elif kind is WSMsgType.PING:
-                    with contextlib.suppress(Exception):
-                        await ws.pong(msg.data)
-                elif kind is WSMsgType.PONG:
-                    if self._pings:
-                        waiter = self._pings.popleft()
-                        if not waiter.done():
-                            waiter.set_result(0.0)
-                elif kind is WSMsgType.CLOSE:
-                    self._close_rcvd = True
-                    self._error = _closed_error(int(msg.data or _ABNORMAL), msg.extra or "")
-                else:  # CLOSING, CLOSED, ERROR
-                    if self._error is None:
-                        self._error = self._broken(msg)
-                    break
+            msg = await ws.receive()
         except Exception as exc:  # the transport broke under receive()
-            if self._error is None:
-                self._error = _closed_error(_ABNORMAL, "", detail=str(exc))
+            await self._end(_closed_error(_ABNORMAL, "", detail=str(exc)))
         finally:
+            self._reading = False
+        kind = msg.type
+        if kind in _DATA:
+            limit = self._max_size
+            if limit is not None and too_big(msg.data, limit):
+                too_large = MessageTooLargeError(
+                    f"message received exceeds the size limit ({limit} bytes)"
+                )
+                self._error = self._error or too_large
+                with contextlib.suppress(Exception):
+                    await ws.close(code=_MESSAGE_TOO_BIG, message=b"message too big")
+                await self._end(too_large)
+            return msg.data  # type: ignore[no-any-return]
+        if kind is WSMsgType.PING:
+            with contextlib.suppress(Exception):
+                await ws.pong(msg.data)
+        elif kind is WSMsgType.PONG:
+            self._pong(msg.data)
+        elif kind is WSMsgType.CLOSE:
+            self._close_rcvd = True
+            self._error = _closed_error(int(msg.data or _ABNORMAL), msg.extra or "")
+        else:  # CLOSING, CLOSED, ERROR
+            await self._end(self._error or self._broken(msg))
+        return None
+
+    async def _end(self, error: WebSocketError) -> NoReturn:
+        """The connection is over: record why, wake everyone, release the session."""
+        if not self._done.is_set():
+            if self._error is None:
+                self._error = error
             self._finish()
+            # The session holds only this connection: release it as soon as the connection
+            # is lost (nobody may call close() on it). close() releases it itself.
+            if not self._closing:
+                await self._session.close()
+        assert self._error is not None
+        raise ConnectionLost(self._error)
+
+    def _maybe_pump(self) -> None:
+        """Start the pump unless someone is reading (called soon after each recv())."""
+        self._pump_check = False
+        if self._reading or self._pump is not None or self._done.is_set() or self._closing:
+            return
+        self._pump = self._loop.create_task(self._run_pump())
+
+    async def _run_pump(self) -> None:
+        """Read while nobody else does; stop once a caller of recv() waits (it then reads
+        itself), handing it what was read."""
+        try:
+            while not self._wanted:
+                data = await self._read_one()
+                if data is not None:
+                    self._push(data)
+        except ConnectionLost:
+            pass
+        finally:
+            self._pump = None
+            self._wanted = False
+            self._wake()  # a waiting caller reads itself from now on
 
     def _broken(self, msg: aiohttp.WSMessage) -> WebSocketError:
         data = msg.data
@@ -101,8 +167,22 @@ class AiohttpConnection:
             return MessageTooLargeError("message received exceeds the size limit")
         return _closed_error(_ABNORMAL, "", detail=self.failure)
 
+    def _pong(self, data: bytes) -> None:
+        pings = self._pings
+        if not any(payload == data for payload, _ in pings):
+            return
+        while pings:
+            payload, waiter = pings.popleft()
+            if not waiter.done():
+                waiter.set_result(0.0)
+            if payload == data:
+                return
+
     def _push(self, item: object) -> None:
         self._messages.append(item)
+        self._wake()
+
+    def _wake(self) -> None:
         ready = self._ready
         if ready is not None and not ready.done():
             ready.set_result(None)
@@ -110,7 +190,7 @@ class AiohttpConnection:
     def _finish(self) -> None:
         error = self._error or _closed_error(_ABNORMAL, "", detail=self.failure)
         self._error = error
-        for waiter in self._pings:
+        for _, waiter in self._pings:
             if not waiter.done():
                 waiter.set_exception(ConnectionLost(error))
                 waiter.exception()  # retrieved: nobody may await it
@@ -127,8 +207,20 @@ class AiohttpConnection:
                     assert self._error is not None
                     raise ConnectionLost(self._error)
                 messages.popleft()
+                if self._pump is None and not self._pump_check:
+                    self._pump_check = True  # if nobody reads next, the pump takes over
+                    self._loop.call_soon(self._maybe_pump)
                 return item  # type: ignore[return-value]
-            self._ready = asyncio.get_running_loop().create_future()
+            if self._pump is None and not self._reading:
+                data = await self._read_one()
+                if data is None:
+                    continue
+                if not self._pump_check:  # if nobody reads next, the pump takes over
+                    self._pump_check = True
+                    self._loop.call_soon(self._maybe_pump)
+                return data
+            self._wanted = True  # the pump stops after its current read
+            self._ready = self._loop.create_future()
             await self._ready
 
     # ------------------------------------------------------------ state and sending
@@ -166,10 +258,13 @@ class AiohttpConnection:
     async def ping(self) -> asyncio.Future[float]:
         if self._done.is_set():
             raise self._lost_now()
+        self._maybe_pump()  # its pong must be read even if nobody receives
         waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self._pings.append(waiter)
+        self._ping_count += 1
+        payload = self._ping_count.to_bytes(8, "big")
+        self._pings.append((payload, waiter))
         try:
-            await self._ws.ping()
+            await self._ws.ping(payload)
         except (ConnectionError, OSError, RuntimeError) as exc:
             raise self._lost_now() from exc
         return waiter
@@ -185,15 +280,33 @@ class AiohttpConnection:
         self.abort()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Closing handshake (bounded by the close timeout), then the reader ends and the
+        session is released; never raises."""
+        ws = self._ws
+        self._closing = True
         try:
-            if not self._done.is_set():
-                await self._ws.close(code=code, message=reason.encode())
+            if not self._done.is_set() and not ws.closed:
+                # aiohttp stops the reader's receive() first, sends our close frame and
+                # reads until the server's: its code is then close_code.
+                await ws.close(code=code, message=reason.encode())
+                if ws.close_code is not None and ws.close_code != _ABNORMAL:
+                    self._close_rcvd = True
         except Exception:
             self.abort()
         finally:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+            pump = self._pump
+            if pump is not None and not pump.done():  # it got CLOSING: it ends now
+                await asyncio.wait({pump}, timeout=self._close_timeout)
+                if not pump.done():
+                    self.abort()
+                    pump.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await pump
+            if not self._done.is_set():  # nobody was reading: close() read the rest itself
+                self._error = self._error or WebSocketDisconnectedError(
+                    f"connection closed by the client with code {code}", code=code, reason=reason
+                )
+                self._finish()
             await self._session.close()
 
     def abort(self) -> None:
@@ -235,7 +348,7 @@ async def open_connection(options: ConnectOptions) -> AiohttpConnection:
                 headers=dict(options.headers) if options.headers else None,
                 protocols=tuple(options.subprotocols or ()),
                 compress=15 if options.compression else 0,
-                max_msg_size=options.max_size or 0,
+                max_msg_size=frame_limit(options.max_size) or 0,
                 autoping=False,
                 autoclose=True,
                 heartbeat=None,
@@ -250,7 +363,7 @@ async def open_connection(options: ConnectOptions) -> AiohttpConnection:
         if isinstance(exc, Exception):
             raise _open_error(exc, where, options) from exc
         raise
-    return AiohttpConnection(session, ws)
+    return AiohttpConnection(session, ws, options.close_timeout, options.max_size)
 
 
 def _open_error(exc: Exception, where: str, options: ConnectOptions) -> Exception:

@@ -44,7 +44,9 @@ __all__ = [
     "ConnectionLost",
     "Wire",
     "WireConnection",
+    "frame_limit",
     "open_connection",
+    "too_big",
     "translate_closed",
     "validate_url",
 ]
@@ -147,6 +149,27 @@ def validate_url(url: str) -> None:
         raise InvalidURLError(f"invalid WebSocket URL {redact_url(url)!r}: {exc}") from None
 
 
+def frame_limit(max_size: int | None) -> int | None:
+    """The limit handed to the library for ``max_size``. Libraries bound the frame on the
+    wire as well as the inflated message, so a compressed frame carrying a message of exactly
+    ``max_size`` bytes (a little bigger when incompressible) would be refused. This leaves
+    room for deflate's overhead while still bounding what inflating can produce; the adapter
+    then applies ``max_size`` to the decoded message itself (:func:`too_big`)."""
+    if not max_size:
+        return None
+    return max_size + max_size // 64 + 1024
+
+
+def too_big(data: str | bytes, limit: int) -> bool:
+    """Whether a message is over ``limit`` bytes (text counted as UTF-8)."""
+    size = len(data)
+    if size > limit:
+        return True
+    if isinstance(data, str) and size * 4 > limit:  # only then can UTF-8 push it over
+        return len(data.encode()) > limit
+    return False
+
+
 def default_ssl_context(verify: bool) -> ssl.SSLContext:
     """A client TLS context; ``verify=False`` turns off certificate and hostname checks."""
     context = ssl.create_default_context()
@@ -159,18 +182,33 @@ def default_ssl_context(verify: bool) -> ssl.SSLContext:
 class WireConnection:
     """One open WebSocket connection. Methods raise :class:`ConnectionLost` when it breaks."""
 
-    __slots__ = ("_ws", "failure", "raw_recv", "raw_send")
+    __slots__ = ("_max_size", "_ws", "failure", "raw_recv", "raw_send")
 
     #: What raw_send/raw_recv raise when the connection is gone; see :meth:`lost_error`.
     LOST: tuple[type[BaseException], ...] = (ConnectionClosed, ConnectionLost)
 
-    def __init__(self, ws: ClientConnection) -> None:
+    def __init__(self, ws: ClientConnection, max_size: int | None = None) -> None:
         self._ws = ws
+        self._max_size = max_size
         self.failure: str | None = None  # why we dropped the connection ourselves
         # The hot path calls the library directly (one coroutine less per message) and
-        # catches LOST itself; send()/recv() below are the translated versions.
+        # catches LOST itself; send()/recv() below are the translated versions. Only with
+        # compression can a frame within the library's limit inflate past max_size, so only
+        # then is every message measured here.
         self.raw_send = ws.send
-        self.raw_recv = ws.recv
+        self.raw_recv = ws.recv if max_size is None else self._recv_within_limit
+
+    async def _recv_within_limit(self) -> str | bytes:
+        data = await self._ws.recv()
+        assert self._max_size is not None
+        if too_big(data, self._max_size):
+            await self._ws.close(_MESSAGE_TOO_BIG, "message too big")
+            raise ConnectionLost(
+                MessageTooLargeError(
+                    f"message received exceeds the size limit ({self._max_size} bytes)"
+                )
+            )
+        return data
 
     @property
     def is_open(self) -> bool:
@@ -256,16 +294,17 @@ async def open_connection(options: ConnectOptions) -> WireConnection:
             # acknowledged, and drop a dead connection at once, not after close_timeout).
             ping_interval=None,
             ping_timeout=None,
-            # The limit is on the decoded message; a compressed frame carrying a message of
-            # max_size bytes may be a little bigger than max_size itself.
-            max_size=(options.max_size, None),
+            # The limit is on the decoded message: exact without compression; with it, the
+            # library gets room for deflate's overhead and the connection measures.
+            max_size=frame_limit(options.max_size) if options.compression else options.max_size,
             logger=WIRE_LOGGER,
             proxy=True if options.proxy is True else (options.proxy or None),
             **extra,
         )
     except Exception as exc:
         raise translate_open_error(exc, options) from exc
-    return WireConnection(ws)
+    compressed = options.compression and ws.protocol.extensions
+    return WireConnection(ws, options.max_size if compressed else None)
 
 
 def translate_open_error(exc: Exception, options: ConnectOptions) -> Exception:

@@ -2,7 +2,9 @@
 
 A batch goes out when it holds ``batch_size`` messages or when ``flush_interval`` seconds
 passed since the last flush, by a timer task that runs even when nobody calls ``send()``.
-A batch whose send fails is put back, in order, and sent after the reconnect: nothing is lost.
+A batch whose send fails is put back, in order, and sent after the reconnect; a batch that was
+written but not yet acknowledged by a keepalive pong stays in the outbox and is sent again
+after a reconnect, before new ones: nothing is lost, even on a silent (half-open) drop.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from typing import Any
 from pepperpy_core.exceptions import ConfigurationError
 from pepperpy_core.logging import get_logger
 from pepperpy_core.websocket.client import WebSocket
+from pepperpy_core.websocket.outbox import OutboxPolicy
 
 __all__ = ["BatchWebSocket"]
 
 _log = get_logger("pepperpy_core.websocket")
+_DEFAULT_OUTBOX = OutboxPolicy()
 
 
 class BatchWebSocket(WebSocket):
@@ -27,6 +31,10 @@ class BatchWebSocket(WebSocket):
 
     - ``batch_size``: messages per batch; a full batch is sent at once (>= 1).
     - ``flush_interval``: seconds; a non-empty batch older than this is sent by the timer.
+    - ``outbox``: the :class:`OutboxPolicy` that keeps every batch sent since the last
+      acknowledged keepalive and sends it again after a reconnect (on by default: at least
+      once delivery across any loss, half-open included). None turns it off (needed with
+      ``ping_interval=None``).
     - ``clock``: monotonic time source in seconds (None: ``time.monotonic``); the timer
       sleeps through the ``sleep`` option of :class:`WebSocket`, so a ``FakeClock`` drives
       both in tests.
@@ -45,10 +53,11 @@ class BatchWebSocket(WebSocket):
         batch_size: int = 100,
         flush_interval: float = 1.0,
         *,
+        outbox: OutboxPolicy | None = _DEFAULT_OUTBOX,
         clock: Callable[[], float] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(url, **kwargs)
+        super().__init__(url, outbox=outbox, **kwargs)
         if batch_size < 1:
             raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}")
         if flush_interval <= 0:

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mappin
 from types import TracebackType
 from typing import Any, Literal, overload
 
+import pepperpy_core._observe as _observe
 from pepperpy_core.behaviours import RateLimit
 from pepperpy_core.exceptions import (
     ConfigurationError,
@@ -156,6 +157,11 @@ class WebSocket:
             )
         if outbox is not None and not isinstance(outbox, OutboxPolicy):
             raise ConfigurationError(f"outbox must be an OutboxPolicy or None, got {outbox!r}")
+        if outbox is not None and ping_interval is None:
+            raise ConfigurationError(
+                "outbox needs the keepalive: a pong is what acknowledges kept frames; set "
+                "ping_interval (or outbox=None)"
+            )
         if send_rate is not None and not isinstance(send_rate, RateLimit):
             raise ConfigurationError(f"send_rate must be a RateLimit or None, got {send_rate!r}")
         if max_connection_age is not None and max_connection_age <= 0:
@@ -214,6 +220,8 @@ class WebSocket:
         self._events = EventHandlers()
         self._subscriptions: list[str | bytes] = []
         self._conn: Wire | None = None
+        self._draining: Wire | None = None  # the connection a rotation replaced, until spent
+        self._retiring: set[asyncio.Task[None]] = set()  # its closing handshake
         self._closing = False
         self._listening = False
         self._last_error: WebSocketError | None = None
@@ -276,7 +284,8 @@ class WebSocket:
         async with self._connect_lock:
             if self._conn is not None and self._conn.is_open:
                 return
-            conn = await self._open(self._options)
+            conn = await _observe.traced("websocket.connect", self._safe_url,
+                                         self._open(self._options))
             try:
                 await self._prime(conn, replay=True)
             except ConnectionLost as lost:
@@ -330,9 +339,11 @@ class WebSocket:
 
     async def rotate(self) -> None:
         """Replace the connection make-before-break: open a new one, send the subscriptions
-        on it, switch sending and receiving over, then close the old one. Messages that both
-        connections deliver during the overlap arrive once when ``dedupe_key`` is given.
-        A failure to open the new connection leaves the old one in place and is raised."""
+        (and any outbox frames not yet acknowledged) on it, switch sending and receiving over,
+        then close the old one in the background. Receivers first read what the old one
+        still holds, then the new one's messages; those both delivered during the overlap
+        arrive once when ``dedupe_key`` is given. A failure to open the new connection leaves
+        the old one in place and is raised."""
         self._check_not_closed()
         async with self._connect_lock:
             old = self._conn
@@ -342,7 +353,9 @@ class WebSocket:
                 )
             new = await self._open(self._options)
             try:
-                await self._prime(new, replay=False)
+                # The outbox goes again on the new connection, in order, before anything
+                # newer: at least once even if the old one dies before acknowledging.
+                await self._prime(new, replay=True)
             except ConnectionLost as lost:
                 new.abort()
                 raise lost.error from None
@@ -353,20 +366,19 @@ class WebSocket:
                 await new.close()
                 self._check_not_closed()
                 return
-            mark = self.outbox.mark() if self.outbox is not None else 0
+            self._draining = old  # receivers finish what it holds, then read the new one
             self._conn = new
             self.connections += 1
             self._watch(new)
         _log.info("websocket.rotated", url=self._safe_url, connections=self.connections)
-        await old.close()  # the listener drains what the old one had, then moves over
-        if self.outbox is not None:
-            if old.closed_cleanly:  # the server's close frame acknowledges what came before
-                self.outbox.acknowledge(mark)
-                self._outbox_freed.set()
-            else:
-                for entry in self.outbox.after(0):
-                    if entry.seq < mark:
-                        await self._send_payload(entry.payload)
+        # Closed in the background: while a reader is behind, the old connection's close
+        # frame waits behind unread messages, and the reader must be free to read them.
+        retire = asyncio.get_running_loop().create_task(
+            old.close(), name=f"pepperpy-websocket-retire {self._safe_url}"
+        )
+        retire.add_done_callback(_consume_outcome)
+        retire.add_done_callback(self._retiring.discard)
+        self._retiring.add(retire)
         await self._events.emit("connect")
 
     def _rotate_later(self, conn: Wire) -> asyncio.Task[None] | None:
@@ -402,6 +414,7 @@ class WebSocket:
             self._subscriptions.append(payload)
             conn = self._conn
         if conn is not None:
+            await self._rate_slot()
             await self._send_payload(payload)
 
     async def unsubscribe(self, message: Any, *, send: Any = None) -> None:
@@ -565,12 +578,17 @@ class WebSocket:
 
     async def _receive(self, raw: bool) -> Any:
         while True:
-            conn = self._conn or await self._await_connection(None)
-            try:
-                data = await conn.raw_recv()
-            except conn.LOST as exc:
-                await self._connection_lost(conn, conn.lost_error(exc))
-                continue
+            if self._draining is not None:  # a rotation: the old connection's rest first
+                data = await self._drain_old()
+                if data is None:
+                    continue
+            else:
+                conn = self._conn or await self._await_connection(None)
+                try:
+                    data = await conn.raw_recv()
+                except conn.LOST as exc:
+                    await self._connection_lost(conn, conn.lost_error(exc))
+                    continue
             if not raw and self._decode_json and isinstance(data, str):
                 try:
                     message = self._loads(data)
@@ -586,6 +604,17 @@ class WebSocket:
             if self._events.has("message"):
                 await self._events.emit("message", message)
             return message
+
+    async def _drain_old(self) -> str | bytes | None:
+        """The next message the replaced connection still holds; None once it is spent."""
+        old = self._draining
+        assert old is not None
+        try:
+            return await old.raw_recv()
+        except old.LOST:
+            if self._draining is old:
+                self._draining = None
+            return None
 
     def _seen_before(self, message: Any) -> bool:
         """Whether ``dedupe_key(message)`` was among the last keys seen (and remember it)."""
@@ -771,7 +800,8 @@ class WebSocket:
         if self._reconnect_in_progress():
             return
         task = asyncio.get_running_loop().create_task(
-            self._reconnect_loop(), name=f"pepperpy-websocket-reconnect {self._safe_url}"
+            _observe.traced("websocket.reconnect", self._safe_url, self._reconnect_loop()),
+            name=f"pepperpy-websocket-reconnect {self._safe_url}",
         )
         task.add_done_callback(_consume_outcome)
         self._reconnect_task = task
@@ -854,8 +884,16 @@ class WebSocket:
             return
         self._closing = True
         conn, self._conn = self._conn, None
+        draining, self._draining = self._draining, None
+        if draining is not None:
+            draining.abort()
         me = asyncio.current_task()
-        tasks = (self._reconnect_task, self._listener_task, self._rotate_task, *self._watchers)
+        tasks = (
+            self._reconnect_task,
+            self._listener_task,
+            self._rotate_task,
+            *self._watchers,
+        )
         owned = [t for t in tasks if t is not None]
         pending = [t for t in owned if t is not me and not t.done()]
         reconnect = self._reconnect_task
@@ -876,6 +914,8 @@ class WebSocket:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._retiring:  # a rotated-out connection: aborted above, its close ends now
+            await asyncio.gather(*self._retiring, return_exceptions=True)
         _log.info("websocket.closed", url=self._safe_url, code=code)
         if conn is not None:
             await self._events.emit("disconnect", None)

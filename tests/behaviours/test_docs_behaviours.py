@@ -43,3 +43,5 @@ async def test_behaviours_page_examples(
     )
     assert namespace["data"] == [{"id": 1}]
     assert namespace["prices"] == {"BTC": 1}
+    cache_tags = [namespace[name].metadata["cache"] for name in ("again", "newer", "shared_prices")]
+    assert cache_tags == ["hit", "miss", "miss"] and namespace["offline"].status == 504

@@ -1,11 +1,10 @@
-"""Metrics: a bounded histogram, counters from inner layers' facts, Prometheus and structlog."""
+"""Metrics: a bounded histogram, counters from inner layers' facts, Prometheus and log events."""
 
 from __future__ import annotations
 
 import random
 
 import pytest
-import structlog
 
 from pepperpy_core import ConnectionError, HttpClient
 from pepperpy_core.behaviours.metrics import (
@@ -15,7 +14,7 @@ from pepperpy_core.behaviours.metrics import (
     MetricsMiddleware,
 )
 from pepperpy_core.http.models import Request, Response
-from pepperpy_core.testing import LocalServer
+from pepperpy_core.testing import LocalServer, capture_events
 
 
 def test_histogram_quantiles_within_a_few_percent() -> None:
@@ -107,7 +106,7 @@ def test_prometheus_text_format() -> None:
 def test_structlog_event() -> None:
     """log() emits one http.metrics event carrying the snapshot."""
     metrics = HttpMetrics()
-    with structlog.testing.capture_logs() as logs:
+    with capture_events() as logs:
         metrics.log()
     assert logs[0]["event"] == "http.metrics" and logs[0]["total_requests"] == 0
 

@@ -43,9 +43,10 @@ async def test_get_json_output(server: LocalServer) -> None:
 
 
 async def test_get_bad_scheme_is_a_usage_error() -> None:
-    """A URL with an unsupported scheme exits 2 with one 'error:' line."""
+    """A URL with an unsupported scheme exits 2 under the usage, naming the URL."""
     code, _, err = await cli("get", "ftp://example.com/")
-    assert code == 2 and "unsupported URL scheme" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and err.startswith("usage: pepperpy-core get")
+    assert "URL 'ftp://example.com/': expected a URL starting with http://" in err
 
 
 async def test_ws_prints_messages(ws_url: str) -> None:

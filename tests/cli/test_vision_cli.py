@@ -1,18 +1,30 @@
-"""``pepperpy-core vision`` against a local archive server, in-process."""
+"""``pepperpy-core vision`` against a local archive server: in-process, and through the
+installed entry point on pipes and on a terminal."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
+import datetime as dt
 import io
 import json
+import os
+import pty
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from cli_runner import SCRIPT, cli, plain
 
 from pepperpy_core.cli import build_parser
-from pepperpy_core.testing.vision_server import VisionArchiveServer, build_sample_archive
+from pepperpy_core.testing.vision_server import (
+    VisionArchiveServer,
+    build_sample_archive,
+    write_sample_file,
+)
+from pepperpy_core.vision import VisionFile
 
 
 @pytest.fixture
@@ -82,3 +94,150 @@ async def test_vision_list_json(srv: VisionArchiveServer) -> None:
     assert await args.handler(args, out=out) == 0
     rows = json.loads(out.getvalue())
     assert all(row["size"] > 0 for row in rows) and len(rows) > 4
+
+
+# -- through the installed entry point ------------------------------------------------------
+
+
+async def test_list_honours_base_url(srv: VisionArchiveServer) -> None:
+    """`vision list --base-url MIRROR` lists the mirror (its S3-style listing at its root),
+    with no other flag: every page of it, one key per line."""
+    code, out, err = await cli("vision", "list", "BTCUSDT", "--base-url", srv.base_url)
+    assert code == 0, err
+    assert "data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2025-01-02.zip" in out.split()
+    assert sum(1 for r in srv.requests if r.startswith("?")) >= 4  # listing pages of 3 keys
+    assert "7 files (and their .CHECKSUM)" in err
+
+
+async def test_unknown_symbol_says_so_and_the_suggestion_works(srv: VisionArchiveServer) -> None:
+    """A symbol with no files says so (exit 1) and suggests `vision symbols` against the same
+    mirror; the suggested command runs and lists the symbols there."""
+    code, out, err = await cli("vision", "list", "NOPEUSDT", "--base-url", srv.base_url)
+    assert code == 1 and out == ""
+    assert "no daily 1m klines files for NOPEUSDT on spot: the archive has no such symbol" in err
+    suggestion = err.split("see the symbols it has: ", 1)[1].strip()
+    assert suggestion.endswith(f"--base-url {srv.base_url}")
+    argv = suggestion.split()[1:]  # drop "pepperpy-core"
+    code, out, _ = await cli(*argv)
+    assert code == 0 and out.split() == ["BTCUSDT"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [
+        (["--interval", "5m"], "it has these daily intervals: 1m (choose one with --interval)"),
+        (["--type", "trades", "--frequency", "monthly"], "daily files exist: add --frequency"),
+    ],
+)
+async def test_known_symbol_without_those_files_gets_a_hint(
+    srv: VisionArchiveServer, argv: list[str], hint: str
+) -> None:
+    """A symbol the archive has, asked for an interval or frequency it lacks, is told what
+    it does have."""
+    code, _, err = await cli("vision", "list", "BTCUSDT", *argv, "--base-url", srv.base_url)
+    assert code == 1 and hint in err
+
+
+async def test_list_refuses_a_frequency_the_type_lacks(srv: VisionArchiveServer) -> None:
+    """fundingRate is monthly only: asking for daily is a usage error naming the flag."""
+    code, _, err = await cli(
+        "vision", "list", "BTCUSDT", "--market", "futures/um", "--type", "fundingRate",
+        "--frequency", "daily", "--base-url", srv.base_url,
+    )  # fmt: skip
+    assert code == 2 and "--frequency: fundingRate on futures/um is published monthly only" in err
+
+
+async def test_download_on_a_pipe_has_one_line_per_notable_file(
+    srv: VisionArchiveServer, tmp_path: Path
+) -> None:
+    """Without a terminal: no bar, one stderr line per missing or failed file, the summary
+    on stdout."""
+    code, out, err = await cli(
+        "vision", "download", "BTCUSDT", "--start", "2023-01-02", "--end", "2023-01-04",
+        "--out", str(tmp_path), "--base-url", srv.base_url,
+    )  # fmt: skip
+    assert code == 1
+    assert err.splitlines() == [
+        "BTCUSDT-1m-2023-01-03.zip: not in the archive (HTTP 404); listed as a missing day",
+        "BTCUSDT-1m-2023-01-04.zip: failed (the reason is in the summary)",
+    ]
+    assert "FAILED BTCUSDT-1m-2023-01-04.zip" in out and "━" not in out + err
+
+
+async def test_warnings_go_above_the_bar_and_json_stays_clean(
+    srv: VisionArchiveServer, tmp_path: Path
+) -> None:
+    """With stderr on a terminal the bar is drawn there, never on stdout (so `--json | jq`
+    works); file events and log warnings (here with --debug: the checksum retry) are printed
+    above it as whole lines, never torn by a redraw."""
+    code, out, screen = await cli_with_terminal_stderr(
+        "--debug", "vision", "download", "BTCUSDT", "--start", "2023-01-02", "--end",
+        "2023-01-04", "--out", str(tmp_path), "--base-url", srv.base_url, "--json",
+    )  # fmt: skip
+    assert code == 1
+    assert json.loads(out)["missing_days"] == ["2023-01-03"]
+    assert "━" in screen  # the bar was drawn, on stderr
+    segments = [s.strip() for s in re.split(r"[\r\n]+", plain(screen))]
+    for event in (
+        "BTCUSDT-1m-2023-01-03.zip: not in the archive (HTTP 404); listed as a missing day",
+        "BTCUSDT-1m-2023-01-04.zip: failed (the reason is in the summary)",
+    ):
+        assert event in segments
+    warned = [s for s in segments if "vision.checksum_mismatch" in s]
+    assert warned and all("━" not in s and "[warning" in s[:40] for s in warned)
+
+
+async def cli_with_terminal_stderr(*args: str, timeout: float = 60) -> tuple[int, str, str]:
+    """Run ``pepperpy-core ARGS`` with stderr on a pseudo-terminal and stdout on a pipe (as
+    in ``pepperpy-core vision download --json | jq``); (exit code, stdout, the terminal)."""
+    leader, follower = pty.openpty()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            SCRIPT, *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=follower, env={**os.environ, "COLUMNS": "100", "TERM": "xterm-256color"},
+        )  # fmt: skip
+        os.close(follower)
+        follower = -1
+        chunks: list[bytes] = []
+
+        def drain() -> None:
+            while True:
+                try:
+                    data = os.read(leader, 65536)
+                except OSError:  # EIO: the child closed the terminal
+                    return
+                if not data:
+                    return
+                chunks.append(data)
+
+        reading = asyncio.get_running_loop().run_in_executor(None, drain)
+        assert proc.stdout is not None
+        out = await asyncio.wait_for(proc.stdout.read(), timeout)
+        await asyncio.wait_for(proc.wait(), timeout)
+        await asyncio.wait_for(reading, timeout)
+    finally:
+        if follower >= 0:
+            os.close(follower)
+        os.close(leader)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), b"".join(chunks).decode(errors="replace")
+
+
+async def test_download_a_monthly_only_interval(tmp_path: Path) -> None:
+    """`--interval 1w` (published as monthly files only) downloads the month's file and keeps
+    the weeks that open inside the range."""
+    root = tmp_path / "archive"
+    month = VisionFile(market="spot", data_type="klines", symbol="BTCUSDT", interval="1w",
+                       date=dt.date(2024, 1, 1), frequency="monthly")  # fmt: skip
+    write_sample_file(root, month)  # weeks opening 2024-01-01, 08, 15, 22
+    async with VisionArchiveServer(root) as server:
+        code, out, err = await cli(
+            "vision", "download", "BTCUSDT", "--interval", "1w", "--start", "2024-01-01",
+            "--end", "2024-01-20", "--out", str(tmp_path / "out"), "--base-url",
+            server.base_url, "--json",
+        )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["files"] == 1 and summary["rows"] == 3 and summary["missing_days"] == []
+    with open(summary["output"], newline="") as fh:
+        assert len(list(csv.reader(fh))) == 4  # header and three weeks

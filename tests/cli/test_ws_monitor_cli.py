@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import pty
+import signal
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -105,3 +106,43 @@ async def test_every_help_is_quick_to_import() -> None:
     for args in (["--help"], ["get", "--help"], ["ws", "--help"], ["monitor", "--help"]):
         code, out, _ = await cli(*args)
         assert code == 0 and out.startswith("usage: pepperpy-core"), args
+
+
+async def test_monitor_prints_each_transition_once_as_it_happens() -> None:
+    """A real listener goes away and comes back: ONLINE, OFFLINE, ONLINE, one line each, as
+    they happen, nothing on stderr but Ctrl-C's own line; Ctrl-C exits 130."""
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    listener = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    proc = await asyncio.create_subprocess_exec(
+        SCRIPT, "monitor", f"tcp://127.0.0.1:{port}", "--interval", "0.05", "--timeout", "1",
+        "--offline-after", "1", "--online-after", "1", "--json",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    states = []
+    try:
+        async def next_state() -> str:
+            line = await asyncio.wait_for(proc.stdout.readline(), 20)  # type: ignore[union-attr]
+            return str(json.loads(line)["state"])
+
+        states.append(await next_state())
+        listener.close()
+        await listener.wait_closed()
+        states.append(await next_state())
+        listener = await asyncio.start_server(accept, "127.0.0.1", port, reuse_address=True)
+        states.append(await next_state())
+        proc.send_signal(signal.SIGINT)
+        rest, err = await asyncio.wait_for(proc.communicate(), 20)
+    finally:
+        listener.close()
+        await listener.wait_closed()
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert states == ["ONLINE", "OFFLINE", "ONLINE"]
+    assert [json.loads(line)["state"] for line in rest.splitlines()] == []
+    assert proc.returncode == 130 and err.decode().strip() == "interrupted"

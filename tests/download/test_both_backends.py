@@ -5,6 +5,7 @@ rules hold the same way whichever transport carries them."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +48,51 @@ async def test_cut_download_keeps_every_byte_received_and_resumes(
         result = await handler.download(url, target)
     assert result.resumed and target.read_bytes() == data
     assert not part_of(target).exists()
+
+
+async def test_keep_partial_false_leaves_nothing_after_a_cut(
+    nginx: Any, tmp_path: Path, backend: str
+) -> None:
+    """keep_partial=False: the same cut leaves neither a part nor a sidecar, and the next call
+    starts from zero (no Range) to the exact file."""
+    data = os.urandom(2 * MiB)
+    nginx.put("etag", "kp.bin", data)
+    target = tmp_path / "kp.bin"
+    async with FaultProxy(nginx.port) as proxy, HttpClient(
+        backend=backend, timeout=10, retries=0
+    ) as http:
+        url = proxy.url("/etag/kp.bin")
+        handler = DownloadHandler(http, max_retries=0, min_speed=None)
+        proxy.fault = ("cut", 600_000)
+        with pytest.raises(DownloadError):
+            await handler.download(url, target, keep_partial=False)
+        assert list(tmp_path.iterdir()) == []
+        proxy.fault = None
+        result = await handler.download(url, target)
+    assert not result.resumed and target.read_bytes() == data
+
+
+async def test_weak_last_modified_is_never_resumed_and_never_spliced(
+    nginx: Any, tmp_path: Path, backend: str
+) -> None:
+    """etag off and a Last-Modified later than the Date (weak, RFC 9110 8.8.2.2): the cut
+    part cannot be proven to belong to the file, so it is not kept; the file is then replaced
+    by another of the same size and date, and the next call holds exactly the new one (an
+    If-Range with that date would have spliced the two: nginx honours it)."""
+    future = time.time() + 3600
+    v1, v2 = os.urandom(2 * MiB), os.urandom(2 * MiB)
+    nginx.put("noetag", "w.bin", v1, mtime=future)
+    target = tmp_path / "w.bin"
+    async with FaultProxy(nginx.port) as proxy, HttpClient(
+        backend=backend, timeout=10, retries=0
+    ) as http:
+        url = proxy.url("/noetag/w.bin")
+        handler = DownloadHandler(http, max_retries=0, min_speed=None)
+        proxy.fault = ("cut", 600_000)
+        with pytest.raises(DownloadError):
+            await handler.download(url, target)
+        assert list(tmp_path.iterdir()) == []  # nothing resumable: removed
+        nginx.put("noetag", "w.bin", v2, mtime=future)
+        proxy.fault = None
+        result = await handler.download(url, target)
+    assert not result.resumed and target.read_bytes() == v2

@@ -14,7 +14,7 @@ from pepperpy_core.exceptions import ConfigurationError
 
 
 async def test_run_download_ok_with_plain_progress(files: Any, tmp_path: Path) -> None:
-    """Two files with checksums land in the folder; exit 0; the plain bar and a summary print."""
+    """Two files with checksums land in the folder; exit 0; event lines and a summary print."""
     out = io.StringIO()
     code = await run_download(
         [files.url("c1.bin"), files.url("c2.bin")],
@@ -27,11 +27,12 @@ async def test_run_download_ok_with_plain_progress(files: Any, tmp_path: Path) -
     assert code == 0
     assert (tmp_path / "c1.bin").read_bytes() == files.body("c1.bin")
     text = out.getvalue()
-    assert "2/2 files" in text and "downloaded 2 of 2 file(s), 6.0 MiB" in text
+    assert "[start] c1.bin" in text and "[done] c2.bin" in text
+    assert "downloaded 2 of 2 file(s), 6.0 MiB" in text
 
 
 async def test_run_download_reports_failures(files: Any, tmp_path: Path) -> None:
-    """A 404 among the URLs gives exit 1 and a 'failed:' line naming it; the rich bar works."""
+    """A 404 among the URLs gives exit 1 and a FAILED line naming it; the rich rows work."""
     pytest.importorskip("rich")
     out = io.StringIO()
     code = await run_download(
@@ -42,7 +43,8 @@ async def test_run_download_reports_failures(files: Any, tmp_path: Path) -> None
         max_retries=0,
     )
     assert code == 1
-    assert "failed: " in out.getvalue() and "404" in out.getvalue()
+    assert "[FAILED] such.bin" in out.getvalue() and "404" in out.getvalue()
+    assert "1 FAILED" in out.getvalue()
     assert (tmp_path / "ok.bin").exists()
 
 

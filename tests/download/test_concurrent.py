@@ -84,3 +84,33 @@ async def test_bad_arguments(http: HttpClient, tmp_path: Path) -> None:
         await download_files_concurrently(http, ["http://x/a"], [tmp_path / "a", tmp_path / "b"])
     with pytest.raises(ConfigurationError, match="max_concurrent"):
         await download_files_concurrently(http, ["http://x/a"], [tmp_path / "a"], 0)
+
+
+async def test_per_file_views_and_outcomes_as_they_end(
+    files: Any, http: HttpClient, tmp_path: Path
+) -> None:
+    """Each aggregate view lists the transfers in flight (URL order); on_outcome hears each
+    file as it ends, before the view that counts it, failures included."""
+    urls = [files.url("v0.bin", size=300_000, delay=0.05), files.server.url("/no/such.bin"),
+            files.url("v2.bin", size=100_000)]
+    events: list[tuple[str, Any]] = []
+    outcomes = await download_files_concurrently(
+        http, urls, [tmp_path / "a", tmp_path / "b", tmp_path / "c"], 3,
+        progress=lambda view: events.append(("view", view)),
+        on_outcome=lambda outcome: events.append(("end", outcome)),
+        sleep=FakeClock().sleep,
+    )
+    ended = [item for kind, item in events if kind == "end"]
+    assert sorted(o.url for o in ended) == sorted(urls) and len(ended) == 3
+    assert [o.ok for o in outcomes] == [True, False, True]
+    for index, (kind, item) in enumerate(events):
+        if kind == "end":  # the next view counts it
+            after = next(v for k, v in events[index:] if k == "view")
+            assert after.files_done + after.files_failed >= 1
+            assert item.url not in [f.url for f in after.files]
+    views = [item for kind, item in events if kind == "view"]
+    in_flight = [tuple(f.url for f in v.files) for v in views if v.files]
+    assert any(urls[0] in names for names in in_flight)
+    for names in in_flight:
+        assert list(names) == sorted(names, key=urls.index) and len(names) <= 3
+    assert views[-1].files == ()

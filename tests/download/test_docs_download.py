@@ -45,6 +45,8 @@ async def test_download_page(files: Any, tmp_path: Path, monkeypatch: pytest.Mon
     assert (tmp_path / "downloads" / "file.zip").read_bytes() == files.body("file.zip")
     assert namespace["result"].sha256 == files.sha("file.zip")
     assert all(namespace["outcomes"])
+    assert namespace["again"].resumed  # the faults section: a cut download kept and resumed
+    assert (tmp_path / "big.bin").read_bytes() == files.body("big.bin")
 
 
 async def test_factory_page(

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from aiohttp import web
+from peers.faultproxy import FaultProxy
 
 from pepperpy_core import HttpClient
 from pepperpy_core.download import DownloadHandler, download_files_concurrently
 from pepperpy_core.exceptions import DownloadError
-from pepperpy_core.testing import FakeClock, LocalServer
+from pepperpy_core.testing import FakeClock, LocalServer, capture_events
 
 MiB = 1024 * 1024
 OLD_DATE = "Wed, 01 Jan 2025 00:00:00 GMT"
@@ -51,10 +51,13 @@ async def test_cancelled_download_keeps_part_and_next_call_resumes(
     await keep_partial_of(http, files.url("r.bin", stall_after=MiB, stalls=1), target)
     assert parts(tmp_path) == [".r.bin.part", ".r.bin.part.json"] and not target.exists()
     kept = (tmp_path / ".r.bin.part").stat().st_size
-    result = await DownloadHandler(http).download(
-        files.url("r.bin", stall_after=MiB, stalls=1), target, sha256=files.sha("r.bin")
+    seen: list[int] = []
+    result = await DownloadHandler(http, chunk_size=4096).download(
+        files.url("r.bin", stall_after=MiB, stalls=1), target, sha256=files.sha("r.bin"),
+        progress=lambda p: seen.append(p.downloaded),
     )
     assert target.read_bytes() == files.body("r.bin") and result.resumed
+    assert kept < seen[0] <= kept + 4096  # progress counts the bytes kept before
     assert files.faults.ranges[-1][1:] == (f"bytes={kept}-", '"r.bin-v1"')
     assert parts(tmp_path) == []
 
@@ -164,7 +167,7 @@ async def test_no_secret_in_retry_and_failed_events_or_error(
 ) -> None:
     """download.retry / download.failed and the final error carry no api_key value."""
     url = files.url("k.bin", fail=9, api_key="TOPSECRET", token="T0K")
-    with structlog.testing.capture_logs() as events:
+    with capture_events() as events:
         handler = DownloadHandler(http, max_retries=1, sleep=FakeClock().sleep)
         assert not await handler.download_file(url, tmp_path / "k.bin")
     text = repr(events) + str(handler.last_error) + repr(handler.last_error.url)  # type: ignore[union-attr]
@@ -241,59 +244,62 @@ async def test_nginx_gzip_static_and_on_the_fly(nginx: Any, tmp_path: Path, back
     assert (tmp_path / "a.txt").read_bytes() == data == (tmp_path / "b.txt").read_bytes()
 
 
+async def _cut_short(proxy: FaultProxy, http: HttpClient, path: str, target: Path) -> int:
+    """A first call that the proxy cuts 600,000 bytes in: it fails, keeping a part and a
+    sidecar written by the handler itself; the size of the part is returned."""
+    proxy.fault = ("cut", 600_000)
+    with pytest.raises(DownloadError):
+        await DownloadHandler(http, max_retries=0, min_speed=None).download(
+            proxy.url(path), target
+        )
+    proxy.fault = None
+    part, sidecar = target.with_name(f".{target.name}.part"), target.with_name(
+        f".{target.name}.part.json"
+    )
+    assert sidecar.exists() and not target.exists()
+    return part.stat().st_size
+
+
+@pytest.mark.parametrize("backend", ["aiohttp", "httpx"])
 @pytest.mark.parametrize("location", ["etag", "noetag", "norange"])
-async def test_nginx_resume_across_calls(nginx: Any, tmp_path: Path, location: str) -> None:
-    """A part left by an earlier call is continued from nginx (ETag, or an old
-    Last-Modified with etag off); with max_ranges 0 nginx answers 200 and it starts over."""
+async def test_nginx_resume_across_calls(
+    nginx: Any, tmp_path: Path, location: str, backend: str
+) -> None:
+    """A call cut short leaves a part; the next call continues it from nginx with If-Range
+    (its strong ETag, or an hour-old Last-Modified with etag off: strong by RFC 9110 8.8.2.2);
+    with max_ranges 0 nginx answers 200 and the download starts over. Exact bytes each time."""
     data = os.urandom(2 * MiB)
     nginx.put(location, "r.bin", data, mtime=time.time() - 3600)
     target = tmp_path / "r.bin"
-    (tmp_path / ".r.bin.part").write_bytes(data[:MiB])
-    async with HttpClient() as http:
-        handler = DownloadHandler(http, max_retries=0)
-        # first run: get the validator into a sidecar by a download cut short by a cancel
-        first = await handler.download(nginx.url(location, "r.bin"), target)
-        assert not first.resumed  # no sidecar: an unknown part is never continued
-        target.unlink()
-        sidecar_part = tmp_path / ".r.bin.part"
-        sidecar_part.write_bytes(data[:MiB])
-        import json
-
-        from pepperpy_core.download.handler import _url_key
-
-        validator = f'"{os.stat(nginx.root / location / "r.bin").st_mtime:.0f}"'
-        response = await http.get(nginx.url(location, "r.bin"))
-        validator = response.headers.get("etag") or response.headers["last-modified"]
-        (tmp_path / ".r.bin.part.json").write_text(json.dumps({
-            "format": 1, "url": "x", "url_sha256": _url_key(nginx.url(location, "r.bin")),
-            "validator": validator, "total": len(data),
-        }))
-        second = await handler.download(nginx.url(location, "r.bin"), target)
+    async with FaultProxy(nginx.port) as proxy, HttpClient(backend=backend, retries=0) as http:
+        kept = await _cut_short(proxy, http, f"/{location}/r.bin", target)
+        assert 0 < kept < 600_000
+        second = await DownloadHandler(http, max_retries=0).download(proxy.url(
+            f"/{location}/r.bin"), target)
     assert target.read_bytes() == data
     assert second.resumed == (location != "norange")
 
 
-async def test_nginx_file_replaced_under_same_last_modified(nginx: Any, tmp_path: Path) -> None:
-    """etag off, a part of v1 kept; v2 (another size) put under the same mtime: the 206's
-    complete length differs, so the download restarts and holds exactly v2."""
-    import json
-
-    from pepperpy_core.download.handler import _url_key
-
+@pytest.mark.parametrize("backend", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("location", ["etag", "noetag"])
+async def test_nginx_file_replaced_between_calls_is_not_spliced(
+    nginx: Any, tmp_path: Path, location: str, backend: str
+) -> None:
+    """A part of v1 kept; v2 (another size) put under the same mtime. With ETags nginx's
+    validator changes (200, whole v2); with etag off the Last-Modified is the same, so the 206
+    is accepted only if its complete length matches v1's: it does not, and the download
+    starts over. Either way the file is exactly v2."""
     v1, v2 = os.urandom(2 * MiB), os.urandom(2 * MiB + 7)
     mtime = time.time() - 3600
-    nginx.put("noetag", "v.bin", v1, mtime=mtime)
-    url = nginx.url("noetag", "v.bin")
-    async with HttpClient() as http:
-        lm = (await http.get(url)).headers["last-modified"]
-        (tmp_path / ".v.bin.part").write_bytes(v1[:MiB])
-        (tmp_path / ".v.bin.part.json").write_text(json.dumps({
-            "format": 1, "url": "x", "url_sha256": _url_key(url), "validator": lm,
-            "total": len(v1),
-        }))
-        nginx.put("noetag", "v.bin", v2, mtime=mtime)
-        result = await DownloadHandler(http, max_retries=0).download(url, tmp_path / "v.bin")
-    assert (tmp_path / "v.bin").read_bytes() == v2 and not result.resumed
+    nginx.put(location, "v.bin", v1, mtime=mtime)
+    target = tmp_path / "v.bin"
+    async with FaultProxy(nginx.port) as proxy, HttpClient(backend=backend, retries=0) as http:
+        await _cut_short(proxy, http, f"/{location}/v.bin", target)
+        nginx.put(location, "v.bin", v2, mtime=mtime)
+        result = await DownloadHandler(http, max_retries=0).download(
+            proxy.url(f"/{location}/v.bin"), target
+        )
+    assert target.read_bytes() == v2 and not result.resumed
 
 
 async def test_final_name_never_holds_unverified_bytes(
@@ -305,3 +311,21 @@ async def test_final_name_never_holds_unverified_bytes(
             files.url("w.bin"), tmp_path / "w.bin", sha256="0" * 64
         )
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("backend", ["aiohttp", "httpx"])
+async def test_cut_keeps_every_byte_that_arrived(files: Any, tmp_path: Path, backend: str) -> None:
+    """A connection cut 300,000 bytes into a 3 MiB file, with 1 MiB chunks: the part keeps
+    exactly the 300,000 bytes that arrived (not the last whole chunk, not nothing), so the
+    next call asks for the rest only."""
+    target = tmp_path / "cut.bin"
+    url = files.url("cut.bin", drop=300_000)
+    async with HttpClient(backend=backend, retries=0) as http:
+        handler = DownloadHandler(http, max_retries=0, min_speed=None)
+        with pytest.raises(DownloadError):
+            await handler.download(url, target)
+        part = tmp_path / ".cut.bin.part"
+        assert part.read_bytes() == files.body("cut.bin")[:300_000] and not target.exists()
+        result = await DownloadHandler(http, max_retries=0).download(url, target)
+    assert result.resumed and target.read_bytes() == files.body("cut.bin")
+    assert files.faults.ranges[-1][1] == "bytes=300000-"

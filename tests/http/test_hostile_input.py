@@ -7,7 +7,6 @@ import logging
 import socket
 
 import pytest
-import structlog
 from peers.faultproxy import FaultProxy
 from peers.httpbin import HttpBin
 from peers.nginx import Nginx
@@ -20,6 +19,7 @@ from pepperpy_core import (
     InvalidURLError,
     PepperPyError,
 )
+from pepperpy_core.testing import capture_events
 
 SECRETS = ("pw-secret", "key-secret", "tok-secret", "proxy-secret", "cookie-secret")
 
@@ -97,11 +97,10 @@ async def test_cut_connection_error_and_reprs_carry_no_secrets(
 async def test_library_logs_carry_no_secrets(
     httpbin: HttpBin, backend: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """With every logger at DEBUG (ours through structlog, httpx/httpcore/aiohttp through
-    stdlib logging), a request with secrets in the URL and headers logs none of them."""
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    """With every logger at DEBUG (ours and httpx/httpcore/aiohttp, all through stdlib
+    logging), a request with secrets in the URL and headers logs none of them."""
     caplog.set_level(logging.DEBUG)
-    with structlog.testing.capture_logs() as events:
+    with capture_events() as events:
         async with HttpClient(
             base_url=httpbin.base.replace("http://", "http://user:pw-secret@"), backend=backend,
             headers={"X-Api-Key": "tok-secret"}, cookies={"sid": "cookie-secret"},

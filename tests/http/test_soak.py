@@ -19,14 +19,27 @@ REQUESTS = 5000
 WORKERS = 50
 
 
-def _proxy_tasks() -> int:
-    return sum("FaultProxy._handle" in repr(t.get_coro()) for t in asyncio.all_tasks())
-
-
-def _client_fds() -> int:
-    """Open fds, less the three of each connection the proxy (test machinery) holds open: the
-    client's socket, the proxy's accepted one and its upstream one."""
-    return len(os.listdir("/proc/self/fd")) - 3 * _proxy_tasks()
+def _client_sockets(port: int) -> int:
+    """This process's TCP sockets whose peer is ``port`` (the proxy): the client's connections
+    only, whatever the proxy (in this process too) holds open. Read from /proc/net/tcp by the
+    sockets' inodes, so it counts the same on both backends."""
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                if int(fields[2].rsplit(":", 1)[1], 16) == port and fields[9] in inodes:
+                    count += 1
+    return count
 
 
 def _client_tasks() -> int:
@@ -71,18 +84,20 @@ async def test_soak_with_random_faults_keeps_fds_and_tasks_flat(
 
     before = len(os.listdir("/proc/self/fd"))
     async with FaultProxy(nginx.port) as proxy, HttpClient(
-        base_url=proxy.base, backend=backend, timeout=0.5, max_connections=WORKERS,
+        base_url=proxy.base, backend=backend, timeout=2.0, max_connections=WORKERS,
         retries=RetryPolicy(total=1, backoff_base=0.0, jitter=False),
     ) as c:
         await asyncio.gather(*(worker(c, 4, False) for _ in range(WORKERS)))  # warm the pool
-        fds, tasks = _client_fds(), _client_tasks()
+        sockets, tasks = _client_sockets(proxy.port), _client_tasks()
         proxy.fault = fault
         await asyncio.gather(*(worker(c, REQUESTS // WORKERS) for _ in range(WORKERS)))
         proxy.fault = None
         await asyncio.gather(*(worker(c, 4, False) for _ in range(WORKERS)))
         await asyncio.sleep(0.05)
         assert _client_tasks() <= tasks
-        assert _client_fds() <= fds + 2 or backend == "httpx"  # httpx: checked after close
+        # ~500 faulty connections went by: none is left open; the pool holds at most its limit
+        # (aiohttp keeps exactly the warm pool, httpx's pool churns a little below it).
+        assert 0 < _client_sockets(proxy.port) <= max(sockets + 2, WORKERS)
     await asyncio.sleep(0.05)
     assert len(os.listdir("/proc/self/fd")) <= before + 1  # nothing left open after close
     assert outcomes["ok"] + outcomes["error"] == REQUESTS + 8 * WORKERS

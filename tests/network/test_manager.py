@@ -7,12 +7,11 @@ import asyncio
 from typing import Any
 
 import pytest
-from structlog.testing import capture_logs
 
 from pepperpy_core.exceptions import ClientClosedError, ConfigurationError
 from pepperpy_core.http import HttpClient
 from pepperpy_core.network import DEFAULT_TARGETS, NetworkManager, ProbeContext
-from pepperpy_core.testing import FakeClock, LocalServer
+from pepperpy_core.testing import FakeClock, LocalServer, capture_events
 
 FAST = {"interval": 0.02, "timeout": 1.0, "offline_after": 2, "online_after": 1}
 
@@ -248,7 +247,7 @@ async def test_failing_callback_is_logged_not_fatal(scripted: Any) -> None:
     def broken() -> None:
         raise RuntimeError("callback bug")
 
-    with capture_logs() as logs:
+    with capture_events() as logs:
         async with manager:
             await manager.monitor_connection(
                 on_disconnect=broken, on_reconnect=lambda: events.append("up")
@@ -326,7 +325,7 @@ async def test_close_closes_every_registered_client() -> None:
     socket = manager.register(FakeSocket(connected=True))
     manager.register(BrokenClose())
     assert isinstance(http, HttpClient) and manager.clients[0] is http
-    with capture_logs() as logs:
+    with capture_events() as logs:
         await manager.close()
     assert http.closed and socket.closed
     assert any(e["event"] == "network.client_close_failed" for e in logs)

@@ -2,6 +2,8 @@
 
 :func:`run_nginx` writes a whole configuration in a temporary directory (pid, logs and temp
 paths inside it, ``daemon off``), with the caller's ``server`` snippet, and serves ``root``.
+With ``tls=(certificate, key)`` (PEM files, e.g. from ``trustme``) the port speaks TLS and
+HTTP/2 instead, and ``base`` is ``https://``.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ __all__ = ["Nginx", "find_nginx", "run_nginx"]
 
 
 class Nginx:
-    def __init__(self, port: int, root: Path) -> None:
+    def __init__(self, port: int, root: Path, scheme: str = "http") -> None:
         self.port = port
         self.root = root
-        self.base = f"http://127.0.0.1:{port}"
+        self.base = f"{scheme}://127.0.0.1:{port}"
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -74,8 +76,8 @@ http {{
     default_type application/octet-stream;
     types {{ text/plain txt; application/json json; text/html html; }}
     server {{
-        listen 127.0.0.1:{port};
-        root {root};
+        listen 127.0.0.1:{port}{listen_options};
+        root {root};{tls_lines}
 {snippet}
     }}
 }}
@@ -83,15 +85,21 @@ http {{
 
 
 @contextmanager
-def run_nginx(root: Path, snippet: str = "") -> Iterator[Nginx]:
+def run_nginx(
+    root: Path, snippet: str = "", tls: tuple[Path, Path] | None = None
+) -> Iterator[Nginx]:
     """Serve ``root`` with ``snippet`` inside the ``server`` block; stopped on exit."""
     binary = find_nginx()
+    tls_lines = "" if tls is None else (
+        f"\n        ssl_certificate {tls[0]};\n        ssl_certificate_key {tls[1]};"
+    )
     with tempfile.TemporaryDirectory(prefix="pepperpy-nginx-") as tmp:
         for attempt in range(5):
             port = _free_port()
             conf = Path(tmp) / "nginx.conf"
             conf.write_text(_CONFIG.format(
-                tmp=tmp, port=port, root=root, snippet=snippet, user=_user_line()
+                tmp=tmp, port=port, root=root, snippet=snippet, user=_user_line(),
+                listen_options="" if tls is None else " ssl http2", tls_lines=tls_lines,
             ))
             process = subprocess.Popen(
                 [binary, "-p", tmp, "-c", str(conf), "-e", f"{tmp}/error.log"],
@@ -107,7 +115,7 @@ def run_nginx(root: Path, snippet: str = "") -> Iterator[Nginx]:
                     f"nginx did not start: {log.read_text() if log.exists() else ''}"
                 )
         try:
-            yield Nginx(port, root)
+            yield Nginx(port, root, "http" if tls is None else "https")
         finally:
             process.terminate()
             try:

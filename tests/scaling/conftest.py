@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -46,8 +47,9 @@ async def prefix(redis_url: str) -> AsyncIterator[str]:
     name = f"pptest:{uuid.uuid4().hex[:12]}:"
     yield name
     client = Redis.from_url(redis_url)
-    try:
-        names = [k async for k in client.scan_iter(match=name + "*", count=1000)]
+    try:  # the limiter's keys start with the prefix, the cache's with "{" and the prefix
+        names = [k for pattern in (name + "*", "{" + name + "*")
+                 async for k in client.scan_iter(match=pattern, count=1000)]
         if names:
             await client.delete(*names)
     finally:
@@ -80,8 +82,18 @@ class OwnRedis:
                 raise RuntimeError("the test's redis-server did not start")
             time.sleep(0.02)
 
+    def hang(self) -> None:
+        """Freeze the server (SIGSTOP): connections stay open and nothing answers."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def wake(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)  # a frozen server cannot act on SIGTERM
             self.proc.terminate()
             self.proc.wait(timeout=5)
             self.proc = None

@@ -15,4 +15,4 @@ async def test_scaling_page_runs(server: LocalServer, prefix: str, tmp_path: Pat
     await run_page(ROOT / "docs" / "scaling.md",
                    {"https://api.example.com": server.base_url, '"myapp:"': repr(prefix)},
                    tmp_path)
-    assert capsys.readouterr().out.split() == ["200", "hit"]
+    assert capsys.readouterr().out.split() == ["200", "hit", "200"]

@@ -10,7 +10,6 @@ from collections import Counter
 import pytest
 from redis.asyncio import Redis
 from redis.crc import key_slot
-from structlog.testing import capture_logs
 
 from pepperpy_core import (
     ConfigurationError,
@@ -19,8 +18,8 @@ from pepperpy_core import (
     RateLimitError,
     RedisRateLimitStore,
 )
-from pepperpy_core.behaviours.rate_limit import Rate, RateLimitStore
-from pepperpy_core.testing import LocalServer
+from pepperpy_core.behaviours.rate_limit import HoldingRateLimitStore, Rate, RateLimitStore
+from pepperpy_core.testing import LocalServer, capture_events
 
 from .conftest import OwnRedis
 
@@ -51,6 +50,24 @@ async def test_several_rates_and_weight_in_one_acquire(redis_url: str, prefix: s
         wait = await store.acquire("k", rates, 1)  # the per-minute rate now
         assert 59.0 < wait <= 60.0
         assert await store.acquire("other", rates, 10) == 0
+
+
+async def test_weights_leave_the_count_exactly_as_they_expire(
+    redis_url: str, prefix: str
+) -> None:
+    """Mixed weights expire with their own weight (the script counts plain members by number
+    and heavier ones by their weight): after the window the whole quota is back, no more."""
+    async with RedisRateLimitStore(redis_url, prefix=prefix) as store:
+        rates = [Rate(10, 0.3)]
+        for weight in (5, 1, 1, 3):
+            assert await store.acquire("k", rates, weight) == 0
+        assert await store.acquire("k", rates, 1) > 0.25
+        await asyncio.sleep(0.31)
+        for weight in (1, 1, 1, 7):  # all of it back: weight 1 members and heavy ones alike
+            assert await store.acquire("k", rates, weight) == 0
+        assert await store.acquire("k", rates, 1) > 0.25
+        await asyncio.sleep(0.31)
+        assert await store.acquire("k", rates, 10) == 0
 
 
 async def test_two_stores_share_one_quota(redis_url: str, prefix: str) -> None:
@@ -115,11 +132,86 @@ async def test_keys_carry_ttls_and_share_one_cluster_slot(redis_url: str, prefix
         assert 29000 < rate_ttls[2] <= 31002 and 29000 < rate_ttls[3] <= 31002
 
 
+async def test_a_held_grant_counts_until_a_window_after_its_settle(
+    redis_url: str, prefix: str
+) -> None:
+    """Requests still in flight keep their weight counted past their window, and a waiter is
+    told a whole window (the earliest an unanswered request can free its weight); settled, a
+    request's weight leaves a window after the settle, not after the grant."""
+    async with RedisRateLimitStore(redis_url, prefix=prefix) as store:
+        assert isinstance(store, HoldingRateLimitStore)
+        rates = [Rate(2, 0.2)]
+        holds = []
+        for _ in range(2):
+            wait, hold = await store.acquire_held("k", rates, 1)
+            assert wait == 0 and hold is not None
+            holds.append(hold)
+        assert await store.acquire_held("k", rates, 1) == (0.2, None)
+        await asyncio.sleep(0.25)  # a window since the grants: both still count
+        assert await store.acquire("k", rates, 1) == 0.2
+        await store.settle(holds[0])
+        settled = time.monotonic()
+        wait = await store.acquire("k", rates, 1)
+        assert 0.15 < wait <= 0.2 - (time.monotonic() - settled) + 0.005
+        await asyncio.sleep(wait)
+        assert await store.acquire("k", rates, 1) == 0  # the plain grant counts from now
+        await store.settle(holds[0])  # twice: nothing changes, nothing breaks
+        # full again: the plain grant, and the other request still in flight
+        assert await store.acquire("k", rates, 1) == pytest.approx(0.2, abs=0.005)
+
+
+async def test_a_settle_with_no_acquire_after_it_is_flushed_alone(
+    redis_url: str, prefix: str
+) -> None:
+    """No later acquire to carry it: the settle goes out by itself (at the latest on aclose),
+    the request's member leaves the in-flight lease, and the keys' TTLs shrink to the
+    window."""
+    rates = [Rate(5, 2.0)]
+    store = RedisRateLimitStore(redis_url, prefix=prefix)
+    _, hold = await store.acquire_held("k", rates, 1)
+    names = store.key_names("k", rates)
+    client = Redis.from_url(redis_url)
+    try:
+        assert await client.pttl(names[1]) > 60_000  # in flight: the lease and the window
+        await store.settle(hold)
+        await store.aclose()
+        ((_, score),) = await client.zrange(names[1], 0, -1, withscores=True)
+        seconds, micros = await client.time()
+        server_now = seconds * 1_000_000 + micros
+        assert server_now - 1_000_000 < score <= server_now
+        assert 0 < await client.pttl(names[1]) <= 3001
+    finally:
+        await client.aclose()
+
+
+async def test_a_holder_that_never_settles_frees_its_weight_after_the_lease(
+    redis_url: str, prefix: str
+) -> None:
+    """A process that dies mid-request: its weight counts for ``in_flight_lease`` plus the
+    window, and the keys' TTLs cover that long (then nothing is left)."""
+    async with RedisRateLimitStore(redis_url, prefix=prefix, in_flight_lease=0.3) as store:
+        rates = [Rate(1, 0.2)]
+        wait, hold = await store.acquire_held("k", rates, 1)
+        assert wait == 0 and hold is not None
+        client = Redis.from_url(redis_url)
+        try:
+            ttls = [await client.pttl(n) for n in store.key_names("k", rates)[1:]]
+            assert all(1400 < t <= 1502 for t in ttls), ttls
+            await asyncio.sleep(0.35)  # past the lease: now it is an ordinary 0.2 s count
+            assert 0.1 < await store.acquire("k", rates, 1) <= 0.2
+            await asyncio.sleep(0.2)
+            assert await store.acquire("k", rates, 1) == 0
+        finally:
+            await client.aclose()
+
+
 def test_bad_options_are_configuration_errors() -> None:
     with pytest.raises(ConfigurationError, match="on_unavailable"):
         RedisRateLimitStore(on_unavailable="ignore")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="local_share"):
         RedisRateLimitStore(local_share=0)
+    with pytest.raises(ConfigurationError, match="in_flight_lease"):
+        RedisRateLimitStore(in_flight_lease=0)
 
 
 async def test_client_layer_shares_the_quota_over_redis(
@@ -186,7 +278,7 @@ async def test_each_choice_when_redis_stops_and_starts(
     rates = [Rate(8, 30.0)]
     store = RedisRateLimitStore(own_redis.url, prefix="t:", timeout=0.3, retry_every=0.2,
                                 on_unavailable=mode)  # type: ignore[arg-type]
-    with capture_logs() as logs:
+    with capture_events() as logs:
         await _through_an_outage(store, own_redis, mode, rates, logs)
 
 
@@ -221,3 +313,65 @@ async def _through_an_outage(store: RedisRateLimitStore, own_redis: OwnRedis, mo
             await check.aclose()
     finally:
         await store.aclose()
+
+
+@pytest.mark.parametrize("mode", ["local", "raise", "allow"])
+@pytest.mark.parametrize("how", ["stopped", "frozen"])
+async def test_a_client_runs_through_a_redis_outage(
+    own_redis: OwnRedis, mode: str, how: str
+) -> None:
+    """Redis goes away under a request in flight (its settle finds no Redis): that request
+    still gets its answer; the next 12 follow the choice ("local": a quarter of the 40 pass,
+    the rest are refused at once with max_wait=0; "raise": all refused; "allow": all pass),
+    each within the timeout; Redis back, the next request is counted there again."""
+    from aiohttp import web
+
+    sent: list[int] = []
+
+    async def api(request: web.Request) -> web.Response:
+        sent.append(len(sent))
+        if len(sent) == 2:
+            own_redis.stop() if how == "stopped" else own_redis.hang()
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/api", api)
+    rates = [Rate(40, 30.0)]
+    store = RedisRateLimitStore(own_redis.url, prefix="t:", timeout=0.3, retry_every=0.5,
+                                on_unavailable=mode)  # type: ignore[arg-type]
+    outcomes: Counter[str] = Counter()
+    async with LocalServer(app) as origin, store, RateLimitedClient(
+        base_url=origin.base_url, rate_limit=RateLimit(rates=tuple(rates), max_wait=0.0),
+        rate_limit_store=store, retries=0,
+    ) as client:
+        try:
+            for _ in range(2):
+                assert (await client.get("/api")).status == 200  # the second stops Redis
+            started = time.monotonic()
+            for _ in range(12):
+                try:
+                    outcomes[str((await client.get("/api")).status)] += 1
+                except RateLimitError:
+                    outcomes["refused"] += 1
+            took = time.monotonic() - started
+        finally:
+            if how == "frozen":
+                own_redis.wake()
+        if how == "stopped":
+            own_redis.start()
+        await asyncio.sleep(0.55)  # past retry_every
+        assert (await client.get("/api")).status == 200
+        check = Redis.from_url(own_redis.url)
+        try:
+            counted = await check.hget(store.key_names("*", rates)[2], "u")
+        finally:
+            await check.aclose()
+    assert dict(outcomes) == {"local": {"200": 10, "refused": 2}, "raise": {"refused": 12},
+                              "allow": {"200": 12}}[mode]
+    assert took < 0.3 + 0.5 + 0.3  # one timeout at most, and one retry of Redis
+    assert store.outages == 1
+    assert counted is not None
+    if how == "stopped":  # a fresh server: only the request after the outage
+        assert int(counted) == 1
+    else:  # the same server: the first two, the one after, and any acquire that timed out
+        assert 3 <= int(counted) <= 5  # while frozen (Redis runs it once it wakes)

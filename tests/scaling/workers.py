@@ -2,13 +2,15 @@
 
 It builds its client, prints ``ready``, waits for ``go`` on stdin, does its work, and prints
 one JSON line with what it saw. Modes: ``limit`` (send GETs for ``duration`` seconds through a
-Redis-shared RateLimit) and ``cache`` (one GET through a Redis-shared cache).
+Redis-shared RateLimit, each tagged ``X-Task: pid-task``; times are ``time.monotonic()``, one
+clock for every process on the host) and ``cache`` (one GET through a Redis-shared cache).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -38,14 +40,18 @@ async def limit(args: dict[str, Any]) -> dict[str, Any]:
         await asyncio.gather(*[client.get("/warm") for _ in range(args["concurrency"])])
         await _go()
         until = time.monotonic() + args["duration"]
+        paused_at: list[float] = []  # when a 429 came back (its pause already set)
 
-        async def loop() -> None:
+        async def loop(task: int) -> None:
+            tag = {"X-Task": f"{os.getpid()}-{task}"}
             while time.monotonic() < until:
-                response = await client.get("/work")
+                response = await client.get("/work", headers=tag)
                 statuses[response.status] += 1
+                if response.status == 429:
+                    paused_at.append(time.monotonic())
 
-        await asyncio.gather(*[loop() for _ in range(args["concurrency"])])
-    return {"statuses": dict(statuses), "outages": store.outages}
+        await asyncio.gather(*[loop(task) for task in range(args["concurrency"])])
+    return {"statuses": dict(statuses), "outages": store.outages, "paused_at": paused_at}
 
 
 async def cache(args: dict[str, Any]) -> dict[str, Any]:

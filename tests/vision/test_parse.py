@@ -256,3 +256,22 @@ def test_header_only_and_bom(engine: Engine) -> None:
     header = kline_csv(T2023, 0, header=True).rstrip()
     assert len(klines(header, engine, "futures/um")) == 0
     assert len(klines(b"\xef\xbb\xbf" + kline_csv(T2023, 2), engine)) == 2
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\n\n\n", b"\r\n", b"\r\n\r\n", b""])
+def test_header_crlf_and_trailing_blank_lines(engine: Engine, ending: bytes) -> None:
+    """A header row, CRLF line ends and blank lines at the end give the same rows as a clean
+    file (the engines skip the header themselves; nothing becomes an empty row)."""
+    clean = klines(kline_csv(T2023, 3), engine, "futures/um")
+    text = kline_csv(T2023, 3, header=True).rstrip(b"\n")
+    if ending.startswith(b"\r"):
+        text = text.replace(b"\n", b"\r\n")
+    frame = klines(text + ending, engine, "futures/um")
+    assert frame == clean
+
+
+def test_quoted_field_is_an_error_not_a_value(engine: Engine) -> None:
+    """The archive never quotes; a quoted number is refused rather than read as text."""
+    row = b'1672531200000,"1",1,1,1,1,1672531259999,1,1,1,1,0\n'
+    with pytest.raises(VisionError, match="unparsable"):
+        klines(row, engine)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pepperpy_core.exceptions import ConfigurationError, VisionError
-from pepperpy_core.testing.vision_server import make_zip, sample_csv
+from pepperpy_core.testing.vision_server import make_zip, sample_csv, sample_symbol
 from pepperpy_core.vision import (
     DATA_TYPES,
     INTERVALS,
@@ -29,14 +29,6 @@ ENGINES = ["pyarrow"] + (["polars"] if importlib.util.find_spec("polars") else [
 EVERY_TYPE = sorted((m, t) for m, types in DATA_TYPES.items() for t in types)
 
 
-def symbol_for(market: str, data_type: str) -> str:
-    if market == "option":
-        return "BTCBVOLUSDT" if data_type == "BVOLIndex" else "BTCUSDT"
-    if market == "futures/cm":
-        return "BTCUSD" if data_type == "indexPriceKlines" else "BTCUSD_PERP"
-    return "BTCUSDT"
-
-
 def test_every_published_type_has_a_schema() -> None:
     """Nothing the archive publishes lacks a parser."""
     assert set(EVERY_TYPE) == set(SCHEMAS)
@@ -51,7 +43,7 @@ def test_every_type_is_nameable_in_its_frequencies(market: str, data_type: str) 
         kwargs = dict(
             market=market,
             data_type=data_type,
-            symbol=symbol_for(market, data_type),
+            symbol=sample_symbol(market, data_type),
             date=date(2024, 1, 1),
             frequency=frequency,
             interval=interval,

@@ -9,14 +9,16 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
+from pepperpy_core.testing.relay import HalfOpenRelay
 from pepperpy_core.websocket import client as _client
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
 
 
-# "aiohttp" is not in the list yet: 16 of 92 tests still fail on that backend (see CHANGELOG).
-@pytest.fixture(autouse=True, params=["websockets"])
+
+@pytest.fixture(autouse=True, params=["websockets", "aiohttp"])
 def ws_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every WebSocket test runs on both transports: ``backend=None`` means this one."""
     monkeypatch.setattr(_client, "_DEFAULT_BACKEND", request.param)
@@ -45,7 +47,8 @@ class LocalWSServer:
 
     async def _handle(self, ws: ServerConnection) -> None:
         self.connections.append(ws)
-        await self.handler(ws)
+        with contextlib.suppress(ConnectionClosed):  # a client that vanished is no error here
+            await self.handler(ws)
 
     async def start(self) -> LocalWSServer:
         self._server = await serve(self._handle, "127.0.0.1", self.port, **self.options)
@@ -109,58 +112,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class FreezableProxy:
-    """A TCP proxy to ``port`` that can go silent (drops bytes both ways, closes nothing):
-    the client then holds a half-open connection, as after a network fault."""
-
-    def __init__(self, port: int) -> None:
-        self.upstream_port = port
-        self.frozen = False
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._writers: list[asyncio.StreamWriter] = []
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def __aenter__(self) -> FreezableProxy:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        for writer in self._writers:
-            writer.close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._server.close()
-        await self._server.wait_closed()
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
-        self._writers += [writer, up_writer]
-        for source, sink in ((reader, up_writer), (up_reader, writer)):
-            task = asyncio.get_running_loop().create_task(self._pipe(source, sink))
-            self._tasks.add(task)
-
-    async def _pipe(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError, OSError):
-            while data := await source.read(65536):
-                if not self.frozen:
-                    sink.write(data)
-                    await sink.drain()
-
-
 @pytest.fixture
-async def proxy_to() -> AsyncIterator[Callable[[int], Awaitable[FreezableProxy]]]:
-    """A factory: ``await proxy_to(port)`` starts a :class:`FreezableProxy`."""
-    proxies: list[FreezableProxy] = []
+async def proxy_to() -> AsyncIterator[Callable[[int], Awaitable[HalfOpenRelay]]]:
+    """A factory: ``await proxy_to(port)`` starts a :class:`HalfOpenRelay` to ``port``."""
+    relays: list[HalfOpenRelay] = []
 
-    async def start(port: int) -> FreezableProxy:
-        proxy = await FreezableProxy(port).__aenter__()
-        proxies.append(proxy)
-        return proxy
+    async def start(port: int) -> HalfOpenRelay:
+        relay = await HalfOpenRelay(port).__aenter__()
+        relays.append(relay)
+        return relay
 
     yield start
-    for proxy in proxies:
-        await proxy.__aexit__()
+    for relay in relays:
+        await relay.aclose()

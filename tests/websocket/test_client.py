@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import builtins
 import json
+import os
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from structlog.testing import capture_logs
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
@@ -27,6 +27,7 @@ from pepperpy_core.exceptions import (
     WebSocketError,
     WebSocketHandshakeError,
 )
+from pepperpy_core.testing import capture_events
 from pepperpy_core.websocket import WebSocket
 
 Start = Callable[..., Awaitable[Any]]
@@ -371,6 +372,33 @@ async def test_message_over_max_size_raises_message_too_large(ws_server: Start) 
     await ws.close()
 
 
+@pytest.mark.parametrize("compression", [True, False])
+async def test_max_size_is_the_decoded_size_whatever_compression_does(
+    ws_server: Start, compression: bool
+) -> None:
+    """Exactly max_size bytes arrive, incompressible (its deflated frame is bigger than
+    max_size) or compressible (far smaller); one byte more is refused, inflated or not."""
+    limit = 20_000
+    noise = os.urandom(limit)
+
+    async def sender(ws: ServerConnection) -> None:
+        await ws.send(noise)
+        await ws.send("x" * limit)
+        await ws.send("é" * (limit // 2))  # limit bytes of UTF-8 in limit / 2 characters
+        await ws.send("x" * (limit + 1))
+        await ws.wait_closed()
+
+    server = await ws_server(sender)
+    ws = WebSocket(server.url, max_size=limit, compression=compression)
+    await ws.connect()
+    assert await ws.receive() == noise
+    assert await ws.receive() == "x" * limit
+    assert await ws.receive() == "é" * (limit // 2)
+    with pytest.raises(MessageTooLargeError):
+        await ws.receive()
+    await ws.close()
+
+
 async def test_send_and_receive_after_close_raise_closed_error(echo_server: Any) -> None:
     """After close(), send/receive/connect raise WebSocketClosedError (a ClientClosedError)."""
     ws = WebSocket(echo_server.url)
@@ -420,7 +448,7 @@ async def test_half_open_connection_is_detected_by_keepalive(
 async def test_logs_never_contain_secrets(ws_server: Start) -> None:
     """Headers are never logged and secret query values in the URL are redacted."""
     server = await ws_server()
-    with capture_logs() as logs:
+    with capture_events() as logs:
         ws = WebSocket(f"{server.url}/feed?token=s3cr3t", headers={"Authorization": "Bearer k3y"})
         await ws.connect()
         await ws.close()

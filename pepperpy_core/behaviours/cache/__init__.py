@@ -1,5 +1,5 @@
 """Cache: the policy, stored entries and their freshness (RFC 9111, private cache), the storages
-(memory LRU and SQLite), the middleware, the mixin, and the documents' ``CachedClient``.
+(memory LRU and SQLite), the middleware, the mixin, and the ready-made ``CachedClient``.
 
 The layer sits outside retry and rate limit: a hit costs no token and is never retried, and a
 revalidation is one logical request that the inner layers treat like any other.
@@ -12,7 +12,7 @@ by the response's ``Vary`` are stored with the entry and must match for a hit.
 One idea per module: ``policy`` (what is cached), ``rules`` (RFC 9111 as pure functions),
 ``entry`` (a stored response), ``storage`` (the protocol), ``memory`` and ``sqlite`` (the
 storages), ``serializer``, ``middleware`` (the layer, with request collapsing), ``mixin`` and
-``client`` (the documents' class). Every public name is importable from here.
+``client`` (the ready-made class). Every public name is importable from here.
 """
 
 from pepperpy_core.behaviours.cache.client import CachedClient

@@ -43,13 +43,17 @@ class CacheMixin(TimedMixin):
     def _default_layers(self) -> list[Middleware]:
         if self.cache_policy is None:
             return super()._default_layers()
-        layer = CacheMiddleware(
+        layer = self._cache_layer = CacheMiddleware(
             self.cache_policy, storage=self.cache, clock=self._clock_or(time.time)
         )
         return [*super()._default_layers(), layer]
 
     async def close(self) -> None:
-        """Close the client, then the cache storage if the client created it."""
+        """Stop background refreshes, close the client, then the cache storage if the client
+        created it."""
+        layer: CacheMiddleware | None = getattr(self, "_cache_layer", None)
+        if layer is not None:
+            await layer.aclose()
         await super().close()
         if self._owns_cache_storage:
             await self.cache.aclose()

@@ -14,7 +14,7 @@ def _entry_meta(entry: CacheEntry) -> str:
         "status": entry.status, "headers": entry.headers, "url": entry.url,
         "reason": entry.reason, "stored_at": entry.stored_at, "lifetime": entry.lifetime,
         "initial_age": entry.initial_age, "vary": entry.vary,
-        "stale_if_error": entry.stale_if_error,
+        "stale_if_error": entry.stale_if_error, "variants": entry.variants,
     })
 
 
@@ -25,4 +25,5 @@ def _entry_from_row(meta: str, body: bytes) -> CacheEntry:
         body=bytes(body), url=data["url"], reason=data["reason"], stored_at=data["stored_at"],
         lifetime=data["lifetime"], initial_age=data["initial_age"],
         vary=tuple(tuple(v) for v in data["vary"]), stale_if_error=data["stale_if_error"],
+        variants=tuple(data.get("variants", ())),
     )

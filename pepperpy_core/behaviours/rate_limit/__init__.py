@@ -9,7 +9,7 @@
 - :mod:`~pepperpy_core.behaviours.rate_limit.redis_store`: the store shared by many processes
   on Redis;
 - :mod:`~pepperpy_core.behaviours.rate_limit.layer`: the middleware;
-- :mod:`~pepperpy_core.behaviours.rate_limit.client`: the mixin and the documents'
+- :mod:`~pepperpy_core.behaviours.rate_limit.client`: the mixin and the ready-made
   ``RateLimitedClient``.
 
 Every name stays importable from ``pepperpy_core.behaviours.rate_limit``.
@@ -20,10 +20,15 @@ from pepperpy_core.behaviours.rate_limit.client import RateLimitedClient, RateLi
 from pepperpy_core.behaviours.rate_limit.layer import RateLimitMiddleware
 from pepperpy_core.behaviours.rate_limit.redis_store import RedisRateLimitStore
 from pepperpy_core.behaviours.rate_limit.rules import Rate, RateLimit
-from pepperpy_core.behaviours.rate_limit.store import MemoryRateLimitStore, RateLimitStore
+from pepperpy_core.behaviours.rate_limit.store import (
+    HoldingRateLimitStore,
+    MemoryRateLimitStore,
+    RateLimitStore,
+)
 
 __all__ = [
     "Announced",
+    "HoldingRateLimitStore",
     "MemoryRateLimitStore",
     "Rate",
     "RateLimit",

@@ -1,4 +1,4 @@
-"""The rate limit on a client class: :class:`RateLimitMixin` and the documents'
+"""The rate limit on a client class: :class:`RateLimitMixin` and the ready-made
 :class:`RateLimitedClient`."""
 
 from __future__ import annotations
@@ -57,13 +57,14 @@ class RateLimitMixin(TimedMixin):
         return [*super()._default_layers(), *layers]
 
 
-# --------------------------------------------------------------------------- the documents' class
+# --------------------------------------------------------------------------- the ready-made class
 
 
 class RateLimitedClient(RateLimitMixin, HttpClient):
-    """The documents' ``RateLimitedClient(max_requests=100, window=60.0)``, improved: it waits
-    for a free slot by default; ``raise_on_limit=True`` raises ``RateLimitError`` as the
-    documents' example does. Every other keyword is :class:`HttpClient`'s."""
+    """``RateLimitedClient(max_requests=100, window=60.0)``: an HttpClient that sends at most
+    ``max_requests`` per ``window`` seconds. It waits for a free slot by default;
+    ``raise_on_limit=True`` raises ``RateLimitError`` instead. Every other keyword is
+    :class:`HttpClient`'s."""
 
     def __init__(
         self,

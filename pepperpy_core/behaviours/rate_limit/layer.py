@@ -13,7 +13,11 @@ from pepperpy_core._backoff import parse_retry_after
 from pepperpy_core.behaviours._mixin import Clock, Sleep
 from pepperpy_core.behaviours.rate_limit.announced import Announced
 from pepperpy_core.behaviours.rate_limit.rules import RateLimit
-from pepperpy_core.behaviours.rate_limit.store import MemoryRateLimitStore, RateLimitStore
+from pepperpy_core.behaviours.rate_limit.store import (
+    HoldingRateLimitStore,
+    MemoryRateLimitStore,
+    RateLimitStore,
+)
 from pepperpy_core.exceptions import RateLimitError
 from pepperpy_core.http.chain import RANK_RATE_LIMIT, CallNext
 from pepperpy_core.http.models import Request, Response
@@ -49,6 +53,10 @@ class RateLimitMiddleware:
             self.store if isinstance(self.store, MemoryRateLimitStore)
             and type(self.store).acquire is MemoryRateLimitStore.acquire else None
         )
+        # A store that holds a request's count until its answer (Redis): settle each one.
+        self._holding = (
+            self.store if isinstance(self.store, HoldingRateLimitStore) else None
+        )
         self._clock = clock
         self._sleep = sleep
         # key -> [its lock, tasks queued or holding it]; dropped when the last one leaves
@@ -73,17 +81,24 @@ class RateLimitMiddleware:
         weight = (
             limit.weight_of(request) if "weight" in request.extensions else limit.default_weight
         )
+        hold: object | None = None
         if key in self._queues:  # others are waiting: queue behind them
-            await self._queue_up(request, key, weight)
+            hold = await self._queue_up(request, key, weight)
         else:
             store = self._sync_store
-            wait = (
-                store.acquire_now(key, limit.rates, weight, self._clock()) if store is not None
-                else await self.store.acquire(key, limit.rates, weight, self._clock())
-            )
+            if store is not None:
+                wait = store.acquire_now(key, limit.rates, weight, self._clock())
+            else:
+                wait, hold = await self._acquire(key, weight)
             if wait > 0:
-                await self._queue_up(request, key, weight)
-        response = await call_next(request)
+                hold = await self._queue_up(request, key, weight)
+        if hold is None:
+            response = await call_next(request)
+        else:
+            try:
+                response = await call_next(request)
+            finally:  # answered, failed or cancelled: the count runs a window from now
+                await self._settle(hold)
         facts = request.metadata
         if "rate_limit_waits" in facts:  # waits of this and earlier attempts
             response.metadata["rate_limit_wait_s"] = facts["rate_limit_wait_s"]
@@ -97,15 +112,26 @@ class RateLimitMiddleware:
                 await self._follow_server(key, announced)
         return response
 
-    async def _queue_up(self, request: Request, key: str, weight: int) -> float:
-        """Wait (or raise) in arrival order until a token is free for ``request``."""
+    async def _acquire(self, key: str, weight: int) -> tuple[float, object | None]:
+        holding = self._holding
+        if holding is not None:
+            return await holding.acquire_held(key, self.limit.rates, weight, self._clock())
+        return await self.store.acquire(key, self.limit.rates, weight, self._clock()), None
+
+    async def _settle(self, hold: object) -> None:
+        if self._holding is not None:
+            await self._holding.settle(hold, self._clock())
+
+    async def _queue_up(self, request: Request, key: str, weight: int) -> object | None:
+        """Wait (or raise) in arrival order until a token is free for ``request``; the hold
+        to settle, if the store gives one."""
         slot = self._queues.get(key)
         if slot is None:
             slot = self._queues[key] = [asyncio.Lock(), 0]
         slot[1] += 1
         try:
             async with slot[0]:
-                waited = await self._wait_turn(request, key, weight)
+                waited, hold = await self._wait_turn(request, key, weight)
         finally:
             slot[1] -= 1
             if not slot[1] and self._queues.get(key) is slot:
@@ -114,14 +140,16 @@ class RateLimitMiddleware:
             request.metadata.get("rate_limit_wait_s", 0.0) + waited
         )
         request.metadata["rate_limit_waits"] = request.metadata.get("rate_limit_waits", 0) + 1
-        return waited
+        return hold
 
-    async def _wait_turn(self, request: Request, key: str, weight: int) -> float:
+    async def _wait_turn(
+        self, request: Request, key: str, weight: int
+    ) -> tuple[float, object | None]:
         waited = 0.0
         while True:
-            wait = await self.store.acquire(key, self.limit.rates, weight, self._clock())
+            wait, hold = await self._acquire(key, weight)
             if wait <= 0:
-                return waited
+                return waited, hold
             self._check_wait(request, key, waited, wait)
             _log.debug("http.rate_limit.wait", key=key, url=redact_url(request.url),
                        wait_s=round(wait, 3))

@@ -1,12 +1,16 @@
 """A rate-limit store on Redis: every process sharing a key shares its quota.
 
 One Lua script per acquire (every rate and the weight in one round trip, atomic), with the time
-taken from the Redis server (``TIME``), so the workers' clocks never matter. Per limiter key
-``K`` and rate ``N/W``, the keys are ``{prefix}rl:{K}:N/W`` (a sorted set: one member per slot of
-``W/1000`` seconds, scored by its latest time) and ``{prefix}rl:{K}:N/W:n`` (a hash: the weight
-in the window, a sequence number), plus ``{prefix}rl:{K}:pause``. ``{K}`` is a hash tag, so
-all of one key's names live in one slot of a Redis Cluster. Every key carries a TTL of its
-window (the pause: its length), so nothing is left behind.
+taken from the Redis server (``TIME``), so the workers' clocks never matter. A granted request
+counts from its grant until a window after its answer (``settle``, carried by the next
+acquire on the key, or sent alone a few milliseconds later), so however long it takes to
+reach the server, no server window sees more than the quota. Per
+limiter key ``K`` and rate ``N/W``, the keys are ``{prefix}rl:{K}:N/W`` (a sorted set: one
+member per request, scored by when its window starts) and ``{prefix}rl:{K}:N/W:n`` (a hash: the
+weight counted, a sequence number), plus ``{prefix}rl:{K}:pause``. ``{K}`` is a hash tag, so
+all of one key's names live in one slot of a Redis Cluster. Every key carries a TTL until its
+newest member leaves the window, plus a second (the pause: its length), so nothing is left
+behind.
 
 When Redis cannot be reached, ``on_unavailable`` decides (a warning is logged when it starts
 and a note when Redis is back; Redis is tried again every ``retry_every`` seconds):
@@ -20,7 +24,10 @@ Needs the ``redis`` extra: ``pip install "pepperpy-core[redis]"``.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import math
+import secrets
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
@@ -37,60 +44,105 @@ __all__ = ["RedisRateLimitStore"]
 
 _log = get_logger("pepperpy_core.rate_limit")
 
-# KEYS: pause, then (log, count) per rate. ARGV: weight, then (max, window in µs) per rate.
-# Answer: {µs to wait (0: recorded), the server's time in µs}.
+# KEYS: pause, then (log, count) per rate. ARGV: weight, µs a grant stays in flight at most
+# (0: the request is over at once), a name unique to this grant, how many settled members
+# follow, those members, then (max, window in µs) per rate. A log member is ``name:weight``,
+# scored by when its weight leaves the count minus the window: the grant's time if it is over,
+# ``time + lease`` while it is in flight; the holder moves it to the server's time once the
+# answer is in (here, with its next acquire, or by SETTLE).
+# Answer: µs to wait, or 0 when recorded.
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local weight = tonumber(ARGV[1])
-local paused = tonumber(redis.call('GET', KEYS[1]) or '0')
-if paused > now then return {paused - now, now} end
+local weight, lease, settled = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
 local n = (#KEYS - 1) / 2
-local used = {}
+for i = 1, n do
+  for j = 5, 4 + settled do redis.call('ZADD', KEYS[2 * i], 'XX', now, ARGV[j]) end
+end
+local a = 4 + settled  -- where the rates' numbers start
+local paused = tonumber(redis.call('GET', KEYS[1]) or '0')
+if paused > now then return paused - now end
+local used, heavy, expired = {}, {}, {}
 local wait = 0
 for i = 1, n do
   local log, count = KEYS[2 * i], KEYS[2 * i + 1]
-  local max, win = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
-  local u = tonumber(redis.call('HGET', count, 'u') or '0')
-  local gone = redis.call('ZRANGEBYSCORE', log, '-inf', now - win)
-  if #gone > 0 then
-    for _, m in ipairs(gone) do u = u - tonumber(string.match(m, ':(%d+)$')) end
-    if u < 0 then u = 0 end
-    redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
-    redis.call('HSET', count, 'u', u)
+  local max, win = tonumber(ARGV[a + 2 * i - 1]), tonumber(ARGV[a + 2 * i])
+  local state = redis.call('HMGET', count, 'u', 'h')
+  local u, h = tonumber(state[1] or '0'), tonumber(state[2] or '0')
+  if h == 0 then  -- every member weighs 1: the number removed is the weight gone
+    local gone = redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
+    if gone > 0 then u = u - gone expired[i] = true end
+  else
+    local gone = redis.call('ZRANGEBYSCORE', log, '-inf', now - win)
+    if #gone > 0 then
+      for _, m in ipairs(gone) do
+        local w = tonumber(string.match(m, ':(%d+)$'))
+        u = u - w
+        if w > 1 then h = h - 1 end
+      end
+      redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
+      expired[i] = true
+    end
   end
-  used[i] = u
+  if u < 0 then u = 0 end
+  if h < 0 then h = 0 end
+  used[i], heavy[i] = u, h
   local excess = u + weight - max
   if excess > 0 then
+    -- oldest first, each member frees its weight; every member weighs 1 or more
     local w = win
-    local entries = redis.call('ZRANGE', log, 0, -1, 'WITHSCORES')
+    local entries = redis.call('ZRANGE', log, 0, excess - 1, 'WITHSCORES')
     for j = 1, #entries, 2 do
       excess = excess - tonumber(string.match(entries[j], ':(%d+)$'))
-      if excess <= 0 then w = tonumber(entries[j + 1]) + win - now break end
+      if excess <= 0 then
+        local score = tonumber(entries[j + 1])
+        if score <= now then w = score + win - now end  -- in flight: a window at least
+        break
+      end
     end
     if w > wait then wait = w end
   end
 end
-if wait > 0 then return {wait, now} end
+if wait > 0 then
+  for i = 1, n do
+    if expired[i] then redis.call('HSET', KEYS[2 * i + 1], 'u', used[i], 'h', heavy[i]) end
+  end
+  return wait
+end
+local member = ARGV[3] .. ':' .. weight
 for i = 1, n do
   local log, count = KEYS[2 * i], KEYS[2 * i + 1]
-  local win = tonumber(ARGV[2 * i + 1])
-  local last = redis.call('ZRANGE', log, -1, -1)[1]
-  local first, seq, w
-  if last then first, seq, w = string.match(last, '^(%d+):(%d+):(%d+)$') end
-  if last and now - tonumber(first) < win / 1000 then
-    redis.call('ZREM', log, last)
-    redis.call('ZADD', log, now, first .. ':' .. seq .. ':' .. (tonumber(w) + weight))
-  else
-    seq = redis.call('HINCRBY', count, 's', 1)
-    redis.call('ZADD', log, now, string.format('%d:%d:%d', now, seq, weight))
-  end
-  redis.call('HSET', count, 'u', used[i] + weight)
-  local ttl = math.ceil(win / 1000) + 1000
+  local win = tonumber(ARGV[a + 2 * i])
+  redis.call('ZADD', log, now + lease, member)
+  if weight > 1 then heavy[i] = heavy[i] + 1 end
+  redis.call('HSET', count, 'u', used[i] + weight, 'h', heavy[i])
+  local newest = now + lease  -- the newest member, unless one still in flight is newer
+  if lease == 0 then newest = tonumber(redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2]) end
+  local ttl = math.ceil((newest + win - now) / 1000) + 1000
   redis.call('PEXPIRE', log, ttl)
   redis.call('PEXPIRE', count, ttl)
 end
-return {0, now}
+return 0
+"""
+
+# KEYS: (log, count) per rate. ARGV: how many members, the members, then the window in µs
+# per rate. Their requests are over: their weight leaves the count a window from now.
+_SETTLE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local k = tonumber(ARGV[1])
+for i = 1, #KEYS / 2 do
+  local log, count = KEYS[2 * i - 1], KEYS[2 * i]
+  local moved = 0
+  for j = 2, k + 1 do moved = moved + redis.call('ZADD', log, 'XX', 'CH', now, ARGV[j]) end
+  local newest = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2]
+  if moved > 0 and newest then
+    local ttl = math.ceil((tonumber(newest) + tonumber(ARGV[k + 1 + i]) - now) / 1000) + 1000
+    redis.call('PEXPIRE', log, ttl)
+    redis.call('PEXPIRE', count, ttl)
+  end
+end
+return now
 """
 
 # KEYS: pause. ARGV: µs to pause. A later end wins.
@@ -113,10 +165,16 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local log, count = KEYS[1], KEYS[2]
 local max, win = tonumber(ARGV[1]), tonumber(ARGV[2])
 local spent, reset = math.min(tonumber(ARGV[3]), max), tonumber(ARGV[4])
-local u = tonumber(redis.call('HGET', count, 'u') or '0')
+local state = redis.call('HMGET', count, 'u', 'h')
+local u, h = tonumber(state[1] or '0'), tonumber(state[2] or '0')
 local gone = redis.call('ZRANGEBYSCORE', log, '-inf', now - win)
-for _, m in ipairs(gone) do u = u - tonumber(string.match(m, ':(%d+)$')) end
+for _, m in ipairs(gone) do
+  local w = tonumber(string.match(m, ':(%d+)$'))
+  u = u - w
+  if w > 1 then h = h - 1 end
+end
 if u < 0 then u = 0 end
+if h < 0 then h = 0 end
 redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
 local missing = spent - u
 if missing > 0 then
@@ -128,15 +186,42 @@ if missing > 0 then
   local seq = redis.call('HINCRBY', count, 's', 1)
   redis.call('ZADD', log, stamp, string.format('%d:%d:%d', stamp, seq, missing))
   u = u + missing
+  if missing > 1 then h = h + 1 end
 end
-redis.call('HSET', count, 'u', u)
-local ttl = math.ceil(win / 1000) + 1000
-redis.call('PEXPIRE', log, ttl)
-redis.call('PEXPIRE', count, ttl)
+redis.call('HSET', count, 'u', u, 'h', h)
+local newest = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2]
+if newest then
+  local ttl = math.ceil((tonumber(newest) + win - now) / 1000) + 1000
+  redis.call('PEXPIRE', log, ttl)
+  redis.call('PEXPIRE', count, ttl)
+end
 return u
 """
 
 Unavailable = Literal["local", "raise", "allow"]
+
+#: Seconds a settle waits for an acquire on the same key to carry it before it is sent alone.
+_SETTLE_DELAY = 0.002
+
+
+class _Names:
+    """The script arguments of one (key, rates): acquire's keys and numbers, settle's keys and
+    windows (computed once per limiter key)."""
+
+    __slots__ = ("args", "keys", "settle_keys", "windows")
+
+    def __init__(self, keys: list[str], args: list[int], settle_keys: list[str],
+                 windows: list[int]) -> None:
+        self.keys, self.args, self.settle_keys, self.windows = keys, args, settle_keys, windows
+
+
+class _Hold:
+    """A granted weight still in flight: its log member under each rate."""
+
+    __slots__ = ("member", "names")
+
+    def __init__(self, names: _Names, member: str) -> None:
+        self.names, self.member = names, member
 
 
 def redis_client(url: str, timeout: float) -> Redis:
@@ -172,7 +257,9 @@ class RedisRateLimitStore:
     - ``prefix``: put before every key name (one per application or environment);
     - ``timeout``: seconds to wait for Redis before it counts as unreachable;
     - ``on_unavailable``, ``local_share``, ``retry_every``: what happens while Redis cannot be
-      reached (see the module text).
+      reached (see the module text);
+    - ``in_flight_lease``: seconds at most a granted request counts as in flight before its
+      answer (a process that dies mid-request frees its share after this plus the window).
 
     Use it as ``rate_limit_store=``; close it with ``await store.aclose()`` (or ``async with``).
     """
@@ -187,6 +274,7 @@ class RedisRateLimitStore:
         on_unavailable: Unavailable = "local",
         local_share: float = 0.25,
         retry_every: float = 1.0,
+        in_flight_lease: float = 60.0,
     ) -> None:
         if on_unavailable not in ("local", "raise", "allow"):
             raise ConfigurationError(
@@ -201,17 +289,33 @@ class RedisRateLimitStore:
             raise ConfigurationError(
                 "RedisRateLimitStore: timeout must be > 0 and retry_every >= 0 seconds"
             )
+        if not in_flight_lease > 0:
+            raise ConfigurationError(
+                f"RedisRateLimitStore(in_flight_lease=...) must be > 0 seconds, got "
+                f"{in_flight_lease}"
+            )
         self.prefix = prefix
         self.on_unavailable = on_unavailable
         self.local_share = local_share
         self.retry_every = retry_every
+        self.in_flight_lease = in_flight_lease
+        self._lease_us = round(in_flight_lease * 1e6)
         self._owned = client is None
         self._redis: Redis = client if client is not None else redis_client(url, timeout)
         self._acquire = self._redis.register_script(_ACQUIRE)
         self._pause = self._redis.register_script(_PAUSE)
         self._correct = self._redis.register_script(_CORRECT)
+        self._settle = self._redis.register_script(_SETTLE)
         self._errors = unreachable_errors()
-        self._names: dict[tuple[str, tuple[Rate, ...]], tuple[list[str], list[int]]] = {}
+        self._names: dict[tuple[str, tuple[Rate, ...]], _Names] = {}
+        self._last: tuple[str, Sequence[Rate], _Names] | None = None
+        self._id = secrets.token_hex(6)  # grants of this store are named id + a count
+        self._grants = itertools.count()
+        # holds answered but not yet settled on the server, by limiter key
+        self._pending: dict[_Names, list[str]] = {}
+        self._flush_at: asyncio.TimerHandle | None = None
+        self._flushes: set[asyncio.Task[None]] = set()
+        self._closed = False
         self._down_until: float | None = None  # monotonic time to try Redis again
         #: How many times Redis became unreachable (each starts a fallback period).
         self.outages = 0
@@ -238,7 +342,10 @@ class RedisRateLimitStore:
             names.extend(self._rate_names(key, rate))
         return names
 
-    def _script_args(self, key: str, rates: Sequence[Rate]) -> tuple[list[str], list[int]]:
+    def _script_args(self, key: str, rates: Sequence[Rate]) -> _Names:
+        last = self._last
+        if last is not None and last[0] == key and last[1] is rates:  # the usual call
+            return last[2]
         cache_key = (key, tuple(rates))
         found = self._names.get(cache_key)
         if found is None:
@@ -247,7 +354,11 @@ class RedisRateLimitStore:
             args: list[int] = []
             for rate in rates:
                 args.extend((rate.max_requests, round(rate.window * 1e6)))
-            found = self._names[cache_key] = (self.key_names(key, rates), args)
+            names = self.key_names(key, rates)
+            found = self._names[cache_key] = _Names(
+                names, args, names[1:], [round(rate.window * 1e6) for rate in rates]
+            )
+        self._last = (key, rates, found)  # rates held here: its identity cannot be recycled
         return found
 
     # -- the protocol
@@ -255,17 +366,75 @@ class RedisRateLimitStore:
     async def acquire(
         self, key: str, rates: Sequence[Rate], weight: int, now: float | None = None
     ) -> float:
-        """Try to record ``weight`` on the server (``now`` is ignored: Redis's clock counts)."""
-        if self._use_redis():
-            keys, args = self._script_args(key, rates)
+        """Try to record ``weight`` on the server (``now`` is ignored: Redis's clock counts).
+        The weight counts from now until a window from now; the layer uses
+        :meth:`acquire_held` instead, which counts it until a window after the answer."""
+        wait, _ = await self._acquire_with(key, rates, weight, 0)
+        return wait
+
+    async def acquire_held(
+        self, key: str, rates: Sequence[Rate], weight: int, now: float | None = None
+    ) -> tuple[float, object | None]:
+        """Like :meth:`acquire`, but a granted weight stays counted while its request is in
+        flight (at most ``in_flight_lease`` seconds) and then for a window from
+        :meth:`settle`: ``(0, hold)`` when granted, ``(seconds to wait, None)`` otherwise."""
+        return await self._acquire_with(key, rates, weight, self._lease_us)
+
+    async def settle(self, hold: object, now: float | None = None) -> None:
+        """The request of ``hold`` has its answer: its weight leaves the count a window from
+        the server's now. No round trip of its own under load: the next acquire on the same
+        key carries it, or a flush a few milliseconds later (on ``aclose`` at the latest)."""
+        if not isinstance(hold, _Hold) or self._closed:
+            return
+        pending = self._pending.get(hold.names)
+        if pending is None:
+            pending = self._pending[hold.names] = []
+        pending.append(hold.member)
+        if self._flush_at is None:
+            self._flush_at = asyncio.get_running_loop().call_later(
+                _SETTLE_DELAY, self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self._flush_at = None
+        if self._pending:
+            task = asyncio.get_running_loop().create_task(self._flush())
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
+
+    async def _flush(self) -> None:
+        """Settle every request still waiting to be (one script per limiter key)."""
+        pending, self._pending = self._pending, {}
+        for names, members in pending.items():
+            if not self._use_redis():
+                return  # their weight counts until the lease ends
             try:
-                wait_us, _ = await self._acquire(keys=keys, args=[weight, *args])
+                await self._settle(keys=names.settle_keys,
+                                   args=[len(members), *members, *names.windows])
             except self._errors as exc:
                 self._went_down(exc)
             else:
                 self._came_back()
-                return int(wait_us) / 1e6
-        return await self._fallback_acquire(key, rates, weight)
+
+    async def _acquire_with(
+        self, key: str, rates: Sequence[Rate], weight: int, lease_us: int
+    ) -> tuple[float, object | None]:
+        if self._use_redis():
+            names = self._script_args(key, rates)
+            member = f"{self._id}{next(self._grants)}"
+            settled = self._pending.pop(names, ())
+            try:
+                wait_us = await self._acquire(
+                    keys=names.keys,
+                    args=[weight, lease_us, member, len(settled), *settled, *names.args],
+                )
+            except self._errors as exc:
+                self._went_down(exc)
+            else:
+                self._came_back()
+                if wait_us:
+                    return int(wait_us) / 1e6, None
+                return 0.0, _Hold(names, f"{member}:{weight}") if lease_us else None
+        return await self._fallback_acquire(key, rates, weight), None
 
     async def pause(self, key: str, seconds: float, now: float | None = None) -> None:
         """Pause ``key`` for every process for ``seconds`` from the server's now."""
@@ -305,7 +474,16 @@ class RedisRateLimitStore:
         self._local = MemoryRateLimitStore()
 
     async def aclose(self) -> None:
-        """Close the connection pool if this store made it."""
+        """Settle what is still pending, then close the connection pool if this store made
+        it."""
+        self._closed = True
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+            self._flush_at = None
+        if self._flushes:
+            await asyncio.gather(*self._flushes)
+        if self._pending:
+            await self._flush()
         if self._owned:
             await self._redis.aclose()
 

@@ -88,7 +88,7 @@ class RateLimit:
 
     @classmethod
     def per_window(cls, max_requests: int, window: float, **options: Any) -> RateLimit:
-        """The documents' shape: ``max_requests`` per ``window`` seconds."""
+        """The simplest shape: ``max_requests`` per ``window`` seconds."""
         return cls(rates=(Rate(max_requests, window),), **options)
 
     def with_(self, **changes: Any) -> RateLimit:

@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 
 from pepperpy_core.behaviours.rate_limit.rules import Rate
 
-__all__ = ["MemoryRateLimitStore", "RateLimitStore"]
+__all__ = ["HoldingRateLimitStore", "MemoryRateLimitStore", "RateLimitStore"]
 
 
 @runtime_checkable
@@ -44,6 +44,24 @@ class RateLimitStore(Protocol):
         """The server says at least ``used`` of ``rate`` is spent under ``key``, and (if
         ``reset`` is not None) that this spending ends ``reset`` seconds from now: raise the
         count to ``used`` if it is lower (never lower it)."""
+        ...
+
+
+@runtime_checkable
+class HoldingRateLimitStore(RateLimitStore, Protocol):
+    """A store that can count a request from its grant until a window after its answer (the
+    layer then settles every request it let through). Counting from the grant alone lets a
+    server see more than the quota in one of its windows when the time from grant to arrival
+    varies; holding the count until the answer closes that gap (the arrival lies between)."""
+
+    async def acquire_held(
+        self, key: str, rates: Sequence[Rate], weight: int, now: float | None = None
+    ) -> tuple[float, object | None]:
+        """As :meth:`acquire`, and when it records the weight, a hold to :meth:`settle`."""
+        ...
+
+    async def settle(self, hold: object, now: float | None = None) -> None:
+        """The request of ``hold`` has its answer: its weight counts for a window from now."""
         ...
 
 

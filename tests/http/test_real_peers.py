@@ -203,6 +203,25 @@ async def test_credentials_and_cookies_never_cross_origins(
         assert direct["cookies"] == {}
 
 
+async def test_port_only_redirect_drops_credentials(httpbin: HttpBin, backend: str) -> None:
+    """httpbin redirects to the same host on another port (our proxy on 127.0.0.1 in front of
+    httpbin): another origin (RFC 6454), so Authorization, Proxy-Authorization and a Cookie
+    header stay behind; other headers follow."""
+    async with FaultProxy(httpbin.port) as other, HttpClient(
+        base_url=httpbin.base, backend=backend,
+        headers={"Authorization": "Bearer port-secret", "X-Keep": "kept"},
+    ) as c:
+        assert other.port != httpbin.port
+        hop = await c.get(
+            f"/redirect-to?url={other.url('/headers')}",
+            headers={"Proxy-Authorization": "Basic cG9ydDpzZWNyZXQ=", "Cookie": "c=secret"},
+        )
+        seen = (await hop.json())["headers"]
+    assert hop.metadata["redirects"] and other.requests == 1
+    assert not {"Authorization", "Proxy-Authorization", "Cookie"} & set(seen)
+    assert seen["X-Keep"] == "kept"
+
+
 @pytest.mark.parametrize("path", ["/gzip", "/deflate", "/brotli"])
 async def test_httpbin_compressed_bodies_decode(httpbin: HttpBin, backend: str, path: str) -> None:
     async with HttpClient(base_url=httpbin.base, backend=backend) as c:

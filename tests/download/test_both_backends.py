@@ -23,6 +23,19 @@ def part_of(target: Path) -> Path:
     return target.with_name(f".{target.name}.part")
 
 
+async def cut_call(
+    proxy: FaultProxy, http: HttpClient, path: str, target: Path, cut: int, **options: Any
+) -> DownloadHandler:
+    """A call the proxy cuts ``cut`` bytes into the answer: it fails with DownloadError. The
+    handler is returned for the next call, with the proxy forwarding faithfully again."""
+    handler = DownloadHandler(http, max_retries=0, min_speed=None)
+    proxy.fault = ("cut", cut)
+    with pytest.raises(DownloadError):
+        await handler.download(proxy.url(path), target, **options)
+    proxy.fault = None
+    return handler
+
+
 async def test_cut_download_keeps_every_byte_received_and_resumes(
     nginx: Any, tmp_path: Path, backend: str
 ) -> None:
@@ -36,16 +49,11 @@ async def test_cut_download_keeps_every_byte_received_and_resumes(
     async with FaultProxy(nginx.port) as proxy, HttpClient(
         backend=backend, timeout=10, retries=0
     ) as http:
-        url = proxy.url("/etag/cut.bin")
-        handler = DownloadHandler(http, max_retries=0, min_speed=None)
-        proxy.fault = ("cut", cut)
-        with pytest.raises(DownloadError):
-            await handler.download(url, target)
+        handler = await cut_call(proxy, http, "/etag/cut.bin", target, cut)
         kept = part_of(target).stat().st_size
         assert cut - 1024 < kept < cut  # the answer's headers are well under 1 KiB
         assert part_of(target).read_bytes() == data[:kept] and not target.exists()
-        proxy.fault = None
-        result = await handler.download(url, target)
+        result = await handler.download(proxy.url("/etag/cut.bin"), target)
     assert result.resumed and target.read_bytes() == data
     assert not part_of(target).exists()
 
@@ -61,14 +69,11 @@ async def test_keep_partial_false_leaves_nothing_after_a_cut(
     async with FaultProxy(nginx.port) as proxy, HttpClient(
         backend=backend, timeout=10, retries=0
     ) as http:
-        url = proxy.url("/etag/kp.bin")
-        handler = DownloadHandler(http, max_retries=0, min_speed=None)
-        proxy.fault = ("cut", 600_000)
-        with pytest.raises(DownloadError):
-            await handler.download(url, target, keep_partial=False)
+        handler = await cut_call(
+            proxy, http, "/etag/kp.bin", target, 600_000, keep_partial=False
+        )
         assert list(tmp_path.iterdir()) == []
-        proxy.fault = None
-        result = await handler.download(url, target)
+        result = await handler.download(proxy.url("/etag/kp.bin"), target)
     assert not result.resumed and target.read_bytes() == data
 
 
@@ -86,13 +91,8 @@ async def test_weak_last_modified_is_never_resumed_and_never_spliced(
     async with FaultProxy(nginx.port) as proxy, HttpClient(
         backend=backend, timeout=10, retries=0
     ) as http:
-        url = proxy.url("/noetag/w.bin")
-        handler = DownloadHandler(http, max_retries=0, min_speed=None)
-        proxy.fault = ("cut", 600_000)
-        with pytest.raises(DownloadError):
-            await handler.download(url, target)
+        handler = await cut_call(proxy, http, "/noetag/w.bin", target, 600_000)
         assert list(tmp_path.iterdir()) == []  # nothing resumable: removed
         nginx.put("noetag", "w.bin", v2, mtime=future)
-        proxy.fault = None
-        result = await handler.download(url, target)
+        result = await handler.download(proxy.url("/noetag/w.bin"), target)
     assert not result.resumed and target.read_bytes() == v2

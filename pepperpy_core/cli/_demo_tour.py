@@ -208,8 +208,9 @@ async def _websocket(say: _Printer) -> None:
                 server.close()
                 await server.wait_closed()
                 server = await websockets.serve(collect, "127.0.0.1", port)
-        await feed.close()
+        await feed.flush()  # frames sent during the reconnect wait in the outbox for it
         await _until(lambda: len(set(received)) >= 300, arrived, timeout=5)
+        await feed.close()
     finally:
         server.close()
         await server.wait_closed()

@@ -34,6 +34,7 @@ from pepperpy_core.behaviours.cache.rules import (
     parse_http_date,
     request_directives,
     response_directives,
+    vary_value,
 )
 from pepperpy_core.exceptions import ConfigurationError
 from pepperpy_core.http.chain import CallNext
@@ -536,6 +537,25 @@ async def test_refresh_still_running_at_close_is_cancelled(
     assert tasks[0].cancelled() and not layer._refreshing
 
 
+async def test_failed_refresh_keeps_the_stale_entry(origin: Origin, clock: FakeClock) -> None:
+    """A background refresh that cannot reach the server leaves the stale entry in place; the
+    next request in the window serves it again and tries once more."""
+    origin.script("w", answer(("Cache-Control", "max-age=10, stale-while-revalidate=60")))
+    layer = CacheMiddleware(CachePolicy(), clock=clock.time)
+    async with HttpClient(base_url=origin.server.base_url, middlewares=[layer],
+                          retries=0) as client:
+        await client.get("/w")
+        await origin.server.stop()
+        clock.advance(30)
+        for _ in range(2):
+            served = await client.get("/w")
+            assert served.metadata["cache"] == "stale" and served.content == b"ok1"
+            refreshes = list(layer._refreshing.values())
+            assert len(refreshes) == 1
+            await asyncio.gather(*refreshes)
+            assert not refreshes[0].cancelled() and refreshes[0].exception() is None
+
+
 async def test_several_vary_variants_per_url(origin: Origin, clock: FakeClock) -> None:
     """Each Accept-Language gets its own stored answer; an unsafe request drops them all."""
     def fn(request: web.Request, n: int) -> web.StreamResponse:
@@ -687,3 +707,14 @@ async def test_sqlite_keeps_vary_variants(origin: Origin, clock: FakeClock, tmp_
                 await client.get("/l", headers={"Accept-Language": lang})
         await storage.aclose()
     assert origin.hits["l"] == 2
+
+
+async def test_vary_ignores_spaces_around_list_members(origin: Origin, clock: FakeClock) -> None:
+    """``Foo: 1,2`` and ``Foo:  1, 2 `` select the same stored variant; ``1,3`` does not."""
+    assert vary_value(lines(("Foo", " 1, 2 ")), "foo") == vary_value(lines(("Foo", "1,2")), "foo")
+    origin.script("f", answer(("Cache-Control", "max-age=60"), ("Vary", "Foo")))
+    async with client_for(origin, clock) as client:
+        await client.get("/f", headers={"Foo": "1,2"})
+        same = await client.get("/f", headers={"Foo": " 1, 2 "})
+        other = await client.get("/f", headers={"Foo": "1,3"})
+    assert same.metadata["cache"] == "hit" and other.metadata["cache"] == "miss"

@@ -34,7 +34,8 @@ async def test_sliding_window_on_the_server(redis_url: str, prefix: str) -> None
         for _ in range(3):
             assert await store.acquire("k", rates, 1, now=-1e9) == 0
         wait = await store.acquire("k", rates, 1, now=1e12)
-        assert 0.9 < wait <= 1.0 + 0.01 - (time.monotonic() - started) + 0.01
+        elapsed = time.monotonic() - started  # the first grant's window ends 1 s after it
+        assert 1.0 - elapsed - 0.01 < wait <= 1.0 + 0.01
         await asyncio.sleep(wait)
         assert await store.acquire("k", rates, 1) == 0
 
@@ -61,11 +62,11 @@ async def test_weights_leave_the_count_exactly_as_they_expire(
         rates = [Rate(10, 0.3)]
         for weight in (5, 1, 1, 3):
             assert await store.acquire("k", rates, weight) == 0
-        assert await store.acquire("k", rates, 1) > 0.25
+        assert await store.acquire("k", rates, 1) > 0  # full
         await asyncio.sleep(0.31)
         for weight in (1, 1, 1, 7):  # all of it back: weight 1 members and heavy ones alike
             assert await store.acquire("k", rates, weight) == 0
-        assert await store.acquire("k", rates, 1) > 0.25
+        assert await store.acquire("k", rates, 1) > 0  # full
         await asyncio.sleep(0.31)
         assert await store.acquire("k", rates, 10) == 0
 

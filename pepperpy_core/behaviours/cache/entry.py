@@ -19,7 +19,6 @@ from pepperpy_core.behaviours.cache.rules import (
     _RANGE_HEADER,
     _VARY,
     HEURISTIC_STATUSES,
-    _joined,
     _lifetime,
     _must_revalidate,
     _stale_allowance,
@@ -30,6 +29,7 @@ from pepperpy_core.behaviours.cache.rules import (
     header_list,
     parse_http_date,
     response_directives,
+    vary_value,
 )
 from pepperpy_core.http.models import Request, Response
 
@@ -112,7 +112,7 @@ class CacheEntry:
         """Whether the request's ``Vary`` headers equal those stored."""
         if not self.vary:
             return True
-        return all(_joined(request.header_view, name) == value for name, value in self.vary)
+        return all(vary_value(request.header_view, name) == value for name, value in self.vary)
 
     def validators(self) -> dict[str, str]:
         """Conditional-request headers that revalidate this entry."""
@@ -254,7 +254,7 @@ def make_entry(
         stored_at=now,
         lifetime=lifetime,
         initial_age=_initial_age(headers),
-        vary=tuple((name.lower(), _joined(request.header_view, name)) for name in vary_names),
+        vary=tuple((name.lower(), vary_value(request.header_view, name)) for name in vary_names),
         stale_if_error=_stale_allowance(directives, policy),
     )
 

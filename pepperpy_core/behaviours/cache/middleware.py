@@ -25,11 +25,11 @@ from pepperpy_core.behaviours.cache.rules import (
     _PRAGMA,
     _SAFE,
     ERROR_STATUSES,
-    _joined,
     _must_revalidate,
     cache_key,
     delta_seconds,
     request_directives,
+    vary_value,
 )
 from pepperpy_core.behaviours.cache.storage import CacheStorage
 from pepperpy_core.exceptions import PepperPyError, TransportError
@@ -57,6 +57,10 @@ class CacheMiddleware:
 
     ``clock`` is wall-clock seconds (entries may outlive the process). Per request,
     ``cache=False`` bypasses the cache (no read, no write); ``cache=True`` opts a POST in.
+
+    ``stale-while-revalidate`` refreshes run as background tasks: ``CachedClient`` and the
+    cache mixin cancel them on close; a layer you add yourself to ``HttpClient(middlewares=
+    [...])`` wants ``await layer.aclose()`` before the client closes.
 
     Identical concurrent misses share one request (``CachePolicy.collapse``), except for a URL
     whose last answer could not be stored: for ``PASS_SECONDS`` its requests go out side by
@@ -245,9 +249,10 @@ class CacheMiddleware:
         try:
             response, _ = await self._fetch(request, key, entry, primary, call_next)
             await response.aclose()
-        except PepperPyError as error:  # the stale entry stays; the next request tries again
-            _log.debug("http.cache.refresh_failed", url=redact_url(request.url),
-                       error=type(error).__name__)
+        except Exception as error:  # the stale entry stays; the next request tries again
+            level = _log.debug if isinstance(error, PepperPyError) else _log.warning
+            level("http.cache.refresh_failed", url=redact_url(request.url),
+                  error=type(error).__name__)
 
     async def aclose(self) -> None:
         """Cancel background refreshes still running (the client calls this on close)."""
@@ -397,7 +402,7 @@ def _variant_digest(
     if request is None:
         values = [value for _, value in vary]
     else:
-        values = [_joined(request.header_view, name) for name, _ in vary]
+        values = [vary_value(request.header_view, name) for name, _ in vary]
     return hashlib.sha256(json.dumps(values).encode()).hexdigest()[:24]
 
 

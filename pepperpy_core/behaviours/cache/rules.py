@@ -192,6 +192,15 @@ def _joined(headers: MultiMapping[str], name: str) -> str | None:
     return values[0] if len(values) == 1 else ", ".join(values)
 
 
+def vary_value(headers: MultiMapping[str], name: str) -> str | None:
+    """A request header as ``Vary`` compares it: every line, list members stripped of the
+    spaces around them (``" 1, 2 "`` equals ``"1,2"``); None when absent."""
+    values = headers.getall(name, None)
+    if values is None:
+        return None
+    return ",".join(m.strip() for line in values for m in line.split(","))
+
+
 def header_list(headers: MultiMapping[str], name: str) -> list[str]:
     """The members of a list header over all its lines, stripped, empty members dropped."""
     return [m.strip() for line in headers.getall(name, []) for m in line.split(",") if m.strip()]

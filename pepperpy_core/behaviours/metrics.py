@@ -287,7 +287,7 @@ class HttpMetrics:
         return register(self, registry, prefix=prefix)
 
     def log(self, logger: Any = None, event: str = "http.metrics") -> None:
-        """Emit the snapshot as one structlog event at INFO (to ``logger`` or the library's)."""
+        """Emit the snapshot as one log event at INFO (to ``logger`` or the library's)."""
         (logger or _log).info(event, **self.snapshot())
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -38,7 +39,7 @@ from pepperpy_core.http._attempt import (
     origin_root,
     safe_error_text,
 )
-from pepperpy_core.http._body import wire_body
+from pepperpy_core.http._body import file_chunks, wire_body
 from pepperpy_core.http._decode import ACCEPT_ENCODING, BodyDecoder, decoder_for
 from pepperpy_core.http.models import (
     ByteStream,
@@ -373,7 +374,8 @@ def _part_payload(part: FilePart, opened: list[IO[bytes]]) -> Any:
         handle = open(source, "rb")  # noqa: SIM115 - closed by _open_files
         opened.append(handle)
         return handle
-    return part.file_object()
+    handle = part.file_object()
+    return handle if isinstance(handle, io.IOBase) else file_chunks(handle)
 
 
 def translate_error(exc: BaseException, request: Request) -> PepperPyTransportError:

@@ -8,12 +8,14 @@ gets :class:`BodyNotReplayableError` instead of an empty or partial body.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from pepperpy_core.exceptions import BodyNotReplayableError
 
-__all__ = ["OneShotBody", "SeekableBody", "stream_body", "wire_body"]
+__all__ = ["OneShotBody", "SeekableBody", "file_chunks", "stream_body", "wire_body"]
+
+_UPLOAD_CHUNK = 64 * 1024
 
 
 class SeekableBody:
@@ -80,3 +82,11 @@ def can_resend(body: Any, files: Mapping[str, Any] | None = None) -> bool:
     if isinstance(body, OneShotBody) and body.taken:
         return False
     return not files or all(part.replayable for part in files.values())
+
+
+async def file_chunks(handle: Any) -> AsyncIterator[bytes]:
+    """A file object as an async byte stream, read in 64 KiB pieces: for libraries that take
+    only their own stream types (httpx's async client refuses sync streams; aiohttp has no
+    payload for a file-like object that is not an ``io.IOBase``)."""
+    while chunk := handle.read(_UPLOAD_CHUNK):
+        yield chunk

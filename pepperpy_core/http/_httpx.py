@@ -33,7 +33,7 @@ from pepperpy_core.exceptions import (
     TransportError,
 )
 from pepperpy_core.http._attempt import origin, safe_error_text
-from pepperpy_core.http._body import wire_body
+from pepperpy_core.http._body import file_chunks, wire_body
 from pepperpy_core.http._decode import ACCEPT_ENCODING, BodyDecoder, decoder_for
 from pepperpy_core.http.models import (
     ByteStream,
@@ -53,8 +53,6 @@ except ImportError as _missing:  # pragma: no cover - exercised only without the
     ) from _missing
 
 __all__ = ["HttpxTransport", "translate_error"]
-
-_UPLOAD_CHUNK = 64 * 1024
 
 
 class HttpxTransport:
@@ -247,14 +245,8 @@ def _body_arguments(request: Request, files: Any) -> dict[str, Any]:
     if isinstance(body, dict):
         return {"data": {k: str(v) for k, v in body.items()}}
     if hasattr(body, "read"):
-        return {"content": _file_chunks(body)}
+        return {"content": file_chunks(body)}
     return {"content": body}  # an async iterable of bytes
-
-
-async def _file_chunks(handle: Any) -> AsyncIterator[bytes]:
-    """A file object as an async byte stream (httpx's async client refuses sync streams)."""
-    while chunk := handle.read(_UPLOAD_CHUNK):
-        yield chunk
 
 
 def _chunk_reader(

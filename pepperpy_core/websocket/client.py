@@ -941,7 +941,7 @@ class WebSocket:
         Idempotent; afterwards every send/receive raises :class:`WebSocketClosedError`."""
         if self._closing:
             return
-        await self._deliver_outbox_before_close()
+        await self._let_reconnect_deliver_outbox()
         self._closing = True
         conn, self._conn = self._conn, None
         draining, self._draining = self._draining, None
@@ -970,6 +970,11 @@ class WebSocket:
                         url=self._safe_url,
                         frames=self.outbox.pending,
                     )
+        elif self.outbox is not None and self.outbox.pending:
+            _log.warning(
+                "websocket.outbox_undelivered_at_close", url=self._safe_url,
+                frames=self.outbox.pending,
+            )
         for task in pending:
             task.cancel()
         if pending:
@@ -980,21 +985,17 @@ class WebSocket:
         if conn is not None:
             await self._events.emit("disconnect", None)
 
-    async def _deliver_outbox_before_close(self) -> None:
-        """Frames waiting in the outbox for a reconnect in progress were accepted by send():
-        let the reconnect deliver them (up to ``send_wait`` seconds) before closing."""
-        outbox = self.outbox
+    async def _let_reconnect_deliver_outbox(self) -> None:
+        """Frames wait in the outbox for a reconnect under way: give it up to
+        ``close_timeout`` to replay them before closing, rather than dropping them."""
         task = self._reconnect_task
-        if outbox is None or not outbox.pending or self._conn is not None:
+        if (
+            self.outbox is None or not self.outbox.pending or task is None or task.done()
+            or task is asyncio.current_task()
+        ):
             return
-        if not self._reconnect_in_progress() or asyncio.current_task() is task:
-            return
-        loop = asyncio.get_running_loop()
-        deadline = None if self._send_wait is None else loop.time() + self._send_wait
-        try:
-            await self._await_connection(deadline)
-        except Exception as exc:  # close anyway; the warning below counts what was kept
-            _log.warning("websocket.outbox_not_delivered", url=self._safe_url, error=str(exc))
+        with contextlib.suppress(Exception):  # it failed or ran out of time: warned below
+            await asyncio.wait_for(asyncio.shield(task), self._options.close_timeout)
 
     async def __aenter__(self) -> WebSocket:
         await self.connect()

@@ -47,6 +47,8 @@ async def test_download_page(files: Any, tmp_path: Path, monkeypatch: pytest.Mon
     assert all(namespace["outcomes"])
     assert namespace["again"].resumed  # the faults section: a cut download kept and resumed
     assert (tmp_path / "big.bin").read_bytes() == files.body("big.bin")
+    # keep_partial=False: the cut call left nothing (and the page did reach the server)
+    assert not list(tmp_path.glob("*tidy.bin*")) and files.faults.hits["tidy.bin"] == 1
 
 
 async def test_factory_page(

@@ -203,6 +203,25 @@ async def test_credentials_and_cookies_never_cross_origins(
         assert direct["cookies"] == {}
 
 
+async def test_port_only_redirect_drops_credentials(httpbin: HttpBin, backend: str) -> None:
+    """httpbin redirects to the same host on another port (our proxy on 127.0.0.1 in front of
+    httpbin): another origin (RFC 6454), so Authorization, Proxy-Authorization and a Cookie
+    header stay behind; other headers follow."""
+    async with FaultProxy(httpbin.port) as other, HttpClient(
+        base_url=httpbin.base, backend=backend,
+        headers={"Authorization": "Bearer port-secret", "X-Keep": "kept"},
+    ) as c:
+        assert other.port != httpbin.port
+        hop = await c.get(
+            f"/redirect-to?url={other.url('/headers')}",
+            headers={"Proxy-Authorization": "Basic cG9ydDpzZWNyZXQ=", "Cookie": "c=secret"},
+        )
+        seen = (await hop.json())["headers"]
+    assert hop.metadata["redirects"] and other.requests == 1
+    assert not {"Authorization", "Proxy-Authorization", "Cookie"} & set(seen)
+    assert seen["X-Keep"] == "kept"
+
+
 @pytest.mark.parametrize("path", ["/gzip", "/deflate", "/brotli"])
 async def test_httpbin_compressed_bodies_decode(httpbin: HttpBin, backend: str, path: str) -> None:
     async with HttpClient(base_url=httpbin.base, backend=backend) as c:
@@ -425,3 +444,138 @@ async def test_every_truncated_coding_is_an_error(backend: str, coding: str) -> 
             with pytest.raises(DecodingError, match="ended early"):
                 async for _ in response.iter_bytes(1024):
                     pass
+
+
+def _held_back_app(release: asyncio.Event) -> web.Application:
+    """Sends the first 1,000 bytes of the body (identity, or gzip flushed so that they can be
+    decoded), then waits for ``release`` before the rest: a client that sits on pieces until
+    it has ``chunk_size`` bytes never sees the first ones."""
+    first, rest = DATA[:1000], DATA[1000:]
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        coder = None
+        if request.match_info["coding"] == "gzip":
+            coder = zlib.compressobj(wbits=31)
+            response.headers["Content-Encoding"] = "gzip"
+        await response.prepare(request)
+        if coder is None:
+            await response.write(first)
+            await release.wait()
+            await response.write(rest)
+        else:
+            await response.write(coder.compress(first) + coder.flush(zlib.Z_SYNC_FLUSH))
+            await release.wait()
+            await response.write(coder.compress(rest) + coder.flush())
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_get("/held/{coding}", serve)
+    return app
+
+
+@pytest.mark.parametrize("coding", ["identity", "gzip"])
+async def test_stream_hands_pieces_over_as_they_arrive(backend: str, coding: str) -> None:
+    """iter_bytes(1 MiB) yields the first 1,000 bytes while the server still holds the rest
+    (the server only sends the rest once the client has them): pieces are handed over as they
+    arrive, never held back until a whole chunk is filled."""
+    release = asyncio.Event()
+    async with LocalServer(_held_back_app(release)) as server, HttpClient(
+        base_url=server.base_url, backend=backend, retries=0, timeout=5
+    ) as c:
+        received = b""
+        async with c.stream("GET", f"/held/{coding}") as response:
+            pieces = response.iter_bytes(1024 * 1024)
+            while len(received) < 1000:
+                received += await asyncio.wait_for(pieces.__anext__(), 2)
+            assert received == DATA[:1000]
+            release.set()
+            async for piece in pieces:
+                received += piece
+    assert received == DATA
+
+
+# --------------------------------------------------------------------------- files= replay
+
+
+class _Pipe:
+    """A binary stream that cannot seek (as a pipe or a socket file is)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+        self.name = "piped.bin"
+
+    def read(self, size: int = -1) -> bytes:
+        return self._data.read(size)
+
+    def seekable(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("status", [307, 308])
+async def test_httpbin_redirect_resends_a_multipart_file_from_where_it_started(
+    httpbin: HttpBin, backend: str, status: int
+) -> None:
+    """files= with a seekable file at offset 5, redirected by httpbin with 307/308: the part
+    holds the file from offset 5 on, exactly, on the second hop."""
+    handle = io.BytesIO(b"skip:the-real-file")
+    handle.seek(5)
+    async with HttpClient(base_url=httpbin.base, backend=backend) as c:
+        response = await c.post(
+            f"/redirect-to?url=/anything&status_code={status}",
+            files={"f": ("f.bin", handle)}, data={"k": "v"},
+        )
+        echoed = await response.json()
+    assert response.metadata["redirects"]
+    assert echoed["files"] == {"f": "the-real-file"} and echoed["form"] == {"k": "v"}
+
+
+async def test_a_file_like_object_without_io_base_is_streamed_once(
+    httpbin: HttpBin, backend: str
+) -> None:
+    """files= with an object that only has read() and seekable() (not an io.IOBase, which
+    aiohttp alone could not serialise) is streamed; a 307 that needs it again is
+    BodyNotReplayableError."""
+    async with FaultProxy(httpbin.port) as proxy, HttpClient(
+        base_url=proxy.base, backend=backend
+    ) as c:
+        echoed = await (await c.post("/anything", files={"f": _Pipe(b"streamed")})).json()
+        assert echoed["files"] == {"f": "streamed"}
+        with pytest.raises(BodyNotReplayableError, match="one-shot"):
+            await c.post("/redirect-to?url=/anything&status_code=307", files={"f": _Pipe(b"x")})
+        assert proxy.requests == 2
+
+
+def _flaky_upload_app(seen: list[bytes]) -> web.Application:
+    """Answers 503 to the first upload and echoes the file part of every later one."""
+
+    async def upload(request: web.Request) -> web.Response:
+        form = await request.post()
+        part = form["f"]
+        assert isinstance(part, web.FileField)
+        seen.append(part.file.read())
+        if len(seen) == 1:
+            return web.Response(status=503)
+        return web.Response(body=seen[-1])
+
+    app = web.Application()
+    app.router.add_put("/upload", upload)
+    return app
+
+
+async def test_retried_multipart_upload_resends_the_file_exactly(backend: str) -> None:
+    """Our server answers 503 once: the retried PUT sends the seekable file again from its
+    original offset; a non-seekable one is sent once and the 503 stands."""
+    seen: list[bytes] = []
+    async with LocalServer(_flaky_upload_app(seen)) as server, HttpClient(
+        base_url=server.base_url, backend=backend, retries=FAST
+    ) as c:
+        handle = io.BytesIO(b"HEADER" + DATA[:70_000])
+        handle.seek(6)
+        response = await c.put("/upload", files={"f": ("d.txt", handle)})
+        assert response.status == 200 and response.content == DATA[:70_000]
+        assert seen == [DATA[:70_000]] * 2
+        seen.clear()
+        response = await c.put("/upload", files={"f": _Pipe(b"one-shot")})
+        assert response.status == 503 and seen == [b"one-shot"]

@@ -133,6 +133,34 @@ async def test_keys_carry_ttls_and_share_one_cluster_slot(redis_url: str, prefix
         assert 29000 < rate_ttls[2] <= 31002 and 29000 < rate_ttls[3] <= 31002
 
 
+async def test_ttls_follow_the_newest_member_when_refreshed_only_near_expiry(
+    redis_url: str, prefix: str
+) -> None:
+    """An acquire renews the keys' TTLs only when they run short (or the log is new), yet at
+    every moment both keys of a rate expire no sooner than their newest member leaves the
+    window and no later than a second after: a log emptied by its window and written again
+    gets its TTL back at once."""
+    async with RedisRateLimitStore(redis_url, prefix=prefix) as store:
+        rates = [Rate(100, 0.2)]
+        names = store.key_names("k", rates)[1:]
+        client = Redis.from_url(redis_url)
+        try:
+            for step in range(14):  # 1.4 s of acquires: several renewals
+                assert await store.acquire("k", rates, 1) == 0
+                ttls = [await client.pttl(n) for n in names]
+                assert all(200 <= t <= 1202 for t in ttls), (step, ttls)
+                await asyncio.sleep(0.1)
+            fresh = store.key_names("fresh", rates)[1:]
+            assert await store.acquire("fresh", rates, 1) == 0
+            await asyncio.sleep(0.25)  # its member left the window (the keys' TTLs had 1.2 s)
+            assert await store.acquire("fresh", rates, 1) == 0
+            assert await client.zcard(fresh[0]) == 1
+            ttls = [await client.pttl(n) for n in fresh]
+            assert all(1000 < t <= 1202 for t in ttls), ttls
+        finally:
+            await client.aclose()
+
+
 async def test_a_held_grant_counts_until_a_window_after_its_settle(
     redis_url: str, prefix: str
 ) -> None:

@@ -9,8 +9,9 @@ limiter key ``K`` and rate ``N/W``, the keys are ``{prefix}rl:{K}:N/W`` (a sorte
 member per request, scored by when its window starts) and ``{prefix}rl:{K}:N/W:n`` (a hash: the
 weight counted, a sequence number), plus ``{prefix}rl:{K}:pause``. ``{K}`` is a hash tag, so
 all of one key's names live in one slot of a Redis Cluster. Every key carries a TTL until its
-newest member leaves the window, plus a second (the pause: its length), so nothing is left
-behind.
+newest member leaves the window, plus half a second to a second (the pause: its length), so
+nothing is left behind; an acquire renews it only when it runs short (its end is kept in the
+hash as ``e``), not on every call.
 
 When Redis cannot be reached, ``on_unavailable`` decides (a warning is logged when it starts
 and a note when Redis is back; Redis is tried again every ``retry_every`` seconds):
@@ -56,19 +57,22 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local weight, lease, settled = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
 local n = (#KEYS - 1) / 2
-for i = 1, n do
-  for j = 5, 4 + settled do redis.call('ZADD', KEYS[2 * i], 'XX', now, ARGV[j]) end
+if settled > 0 then
+  local moves = {'XX'}
+  for j = 5, 4 + settled do moves[#moves + 1] = now moves[#moves + 1] = ARGV[j] end
+  for i = 1, n do redis.call('ZADD', KEYS[2 * i], unpack(moves)) end
 end
 local a = 4 + settled  -- where the rates' numbers start
 local paused = tonumber(redis.call('GET', KEYS[1]) or '0')
 if paused > now then return paused - now end
-local used, heavy, expired = {}, {}, {}
+local used, heavy, expired, ends = {}, {}, {}, {}
 local wait = 0
 for i = 1, n do
   local log, count = KEYS[2 * i], KEYS[2 * i + 1]
   local max, win = tonumber(ARGV[a + 2 * i - 1]), tonumber(ARGV[a + 2 * i])
-  local state = redis.call('HMGET', count, 'u', 'h')
+  local state = redis.call('HMGET', count, 'u', 'h', 'e')
   local u, h = tonumber(state[1] or '0'), tonumber(state[2] or '0')
+  ends[i] = tonumber(state[3] or '0')
   if h == 0 then  -- every member weighs 1: the number removed is the weight gone
     local gone = redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
     if gone > 0 then u = u - gone expired[i] = true end
@@ -112,15 +116,17 @@ end
 local member = ARGV[3] .. ':' .. weight
 for i = 1, n do
   local log, count = KEYS[2 * i], KEYS[2 * i + 1]
-  local win = tonumber(ARGV[a + 2 * i])
+  local need = now + lease + tonumber(ARGV[a + 2 * i])  -- when this member leaves the count
   redis.call('ZADD', log, now + lease, member)
   if weight > 1 then heavy[i] = heavy[i] + 1 end
-  redis.call('HSET', count, 'u', used[i] + weight, 'h', heavy[i])
-  local newest = now + lease  -- the newest member, unless one still in flight is newer
-  if lease == 0 then newest = tonumber(redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2]) end
-  local ttl = math.ceil((newest + win - now) / 1000) + 1000
-  redis.call('PEXPIRE', log, ttl)
-  redis.call('PEXPIRE', count, ttl)
+  if used[i] == 0 or ends[i] < need + 500000 then  -- a new log, or its TTL runs short
+    local ttl = math.ceil((need - now) / 1000) + 1000
+    redis.call('HSET', count, 'u', used[i] + weight, 'h', heavy[i], 'e', now + (ttl - 1) * 1000)
+    redis.call('PEXPIRE', log, ttl)
+    redis.call('PEXPIRE', count, ttl)
+  else
+    redis.call('HSET', count, 'u', used[i] + weight, 'h', heavy[i])
+  end
 end
 return 0
 """
@@ -138,6 +144,7 @@ for i = 1, #KEYS / 2 do
   local newest = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2]
   if moved > 0 and newest then
     local ttl = math.ceil((tonumber(newest) + tonumber(ARGV[k + 1 + i]) - now) / 1000) + 1000
+    redis.call('HSET', count, 'e', now + (ttl - 1) * 1000)  -- before: the hash may be new
     redis.call('PEXPIRE', log, ttl)
     redis.call('PEXPIRE', count, ttl)
   end
@@ -192,6 +199,7 @@ redis.call('HSET', count, 'u', u, 'h', h)
 local newest = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2]
 if newest then
   local ttl = math.ceil((tonumber(newest) + win - now) / 1000) + 1000
+  redis.call('HSET', count, 'e', now + (ttl - 1) * 1000)  -- before: the hash may be new
   redis.call('PEXPIRE', log, ttl)
   redis.call('PEXPIRE', count, ttl)
 end

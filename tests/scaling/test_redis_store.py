@@ -296,6 +296,25 @@ async def test_announced_limits_are_shared_through_redis(
 # --------------------------------------------------------------------------- Redis goes away
 
 
+async def test_an_acquire_loads_its_script_again_when_the_server_forgot_it(
+    own_redis: OwnRedis,
+) -> None:
+    """A server that lost its scripts (restarted, flushed, or another one behind the same
+    address) still counts every acquire: the script is loaded again and run, no error, no
+    outage."""
+    async with RedisRateLimitStore(own_redis.url, prefix="t:") as store:
+        rates = [Rate(3, 30.0)]
+        assert await store.acquire("k", rates, 1) == 0
+        client = Redis.from_url(own_redis.url)
+        try:
+            await client.script_flush()
+            assert await store.acquire("k", rates, 1) == 0
+            assert await store.acquire("k", rates, 1) == 0
+            assert await store.acquire("k", rates, 1) > 29
+            assert store.outages == 0
+        finally:
+            await client.aclose()
+
 @pytest.mark.parametrize("mode", ["local", "raise", "allow"])
 async def test_each_choice_when_redis_stops_and_starts(
     own_redis: OwnRedis, mode: str

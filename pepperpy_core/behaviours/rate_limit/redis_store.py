@@ -213,14 +213,16 @@ _SETTLE_DELAY = 0.002
 
 
 class _Names:
-    """The script arguments of one (key, rates): acquire's keys and numbers, settle's keys and
-    windows (computed once per limiter key)."""
+    """The script arguments of one (key, rates), computed once per limiter key: acquire's
+    command up to its ARGV (``EVALSHA``, the script, its keys) and its rates' numbers (bytes:
+    nothing to encode per call), settle's keys and windows."""
 
-    __slots__ = ("args", "keys", "settle_keys", "windows")
+    __slots__ = ("args", "head", "keys", "settle_keys", "windows")
 
-    def __init__(self, keys: list[str], args: list[int], settle_keys: list[str],
-                 windows: list[int]) -> None:
-        self.keys, self.args, self.settle_keys, self.windows = keys, args, settle_keys, windows
+    def __init__(self, head: tuple[object, ...], keys: list[str], args: tuple[bytes, ...],
+                 settle_keys: list[str], windows: list[int]) -> None:
+        self.head, self.keys, self.args = head, keys, args
+        self.settle_keys, self.windows = settle_keys, windows
 
 
 class _Hold:
@@ -315,6 +317,9 @@ class RedisRateLimitStore:
         self._correct = self._redis.register_script(_CORRECT)
         self._settle = self._redis.register_script(_SETTLE)
         self._errors = unreachable_errors()
+        from redis.exceptions import NoScriptError
+
+        self._no_script = NoScriptError
         self._names: dict[tuple[str, tuple[Rate, ...]], _Names] = {}
         self._last: tuple[str, Sequence[Rate], _Names] | None = None
         self._id = secrets.token_hex(6)  # grants of this store are named id + a count
@@ -359,13 +364,13 @@ class RedisRateLimitStore:
         if found is None:
             if len(self._names) > 4096:
                 self._names.clear()
-            args: list[int] = []
-            for rate in rates:
-                args.extend((rate.max_requests, round(rate.window * 1e6)))
+            windows = [round(rate.window * 1e6) for rate in rates]
+            args: list[bytes] = []
+            for rate, window in zip(rates, windows):
+                args.extend((b"%d" % rate.max_requests, b"%d" % window))
             names = self.key_names(key, rates)
-            found = self._names[cache_key] = _Names(
-                names, args, names[1:], [round(rate.window * 1e6) for rate in rates]
-            )
+            head = ("EVALSHA", self._acquire.sha, len(names), *names)
+            found = self._names[cache_key] = _Names(head, names, tuple(args), names[1:], windows)
         self._last = (key, rates, found)  # rates held here: its identity cannot be recycled
         return found
 
@@ -431,10 +436,14 @@ class RedisRateLimitStore:
             member = f"{self._id}{next(self._grants)}"
             settled = self._pending.pop(names, ())
             try:
-                wait_us = await self._acquire(
-                    keys=names.keys,
-                    args=[weight, lease_us, member, len(settled), *settled, *names.args],
-                )
+                try:  # the command itself: Script.__call__ re-packs the same tuple each call
+                    wait_us = await self._redis.execute_command(
+                        *names.head, weight, lease_us, member, len(settled), *settled,
+                        *names.args)
+                except self._no_script:  # a restarted or other server: load it, run it
+                    wait_us = await self._acquire(
+                        keys=names.keys,
+                        args=[weight, lease_us, member, len(settled), *settled, *names.args])
             except self._errors as exc:
                 self._went_down(exc)
             else:

@@ -366,7 +366,7 @@ class RedisRateLimitStore:
                 self._names.clear()
             windows = [round(rate.window * 1e6) for rate in rates]
             args: list[bytes] = []
-            for rate, window in zip(rates, windows):
+            for rate, window in zip(rates, windows, strict=True):
                 args.extend((b"%d" % rate.max_requests, b"%d" % window))
             names = self.key_names(key, rates)
             head = ("EVALSHA", self._acquire.sha, len(names), *names)

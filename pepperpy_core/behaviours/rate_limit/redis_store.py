@@ -437,7 +437,7 @@ class RedisRateLimitStore:
             settled = self._pending.pop(names, ())
             try:
                 try:  # the command itself: Script.__call__ re-packs the same tuple each call
-                    wait_us = await self._redis.execute_command(
+                    wait_us = await self._redis.execute_command(  # type: ignore[no-untyped-call]
                         *names.head, weight, lease_us, member, len(settled), *settled,
                         *names.args)
                 except self._no_script:  # a restarted or other server: load it, run it

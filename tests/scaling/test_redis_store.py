@@ -71,6 +71,26 @@ async def test_weights_leave_the_count_exactly_as_they_expire(
         assert await store.acquire("k", rates, 10) == 0
 
 
+async def test_the_count_stays_exact_as_heavy_members_come_and_go(
+    redis_url: str, prefix: str
+) -> None:
+    """Plain members are counted by the log's size, heavier ones by their weight: a key that
+    goes from plain to heavy and back, window after window, grants its quota exactly."""
+    async with RedisRateLimitStore(redis_url, prefix=prefix) as store:
+        rates = [Rate(4, 0.3)]
+        for weight in (1, 1, 2):
+            assert await store.acquire("k", rates, weight) == 0
+        assert await store.acquire("k", rates, 1) > 0  # full: 1 + 1 + 2
+        await asyncio.sleep(0.31)
+        for _ in range(4):  # plain again: the heavy member's weight is gone with it
+            assert await store.acquire("k", rates, 1) == 0
+        assert await store.acquire("k", rates, 1) > 0
+        await asyncio.sleep(0.31)
+        assert await store.acquire("k", rates, 3) == 0
+        assert await store.acquire("k", rates, 2) > 0
+        assert await store.acquire("k", rates, 1) == 0
+        assert await store.acquire("k", rates, 1) > 0
+
 async def test_two_stores_share_one_quota(redis_url: str, prefix: str) -> None:
     """Two clients of Redis (as two processes would be) draw from one budget."""
     async with RedisRateLimitStore(redis_url, prefix=prefix) as a, \

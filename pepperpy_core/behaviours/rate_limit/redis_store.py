@@ -6,8 +6,9 @@ counts from its grant until a window after its answer (``settle``, carried by th
 acquire on the key, or sent alone a few milliseconds later), so however long it takes to
 reach the server, no server window sees more than the quota. Per
 limiter key ``K`` and rate ``N/W``, the keys are ``{prefix}rl:{K}:N/W`` (a sorted set: one
-member per request, scored by when its window starts) and ``{prefix}rl:{K}:N/W:n`` (a hash: the
-weight counted, a sequence number), plus ``{prefix}rl:{K}:pause``. ``{K}`` is a hash tag, so
+member per request, scored by when its window starts) and ``{prefix}rl:{K}:N/W:n`` (a hash:
+how many members weigh more than 1 and, while any does, the weight counted; when the TTL ends;
+a sequence number), plus ``{prefix}rl:{K}:pause``. ``{K}`` is a hash tag, so
 all of one key's names live in one slot of a Redis Cluster. Every key carries a TTL until its
 newest member leaves the window, plus half a second to a second (the pause: its length), so
 nothing is left behind; an acquire renews it only when it runs short (its end is kept in the
@@ -65,17 +66,17 @@ end
 local a = 4 + settled  -- where the rates' numbers start
 local paused = tonumber(redis.call('GET', KEYS[1]) or '0')
 if paused > now then return paused - now end
-local used, heavy, expired, ends = {}, {}, {}, {}
+local used, heavy, expired, ends, stored = {}, {}, {}, {}, {}
 local wait = 0
 for i = 1, n do
   local log, count = KEYS[2 * i], KEYS[2 * i + 1]
   local max, win = tonumber(ARGV[a + 2 * i - 1]), tonumber(ARGV[a + 2 * i])
   local state = redis.call('HMGET', count, 'u', 'h', 'e')
   local u, h = tonumber(state[1] or '0'), tonumber(state[2] or '0')
-  ends[i] = tonumber(state[3] or '0')
-  if h == 0 then  -- every member weighs 1: the number removed is the weight gone
-    local gone = redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
-    if gone > 0 then u = u - gone expired[i] = true end
+  ends[i], stored[i] = tonumber(state[3] or '0'), h
+  if h == 0 then  -- every member weighs 1: the count is the log's size (u is not kept)
+    redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
+    u = redis.call('ZCARD', log)
   else
     local gone = redis.call('ZRANGEBYSCORE', log, '-inf', now - win)
     if #gone > 0 then
@@ -124,7 +125,7 @@ for i = 1, n do
     redis.call('HSET', count, 'u', used[i] + weight, 'h', heavy[i], 'e', now + (ttl - 1) * 1000)
     redis.call('PEXPIRE', log, ttl)
     redis.call('PEXPIRE', count, ttl)
-  else
+  elseif heavy[i] > 0 or stored[i] > 0 then  -- u is kept while a member weighs more than 1
     redis.call('HSET', count, 'u', used[i] + weight, 'h', heavy[i])
   end
 end
@@ -183,6 +184,7 @@ end
 if u < 0 then u = 0 end
 if h < 0 then h = 0 end
 redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
+if h == 0 then u = redis.call('ZCARD', log) end  -- weights of 1 only: u is not kept
 local missing = spent - u
 if missing > 0 then
   local stamp = now

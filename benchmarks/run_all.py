@@ -30,11 +30,15 @@ BENCHMARKS = [
     ("websocket_throughput.py", "websocket", ["--rounds", "3"]),
     ("download_throughput.py", "download", ["--size-mib", "128", "--rounds", "2"]),
     ("vision_parse.py", "vision_parse", ["--rows", "200000", "--rounds", "3"]),
+    ("vision_parse.py", "vision_parse_instructions", ["--instructions", "--rows", "50000"]),
     ("instructions.py", "instructions", ["--low", "200", "--high", "700"]),
     ("instructions.py", "instructions_layers", ["--layers", "--low", "200", "--high", "700"]),
     ("import_time.py", "import_time", ["--rounds", "7"]),
     ("redis_store.py", "redis_store", ["--ops", "1000", "--requests", "500", "--rounds", "3"]),
 ]
+
+#: Arguments that choose what a script measures (kept in full runs, unlike sizes).
+MODES = ("--layers", "--instructions")
 
 HEADER = """\
 # Benchmarks
@@ -84,7 +88,7 @@ def main() -> None:
         if only and name not in only:
             continue
         print(f"== {script} ({name})", flush=True)
-        extra = [a for a in quick if a == "--layers"]  # a mode, not a size: kept in full runs
+        extra = [a for a in quick if a in MODES]  # a mode, not a size: kept in full runs
         seconds = run(script, quick if args.quick else extra)
         print(f"   {seconds:.0f} s", flush=True)
     sections = [

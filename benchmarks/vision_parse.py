@@ -22,6 +22,11 @@ The whole process runs under ``taskset`` on one core (it re-executes itself that
 polars' and pyarrow's thread pools at one thread, so no parser gets a second core.
 
     python benchmarks/vision_parse.py [--rows 1000000] [--rounds 5] [--core 1]
+
+``--instructions`` counts instructions per row instead (valgrind's callgrind, on at most
+200,000 kline rows): the steady figure, where wall-clock times on a shared machine move.
+
+    python benchmarks/vision_parse.py --instructions [--rows 200000]
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import re
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -98,8 +105,10 @@ def write_agg_trades(path: Path, rows: int) -> None:
             agg, first, t = agg + 1, last + 1, t + rng.randrange(0, 40)
 
 
-def per_row(path: Path, model: Any, names: list[str], skip_header: bool) -> Callable[[], None]:
-    """Validate the first PYDANTIC_SAMPLE rows one by one (strings in, as csv gives them)."""
+def per_row(
+    path: Path, model: Any, names: list[str], skip_header: bool, sample: int = PYDANTIC_SAMPLE
+) -> Callable[[], None]:
+    """Validate the first ``sample`` rows one by one (strings in, as csv gives them)."""
 
     def run() -> None:
         with open(path, newline="") as fh:
@@ -107,14 +116,14 @@ def per_row(path: Path, model: Any, names: list[str], skip_header: bool) -> Call
             if skip_header:
                 next(reader)
             for i, row in enumerate(reader):
-                if i == PYDANTIC_SAMPLE:
+                if i == sample:
                     break
                 model.model_validate(dict(zip(names, row, strict=False)))
 
     return run
 
 
-def cases(kind: str, path: Path) -> dict[str, Callable[[], Any]]:
+def cases(kind: str, path: Path, sample: int = PYDANTIC_SAMPLE) -> dict[str, Callable[[], Any]]:
     import pandas as pd
     import polars as pl
 
@@ -143,7 +152,7 @@ def cases(kind: str, path: Path) -> dict[str, Callable[[], Any]]:
         "ours_pyarrow": ours("pyarrow"),
         "pandas": lambda: pd.read_csv(path, engine="c", **pandas_kw),
         "polars": lambda: pl.read_csv(path, **polars_kw),
-        "per_row": per_row(path, model, fields, header),
+        "per_row": per_row(path, model, fields, header, sample),
     }
 
 
@@ -257,12 +266,98 @@ def goals_line(results: dict[str, dict[str, dict[str, float]]]) -> str:
     return "; ".join(parts) + "."
 
 
+# --- instructions (callgrind): a steady figure on a shared machine ---------------------------
+
+INSTR_SAMPLE = 20_000  # per-row pydantic rows per "parse" under callgrind (scaled to the file)
+COLLECTED = re.compile(r"Collected : (\d+)")
+
+
+def instructions_child(name: str, path: str, repeat: int) -> None:
+    """One parser, once to warm up and then ``repeat`` times (run under callgrind)."""
+    import pyarrow as pa
+
+    pa.set_cpu_count(1)
+    run = cases("klines", Path(path), INSTR_SAMPLE)[name]
+    for _ in range(1 + repeat):
+        run()
+
+
+def count_instructions(name: str, path: Path, repeat: int, core: int) -> int:
+    """Total instructions of one child run: pinned, no address randomisation, fixed hashes."""
+    prefix = ["taskset", "-c", str(core)] if shutil.which("taskset") else []
+    if shutil.which("setarch"):
+        prefix += ["setarch", "-R"]
+    argv = [*prefix, "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+            sys.executable, __file__, "--child", name, str(path), str(repeat)]  # fmt: skip
+    env = {**os.environ, "PYTHONHASHSEED": "0", "POLARS_MAX_THREADS": "1"}
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1800)
+    found = COLLECTED.findall(proc.stderr)
+    if proc.returncode != 0 or not found:
+        raise RuntimeError(f"{name}: callgrind run failed:\n{proc.stderr[-2000:]}")
+    return int(found[-1])
+
+
+def instructions_report(rows: int, per_row_n: dict[str, float]) -> str:
+    labels = {**LABELS, "per_row": f"per-row pydantic ({INSTR_SAMPLE:,} rows)"}
+    lines = [
+        "### Instructions per row (`benchmarks/vision_parse.py --instructions`)",
+        "",
+        f"User-space instructions per spot kline row, counted by callgrind on {rows:,} rows "
+        f"(per-row pydantic on {INSTR_SAMPLE:,}), one thread: the difference between three "
+        "parses and one, so imports and start-up cancel. Steady from run to run, unlike the "
+        "timings above; instructions are not time (vectorised code does more per "
+        "instruction), so read these ratios beside the timed ones.",
+        "",
+        "| parser | instructions per row | pandas / this | polars / this |",
+        "|---|---:|---:|---:|",
+    ]
+    for name in LABELS:
+        lines.append(
+            f"| {labels[name]} | {per_row_n[name]:,.0f} | "
+            f"{per_row_n['pandas'] / per_row_n[name]:.2f}x | "
+            f"{per_row_n['polars'] / per_row_n[name]:.2f}x |"
+        )
+    return "\n".join(lines)
+
+
+def instructions(rows: int, core: int) -> None:
+    """Instructions per row of each parser: (3 parses - 1 parse) / 2, which cancels start-up,
+    imports and the warm-up; per-row pydantic on INSTR_SAMPLE rows, scaled."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = list(LABELS)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "BTCUSDT-klines.csv"
+        write_klines(path, rows)
+        jobs = [(n, r) for n in names for r in (1, 3)]
+        with ThreadPoolExecutor(2) as pool:  # two children at a time, both on ``core``
+            found = pool.map(lambda job: count_instructions(job[0], path, job[1], core), jobs)
+            totals = dict(zip(jobs, found, strict=True))
+    per_row_n = {n: (totals[(n, 3)] - totals[(n, 1)]) / 2 for n in names}
+    per_row_n = {
+        n: v / (min(rows, INSTR_SAMPLE) if n == "per_row" else rows) for n, v in per_row_n.items()
+    }
+    md = instructions_report(rows, per_row_n)
+    print(md)
+    write_result("vision_parse_instructions", md, {"rows": rows, "per_row": per_row_n})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--core", type=int, default=1)
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions per row (callgrind)"
+    )
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        instructions_child(args.child[0], args.child[1], int(args.child[2]))
+        return
+    if args.instructions:
+        instructions(min(args.rows, 200_000), args.core)
+        return
     pin(args.core)
     import pyarrow as pa
 

@@ -21,17 +21,44 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from pepperpy_core.http.chain import Middleware
+    from pepperpy_core.http.client import Transport
     from pepperpy_core.http.models import Timeout
     from pepperpy_core.http.retry import RetryPolicy
 
 __all__ = [
+    "DEFAULT",
     "ClientOptions",
+    "Default",
     "HttpClientConfig",
     "basic_auth",
     "check_header",
     "check_number",
     "validate_config",
 ]
+
+class Default:
+    """The type of :data:`DEFAULT`, the value of an argument left out where None means
+    something else: ``retries=DEFAULT`` is the class's default policy (None: no retries),
+    ``timeout=DEFAULT`` in a request is the client's timeout (None: no limit). Passing it is
+    the same as leaving the argument out, which helps code that forwards arguments."""
+
+    __slots__ = ()
+    _instance: Default | None = None
+
+    def __new__(cls) -> Default:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+    def __reduce__(self) -> str:
+        return "DEFAULT"
+
+
+#: "Not given": see :class:`Default`. Typed ``Any`` so that it fits every option it stands for.
+DEFAULT: Any = Default()
 
 Backend = Literal["aiohttp", "httpx"]
 #: A time source in seconds, and an async sleep: the client's injected time.
@@ -67,7 +94,7 @@ class ClientOptions(TypedDict, total=False):
     trust_env: bool
     user_agent: str | None
     session: Any
-    transport: Any
+    transport: Transport | None
     clock: Clock | None
     sleep: Sleep | None
 

@@ -1,7 +1,9 @@
 """The pepperpy-core exception tree.
 
 Every error the library raises derives from :class:`PepperPyError`, so one ``except`` clause
-catches them all; no caller ever needs to import aiohttp or websockets to catch ours::
+catches them all; no caller ever needs to import aiohttp or websockets to catch ours. Where
+callers are used to catching a built-in, ours is one too (shown as "also"). A test
+(``tests/test_exceptions.py``) checks that this drawing is the code's hierarchy::
 
     PepperPyError
     +-- ConfigurationError            (also ValueError)   bad argument or setting
@@ -12,20 +14,22 @@ catches them all; no caller ever needs to import aiohttp or websockets to catch 
     |   +-- TransportError                                the request did not get a response
     |   |   +-- ConnectionError       (also builtins.ConnectionError)
     |   |   +-- TimeoutError          (also builtins.TimeoutError)
-    |   |   +-- TooManyRedirectsError
+    |   +-- TooManyRedirectsError                         more than max_redirects; final
+    |   +-- BodyNotReplayableError                        a one-shot body needed again
     |   +-- HTTPStatusError                               raise_for_status() on a 4xx/5xx
     |   +-- ResponseTooLargeError                         buffered body over max_body_size
     |   +-- DecodingError             (also ValueError)   .json() on a body that is not JSON
+    |   +-- ResponseNotReadError      (also RuntimeError) body used before read(), or twice
     +-- RateLimitError = RateLimitException               limit hit (client side or persistent 429)
     +-- WebSocketError
-    |   +-- WebSocketConnectionError  (also ConnectionError above)
-    |   +-- WebSocketClosedError                          send/receive on a closed socket
+    |   +-- WebSocketConnectionError  (also builtins.ConnectionError) cannot connect, lost
     |   |   +-- WebSocketHandshakeError                   handshake refused (status)
     |   |   +-- WebSocketDisconnectedError                open socket lost (code, reason)
+    |   +-- WebSocketClosedError      (also ClientClosedError) send/receive after close()
     |   +-- WebSocketDecodeError      (also ValueError)   text message that is not JSON
     |   +-- WebSocketOutboxFullError                      no room to keep a frame for replay
-    |   +-- MessageTooLargeError
-    +-- DownloadException = DownloadError
+    |   +-- MessageTooLargeError                          a message over max_size
+    +-- DownloadError = DownloadException
     |   +-- DownloadStalledException                      progress below the minimum speed
     |   +-- ChecksumMismatchError
     +-- VisionError                                       Binance Vision archive problems
@@ -34,15 +38,32 @@ catches them all; no caller ever needs to import aiohttp or websockets to catch 
     +-- ProbeError                                        a connectivity probe found its target down
     +-- OptionalDependencyError       (also ImportError)  an optional extra is not installed
 
-Errors carry context as attributes: ``request``, ``response``, ``retry_after``, ``attempts``.
-The older names are the same class, not copies:
-``RateLimitException is RateLimitError`` and ``DownloadException is DownloadError``.
+Errors carry context as attributes: ``request``, ``response``, ``attempts`` on every error, and
+the keywords each class documents (``retry_after``, ``status``, ``code``, ``url``...). The
+keywords are explicit: a misspelled one is a ``TypeError``. The older names are the same
+class, not copies: ``RateLimitException is RateLimitError`` and ``DownloadException is
+DownloadError``.
+
+``ConnectionError`` and ``TimeoutError`` shadow the built-ins: they are importable by name
+(``from pepperpy_core import ConnectionError``) but left out of ``__all__``, so a star import
+does not change what ``except ConnectionError`` catches in your module (ours are subclasses of
+the built-ins, so catching the built-in catches ours too).
+
+An error pickles (for ``multiprocessing`` and ``concurrent.futures``) with its message and plain
+attributes; ``request`` and ``response`` stay behind, as they hold live connections.
+
+Besides this tree, a call can raise what any Python call can: a ``TypeError`` for a wrong call
+(an unknown keyword, a missing argument), and ``asyncio.CancelledError`` when cancelled.
 """
 
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any
+import datetime as dt
+import os
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from typing_extensions import Unpack
 
 if TYPE_CHECKING:
     from pepperpy_core.http.models import Request, Response
@@ -53,7 +74,6 @@ __all__ = [
     "ChecksumMismatchError",
     "ClientClosedError",
     "ConfigurationError",
-    "ConnectionError",
     "DecodingError",
     "DownloadError",
     "DownloadException",
@@ -67,8 +87,8 @@ __all__ = [
     "ProbeError",
     "RateLimitError",
     "RateLimitException",
+    "ResponseNotReadError",
     "ResponseTooLargeError",
-    "TimeoutError",
     "TooManyRedirectsError",
     "TransportError",
     "UnsafeArchiveError",
@@ -84,6 +104,14 @@ __all__ = [
 ]
 
 
+class ErrorContext(TypedDict, total=False):
+    """The context every error takes as keywords (see :class:`PepperPyError`)."""
+
+    request: Request | None
+    response: Response | None
+    attempts: int | None
+
+
 class PepperPyError(Exception):
     """Root of every error raised by pepperpy-core."""
 
@@ -94,17 +122,21 @@ class PepperPyError(Exception):
         request: Request | None = None,
         response: Response | None = None,
         attempts: int | None = None,
-        **context: Any,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.request = request
         self.response = response
         self.attempts = attempts
-        self.context = context
 
     def __str__(self) -> str:
         return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from the message, then the plain attributes; request and response hold live
+        # connections and client state, so they do not travel.
+        state = {**self.__dict__, "request": None, "response": None}
+        return type(self), (self.message,), state
 
 
 class ConfigurationError(PepperPyError, ValueError):
@@ -145,7 +177,7 @@ class TimeoutError(TransportError, builtins.TimeoutError):  # deliberate: also t
     """A connect, read or total timeout expired. Also a built-in ``TimeoutError``."""
 
 
-class TooManyRedirectsError(TransportError):
+class TooManyRedirectsError(HTTPError):
     """More redirects than ``max_redirects`` were followed. Final: never retried."""
 
 
@@ -156,11 +188,13 @@ class BodyNotReplayableError(HTTPError):
 
 
 class HTTPStatusError(HTTPError):
-    """The server answered with a 4xx or 5xx status (from ``raise_for_status()``)."""
+    """The server answered with a 4xx or 5xx status (from ``raise_for_status()``);
+    ``status`` is that status."""
 
-    @property
-    def status(self) -> int | None:
-        return None if self.response is None else self.response.status
+    def __init__(self, message: str = "", **context: Unpack[ErrorContext]) -> None:
+        super().__init__(message, **context)
+        response = context.get("response")
+        self.status: int | None = None if response is None else response.status
 
 
 class ResponseTooLargeError(HTTPError):
@@ -171,12 +205,23 @@ class DecodingError(HTTPError, ValueError):
     """A body could not be decoded as asked (for example ``.json()`` on HTML)."""
 
 
+class ResponseNotReadError(HTTPError, RuntimeError):
+    """A response body was used in a way its state does not allow: ``.content`` before
+    ``await response.read()``, or a stream iterated a second time. Also a ``RuntimeError``."""
+
+
 class RateLimitError(PepperPyError):
     """A rate limit was hit: raised by the client-side limiter in raising mode, or when a server
     keeps answering 429 past the retries. ``retry_after`` is the suggested wait in seconds."""
 
-    def __init__(self, message: str = "", *, retry_after: float | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        retry_after: float | None = None,
+        **context: Unpack[ErrorContext],
+    ) -> None:
+        super().__init__(message, **context)
         self.retry_after = retry_after
 
 
@@ -188,8 +233,9 @@ class WebSocketError(PepperPyError):
     """Base of the WebSocket errors."""
 
 
-class WebSocketConnectionError(WebSocketError, ConnectionError):
-    """A WebSocket could not connect, or its connection was lost."""
+class WebSocketConnectionError(WebSocketError, builtins.ConnectionError):
+    """A WebSocket could not connect, or its connection was lost. Also a built-in
+    ``ConnectionError``; not an :class:`HTTPError`."""
 
 
 class WebSocketClosedError(WebSocketError, ClientClosedError):
@@ -204,8 +250,14 @@ class WebSocketHandshakeError(WebSocketConnectionError):
     """The server refused the WebSocket opening handshake; ``status`` is its HTTP status (or
     None when the answer was not valid HTTP)."""
 
-    def __init__(self, message: str = "", *, status: int | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status: int | None = None,
+        **context: Unpack[ErrorContext],
+    ) -> None:
+        super().__init__(message, **context)
         self.status = status
 
 
@@ -214,9 +266,14 @@ class WebSocketDisconnectedError(WebSocketConnectionError):
     frame) or broken (``code`` is 1006, no close frame)."""
 
     def __init__(
-        self, message: str = "", *, code: int | None = None, reason: str = "", **kw: Any
+        self,
+        message: str = "",
+        *,
+        code: int | None = None,
+        reason: str = "",
+        **context: Unpack[ErrorContext],
     ) -> None:
-        super().__init__(message, **kw)
+        super().__init__(message, **context)
         self.code = code
         self.reason = reason
 
@@ -229,8 +286,14 @@ class WebSocketOutboxFullError(WebSocketError):
 class WebSocketDecodeError(WebSocketError, ValueError):
     """A text message was not valid JSON; ``data`` holds the raw text."""
 
-    def __init__(self, message: str = "", *, data: str = "", **kw: Any) -> None:
-        super().__init__(message, **kw)
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        data: str = "",
+        **context: Unpack[ErrorContext],
+    ) -> None:
+        super().__init__(message, **context)
         self.data = data
 
 
@@ -242,10 +305,10 @@ class DownloadError(PepperPyError):
         message: str = "",
         *,
         url: str | None = None,
-        path: Any = None,
-        **kw: Any,
+        path: str | os.PathLike[str] | None = None,
+        **context: Unpack[ErrorContext],
     ) -> None:
-        super().__init__(message, **kw)
+        super().__init__(message, **context)
         self.url = url
         self.path = path
 
@@ -262,9 +325,16 @@ class ChecksumMismatchError(DownloadError):
     """The downloaded bytes do not match the expected checksum."""
 
     def __init__(
-        self, message: str = "", *, expected: str = "", actual: str = "", **kw: Any
+        self,
+        message: str = "",
+        *,
+        expected: str = "",
+        actual: str = "",
+        url: str | None = None,
+        path: str | os.PathLike[str] | None = None,
+        **context: Unpack[ErrorContext],
     ) -> None:
-        super().__init__(message, **kw)
+        super().__init__(message, url=url, path=path, **context)
         self.expected = expected
         self.actual = actual
 
@@ -274,7 +344,20 @@ class VisionError(PepperPyError):
 
 
 class VisionDataNotFoundError(VisionError):
-    """The archive has no file for the requested day or month (the server answered 404)."""
+    """The archive has no file for the requested day or month (the server answered 404);
+    ``url`` and ``date`` say which."""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        url: str | None = None,
+        date: dt.date | None = None,
+        **context: Unpack[ErrorContext],
+    ) -> None:
+        super().__init__(message, **context)
+        self.url = url
+        self.date = date
 
 
 class UnsafeArchiveError(VisionError):
@@ -285,8 +368,14 @@ class ProbeError(PepperPyError):
     """A connectivity probe found its target down or answering wrongly (an unexpected HTTP
     status, a captive portal's login page); ``target`` names the probe."""
 
-    def __init__(self, message: str = "", *, target: str = "", **kw: Any) -> None:
-        super().__init__(message, **kw)
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        target: str = "",
+        **context: Unpack[ErrorContext],
+    ) -> None:
+        super().__init__(message, **context)
         self.target = target
 
 

@@ -28,6 +28,7 @@ from typing import IO, Any
 
 import pepperpy_core._observe as _observe
 from pepperpy_core._redact import REDACTED, is_secret_name, redact_headers, redact_text, redact_url
+from pepperpy_core.exceptions import ConfigurationError
 
 __all__ = [
     "REDACTED",
@@ -181,7 +182,7 @@ def configure_logging(
     """
     numeric = logging.getLevelName(level.upper()) if isinstance(level, str) else level
     if not isinstance(numeric, int) or isinstance(numeric, bool):
-        raise ValueError(f"configure_logging: unknown level {level!r}")
+        raise ConfigurationError(f"configure_logging(level=...): unknown level {level!r}")
     import structlog
 
     shared: list[Any] = [

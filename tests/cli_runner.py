@@ -30,15 +30,18 @@ async def cli(*args: str, stdin: bytes | None = None, timeout: float = 60,
     return proc.returncode, out.decode(), err.decode()
 
 
-async def cli_on_terminal(*args: str, timeout: float = 60,
-                          stderr_on_terminal: bool = False) -> tuple[int, str, str]:
+async def cli_on_terminal(*args: str, timeout: float = 60, stderr_on_terminal: bool = False,
+                          stdout_on_terminal: bool = True) -> tuple[int, str, str]:
     """Run ``pepperpy-core ARGS`` with stdout on a pseudo-terminal (stderr on a pipe, or on the
     terminal too with ``stderr_on_terminal``, then returned empty); (exit code, what the
-    terminal showed, stderr). The terminal text keeps its colours."""
+    terminal showed, stderr). The terminal text keeps its colours. ``stdout_on_terminal=False``
+    (with ``stderr_on_terminal``) puts only stderr on the terminal, as in ``... --json | jq``:
+    the third value is then stdout."""
     leader, follower = pty.openpty()
     try:
         proc = await asyncio.create_subprocess_exec(
-            SCRIPT, *args, stdin=asyncio.subprocess.DEVNULL, stdout=follower,
+            SCRIPT, *args, stdin=asyncio.subprocess.DEVNULL,
+            stdout=follower if stdout_on_terminal else asyncio.subprocess.PIPE,
             stderr=follower if stderr_on_terminal else asyncio.subprocess.PIPE,
             env={**os.environ, "COLUMNS": "100", "TERM": "xterm-256color"},
         )
@@ -58,7 +61,8 @@ async def cli_on_terminal(*args: str, timeout: float = 60,
                 chunks.append(data)
 
         reading = loop.run_in_executor(None, drain)
-        err = b"" if proc.stderr is None else await asyncio.wait_for(proc.stderr.read(), timeout)
+        piped = proc.stderr or proc.stdout
+        err = b"" if piped is None else await asyncio.wait_for(piped.read(), timeout)
         await asyncio.wait_for(proc.wait(), timeout)
         await asyncio.wait_for(reading, timeout)
     finally:

@@ -20,7 +20,8 @@ ROOT = Path(pepperpy_core.__file__).parent
 #: Area (first name under ``pepperpy_core``; "" for the package's own ``__init__``) -> layer.
 LAYERS: dict[str, int] = {
     "_version": 0, "_redact": 0, "_hashing": 0, "_backoff": 0, "_lazy": 0, "_observe": 0,
-    "exceptions": 1, "logging": 1,
+    "_signature": 0,
+    "exceptions": 1, "logging": 2,
     "http": 3,
     "behaviours": 4,
     "websocket": 5, "download": 5,

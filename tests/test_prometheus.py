@@ -14,7 +14,13 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.parser import text_string_to_metric_families
 
-from pepperpy_core import ConfigurationError, ConnectionError, HttpClient, MetricsClient
+from pepperpy_core import (
+    ConfigurationError,
+    ConnectionError,
+    HttpClient,
+    MetricsClient,
+    NetworkManager,
+)
 from pepperpy_core.behaviours import EventCounters, HttpMetrics
 from pepperpy_core.behaviours.metrics import HostLabels
 from pepperpy_core.download import DownloadHandler
@@ -155,9 +161,18 @@ async def test_event_counters_count_websocket_download_and_network(
             handler = DownloadHandler(http, max_retries=0, sleep=FakeClock().sleep)
             assert await handler.download_file(observed.url("/file.bin"), tmp_path / "f.bin")
             assert not await handler.download_file(observed.url("/none"), tmp_path / "n.bin")
-        network = get_logger("pepperpy_core.network")
-        network.warning("network.offline", previous=None, error="down")
-        network.info("network.online", previous=False, latency_ms=1.0)
+        listener = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+        port = listener.sockets[0].getsockname()[1]
+        async with NetworkManager(targets=[f"127.0.0.1:{port}"], offline_after=1,
+                                  online_after=1, timeout=1.0) as monitor:
+            assert await monitor.check_connection() is True  # the TCP target answers
+            listener.close()
+            await listener.wait_closed()
+            assert await monitor.check_connection() is False  # refused: offline
+            listener = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", port)
+            assert await monitor.check_connection() is True
+        listener.close()
+        await listener.wait_closed()
     get_logger("pepperpy_core.network").warning("network.offline")  # closed: not counted
     snap = counters.snapshot()
     assert snap["websocket_connections"] == 2 and snap["websocket_reconnects"] == 1
@@ -170,6 +185,7 @@ async def test_event_counters_count_websocket_download_and_network(
     assert got[("pepperpy_downloads_total", host | {("result", "failed")})] == 1
     assert got[("pepperpy_download_bytes_total", host)] == 1000
     assert got[("pepperpy_network_transitions_total", frozenset({("state", "offline")}))] == 1
+    assert got[("pepperpy_network_transitions_total", frozenset({("state", "online")}))] == 2
     assert got[("pepperpy_network_online", frozenset())] == 1
 
 

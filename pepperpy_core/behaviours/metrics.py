@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from typing_extensions import Unpack
 
 from pepperpy_core.behaviours._mixin import Clock, TimedMixin
-from pepperpy_core.config import ClientOptions
+from pepperpy_core.behaviours.options import MetricsClientForwards
 from pepperpy_core.http.chain import RANK_METRICS, CallNext, Middleware
 from pepperpy_core.http.client import HttpClient
 from pepperpy_core.http.models import Request, Response
@@ -287,7 +287,7 @@ class HttpMetrics:
         return register(self, registry, prefix=prefix)
 
     def log(self, logger: Any = None, event: str = "http.metrics") -> None:
-        """Emit the snapshot as one structlog event at INFO (to ``logger`` or the library's)."""
+        """Emit the snapshot as one log event at INFO (to ``logger`` or the library's)."""
         (logger or _log).info(event, **self.snapshot())
 
 
@@ -360,6 +360,6 @@ class MetricsClient(MetricsMixin, HttpClient):
     constant memory; every keyword is :class:`HttpClient`'s (plus ``metrics=``)."""
 
     def __init__(
-        self, *, metrics: HttpMetrics | None = None, **kwargs: Unpack[ClientOptions]
+        self, *, metrics: HttpMetrics | None = None, **kwargs: Unpack[MetricsClientForwards]
     ) -> None:
         super().__init__(metrics=metrics, **kwargs)

@@ -103,13 +103,13 @@ def check_plan(urls: Sequence[str], sha256: Sequence[str] | None) -> list[str]:
             f"--sha256 given {len(sha256)} time(s) for {len(urls)} URL(s); give one per URL"
         )
     full = [guess_url(url) for url in urls]
-    seen: dict[str, str] = {}
+    seen: set[str] = set()
     names: dict[str, str] = {}
     for url in full:
         check_url(url)
         if url in seen:
             raise UsageError(f"URL given twice: {redact_url(url)}")
-        seen[url] = url
+        seen.add(url)
         name = filename_for(url)
         if name in names:
             raise UsageError(

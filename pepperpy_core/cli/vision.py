@@ -13,11 +13,17 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pepperpy_core.cli._common import EXIT_FAILURE, EXIT_OK
 from pepperpy_core.exceptions import ConfigurationError
-from pepperpy_core.vision.paths import DEFAULT_BASE_URL, VisionFile, frequencies
+
+if TYPE_CHECKING:
+    from pepperpy_core.vision.paths import VisionFile
+
+#: The public archive (``pepperpy_core.vision.DEFAULT_BASE_URL``), spelt out here so that
+#: ``vision --help`` does not load the Vision package (and pydantic with it).
+DEFAULT_BASE_URL = "https://data.binance.vision"
 
 _DOWNLOAD_HELP = """\
 Download Binance Vision data for one symbol and date range, verify every zip against its
@@ -219,6 +225,8 @@ async def run_vision_download(args: argparse.Namespace, *, out: TextIO | None = 
 async def run_vision_list(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Print one archive file per line (its path under the archive root)."""
     out = out or sys.stdout
+    from pepperpy_core.vision.paths import frequencies
+
     published = frequencies(args.market, args.data_type)
     frequency = args.frequency or published[0]
     if frequency not in published:
@@ -366,26 +374,6 @@ def _require_pyarrow() -> None:
         ) from None
 
 
-def _log_through(stream: Any) -> dict[str, Any] | None:
-    """Point structlog's printer at ``stream`` (the bar's stderr proxy), so that a warning
-    printed while the bar is live lands above it instead of tearing through it. Returns the
-    configuration to restore (None when structlog is not configured)."""
-    import structlog
-
-    if not structlog.is_configured():
-        return None
-    saved = structlog.get_config()
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=stream))
-    return saved
-
-
-def _restore_logging(saved: dict[str, Any] | None) -> None:
-    if saved is not None:
-        import structlog
-
-        structlog.configure(**saved)
-
-
 #: What a file event means to a user; events not listed (downloaded, cached) are quiet.
 _EVENTS = {
     "replaced": "changed upstream since it was cached; downloaded again",
@@ -405,7 +393,6 @@ class _FileBar:
     def __init__(self, total: int) -> None:
         self.total = total
         self.progress: Any = None
-        self._logging: dict[str, Any] | None = None
         if sys.stderr.isatty():
             try:
                 from rich.console import Console
@@ -417,13 +404,13 @@ class _FileBar:
 
     def __enter__(self) -> _FileBar:
         if self.progress is not None:
-            self.progress.start()  # stderr now goes through the bar's console (above it)
-            self._logging = _log_through(sys.stderr)
+            # From here sys.stderr is the bar's proxy: log records (the library's handler
+            # writes to the current sys.stderr) and warnings print above the bar.
+            self.progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.progress is not None:
-            _restore_logging(self._logging)
             self.progress.stop()
 
     def note(self, text: str) -> None:

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pepperpy_core.download.handler import DownloadHandler, DownloadResult
+from typing_extensions import Unpack
+
+from pepperpy_core.download.handler import DownloadHandler, DownloadResult, HandlerOptions
 from pepperpy_core.download.progress import DownloadProgress
 from pepperpy_core.exceptions import ConfigurationError, DownloadError
 
@@ -127,7 +129,7 @@ async def download_files_concurrently(
     progress: AggregateCallback | None = None,
     keep_partial: bool = True,
     on_outcome: OutcomeCallback | None = None,
-    **handler_options: Any,
+    **handler_options: Unpack[HandlerOptions],
 ) -> list[FileOutcome]:
     """Download ``urls`` with at most ``max_concurrent`` transfers in flight.
 
@@ -209,3 +211,17 @@ def _paths_for(
             f"local_paths: {len(paths)} paths for {len(urls)} URLs; give one per URL or a folder"
         )
     return paths
+
+
+def _show_handler_keywords() -> None:
+    """List the handler's keywords in ``download_files_concurrently``'s signature."""
+    own = inspect.signature(download_files_concurrently)
+    handler = [p for name, p in inspect.signature(DownloadHandler).parameters.items()
+               if name in HandlerOptions.__annotations__]
+    fixed = [p for p in own.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    download_files_concurrently.__signature__ = own.replace(  # type: ignore[attr-defined]
+        parameters=[*fixed, *handler]
+    )
+
+
+_show_handler_keywords()

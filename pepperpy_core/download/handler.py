@@ -34,7 +34,9 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypedDict
+
+from typing_extensions import Unpack
 
 from pepperpy_core._backoff import parse_retry_after
 from pepperpy_core._hashing import sha256_file
@@ -53,7 +55,9 @@ from pepperpy_core.http.models import Response
 from pepperpy_core.http.retry import RetryPolicy
 from pepperpy_core.logging import get_logger, redact_url
 
-__all__ = ["DownloadHandler", "DownloadResult", "ProgressCallback"]
+__all__ = [
+    "DownloadHandler", "DownloadOptions", "DownloadResult", "HandlerOptions", "ProgressCallback",
+]
 
 _log = get_logger("pepperpy_core.download")
 
@@ -202,6 +206,33 @@ class _Job:
         return True
 
 
+class HandlerOptions(TypedDict, total=False):
+    """:class:`DownloadHandler`'s keywords but ``progress``, for the functions that make one
+    (``download_files_concurrently(..., chunk_size=...)``); a test keeps the lists the same."""
+
+    chunk_size: int
+    max_retries: int
+    retry_policy: RetryPolicy | None
+    min_speed: float | None
+    stall_window: float
+    sleep: Callable[[float], Awaitable[Any]]
+    clock: Callable[[], float]
+
+
+class DownloadOptions(TypedDict, total=False):
+    """:meth:`DownloadHandler.download`'s keywords, which :meth:`~DownloadHandler.download_file`
+    takes too; a test keeps the lists the same."""
+
+    sha256: str | None
+    checksum_url: str | None
+    overwrite: bool
+    skip_if_same: bool
+    expected_size: int | None
+    compute_sha256: bool
+    progress: ProgressCallback | None
+    keep_partial: bool
+
+
 class DownloadHandler:
     """Downloads files through an :class:`HttpClient` (or a raw aiohttp/httpx client, wrapped
     over the same session by :func:`~pepperpy_core.http.factory.as_http_client`).
@@ -270,7 +301,7 @@ class DownloadHandler:
     # ----------------------------------------------------------------- public API
 
     async def download_file(
-        self, url: str, local_path: str | os.PathLike[str], **options: Any
+        self, url: str, local_path: str | os.PathLike[str], **options: Unpack[DownloadOptions]
     ) -> bool:
         """Download ``url`` to ``local_path``; True on success, False on failure (the reason
         is logged and kept in :attr:`last_error`). Options as for :meth:`download`."""
@@ -778,3 +809,9 @@ def _final(job: _Job, exc: Exception) -> DownloadError:
     error.attempts = job.attempts
     error.response = getattr(exc, "response", None)
     return error
+
+
+# download_file takes download's keywords: show them (inspect.signature, help(), IDEs).
+DownloadHandler.download_file.__signature__ = inspect.signature(  # type: ignore[attr-defined]
+    DownloadHandler.download
+).replace(return_annotation="bool")

@@ -24,7 +24,9 @@ from urllib.parse import urlencode, urljoin
 from multidict import CIMultiDict
 from typing_extensions import Self, Unpack
 
+from pepperpy_core._signature import class_signature
 from pepperpy_core.config import (
+    DEFAULT,
     DEFAULT_MAX_BODY,
     Backend,
     Clock,
@@ -64,14 +66,8 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
 
 
-class _Default:
-    """The marker of an argument left out (``retries``: the class's default policy)."""
-
-    def __repr__(self) -> str:
-        return "<default>"
-
-
-_UNSET: Any = _Default()
+#: An argument left out (the public :data:`~pepperpy_core.config.DEFAULT`).
+_UNSET: Any = DEFAULT
 #: ``scheme://`` at the start: an absolute URL (a relative one may carry "://" in its query).
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 #: How many checked URLs a client remembers (then it starts afresh).
@@ -230,7 +226,7 @@ class HttpClient:
         """Give every subclass a signature that shows all it takes, HttpClient's options
         included (``inspect.signature(CachedClient)``, ``help()``, IDEs)."""
         super().__init_subclass__(**kwargs)
-        cls.__signature__ = _class_signature(cls)  # type: ignore[attr-defined]
+        cls.__signature__ = class_signature(cls)  # type: ignore[attr-defined]
 
     def _endpoint(self, own_transport: bool) -> CallNext:
         """The chain's last step. The aiohttp transport this client made logs each attempt and
@@ -580,27 +576,6 @@ def _monotonic() -> float:
     return time.monotonic()
 
 
-def _class_signature(cls: type) -> inspect.Signature:
-    """``cls``'s own positional parameters, then every keyword-only parameter of the classes
-    it is built from (its own first, ``HttpClient``'s last), without ``**options``."""
-    first = inspect.signature(cls.__init__)  # type: ignore[misc]
-    positional = [p for p in list(first.parameters.values())[1:]
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    seen = {p.name for p in positional}
-    keywords: list[inspect.Parameter] = []
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None or klass is object:
-            continue
-        params = list(inspect.signature(init).parameters.values())[1:]
-        for p in params:
-            if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name in seen:
-                continue
-            seen.add(p.name)
-            keywords.append(p.replace(kind=p.KEYWORD_ONLY))
-    return inspect.Signature([*positional, *keywords], return_annotation=None)
-
-
 def _check_client_arguments(base_url: Any, headers: Any, options: dict[str, Any]) -> None:
     """The client's arguments that would change requests on the wire, checked before the
     configuration is built: a mapping of valid headers, a control-free base_url, proxy and
@@ -679,7 +654,7 @@ def _checked_options(owner: str, verb: str, options: Mapping[str, Any]) -> dict[
         hint = f"; did you mean {meant}=?" if meant else ""
         raise TypeError(f"{owner}.{verb}() got an unexpected keyword argument {name!r}{hint}")
     built = {k: v for k, v in options.items() if k in _BUILD_ARGS}
-    layers = {k: v for k, v in options.items() if k in _LAYER_OPTIONS}
+    layers = {k: v for k, v in options.items() if k in _LAYER_OPTIONS and v is not _UNSET}
     custom = options.get("extensions")
     if custom is not None:
         if not isinstance(custom, Mapping):
@@ -799,3 +774,29 @@ def _redirected(request: Request, response: Response) -> Request:
         headers.popall("Content-Type", None)
         headers.popall("Content-Length", None)
     return request.copy_with(url=target, method=method, headers=headers, body=body, files=files)
+
+
+#: What leaving out each verb keyword means, for the verbs' signatures.
+_VERB_DEFAULTS: dict[str, Any] = {"json": DEFAULT, "timeout": DEFAULT, "retries": DEFAULT,
+                                  "cache": DEFAULT, "follow_redirects": DEFAULT, "weight": 1}
+
+
+def _show_verb_keywords() -> None:
+    """Give each verb a signature that lists :class:`RequestOptions`' keywords one by one
+    (``inspect.signature``, ``help()``, IDEs), as type checkers already see them through
+    ``Unpack``; the functions themselves are unchanged."""
+    keywords = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
+                          default=_VERB_DEFAULTS.get(name),
+                          annotation=getattr(annotation, "__forward_arg__", annotation))
+        for name, annotation in RequestOptions.__annotations__.items()
+    ]
+    for verb in ("request", "get", "post", "put", "patch", "delete", "head", "options",
+                 "stream"):
+        function = HttpClient.__dict__[verb]
+        signature = inspect.signature(function)
+        fixed = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+        function.__signature__ = signature.replace(parameters=[*fixed, *keywords])
+
+
+_show_verb_keywords()

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import aiohttp
 
-from pepperpy_core.exceptions import ConfigurationError, OptionalDependencyError
+from pepperpy_core.exceptions import ClientClosedError, ConfigurationError, OptionalDependencyError
 from pepperpy_core.http.client import HttpClient
 from pepperpy_core.http.models import Timeout
 
@@ -57,7 +57,7 @@ class AiohttpSession:
         """The underlying ClientSession (created now if needed: call it inside a loop)."""
         if self._session is None:
             if self._closed:
-                raise RuntimeError("this aiohttp client was closed; create a new one")
+                raise ClientClosedError("this aiohttp client was closed; create a new one")
             self._session = self._factory()
         return self._session
 

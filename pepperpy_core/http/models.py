@@ -16,7 +16,13 @@ from typing import IO, Any, Union
 
 from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
 
-from pepperpy_core.exceptions import DecodingError, HTTPStatusError, ResponseTooLargeError
+from pepperpy_core.exceptions import (
+    ArgumentTypeError,
+    DecodingError,
+    HTTPStatusError,
+    ResponseNotReadError,
+    ResponseTooLargeError,
+)
 from pepperpy_core.http._body import OneShotBody, SeekableBody, stream_body
 from pepperpy_core.logging import redact_url
 
@@ -104,7 +110,9 @@ class FilePart:
         if hasattr(value, "read"):
             raw_name = getattr(value, "name", None)
             return cls(value, Path(raw_name).name if isinstance(raw_name, str) else name)
-        raise TypeError(f"files[{name!r}]: expected bytes, a path or a binary file object")
+        raise ArgumentTypeError(
+            f"files[{name!r}]: expected bytes, a path or a binary file object"
+        )
 
 
 class Request:
@@ -349,10 +357,13 @@ class Response:
 
     @property
     def content(self) -> bytes:
-        """The buffered body. Raises ``RuntimeError`` on a streamed response not yet read."""
+        """The buffered body. Raises :class:`ResponseNotReadError` (a ``RuntimeError``) on a
+        streamed response not yet read."""
         if self._body is None:
             if self._stream is not None:
-                raise RuntimeError("response body not read yet: await response.read() first")
+                raise ResponseNotReadError(
+                    "response body not read yet: await response.read() first"
+                )
             return b""
         return self._body
 
@@ -398,7 +409,7 @@ class Response:
         if self._stream is None:
             return
         if self._stream.consumed:
-            raise RuntimeError("the response stream was already consumed")
+            raise ResponseNotReadError("the response stream was already consumed")
         try:
             async for chunk in self._stream.iter_chunks(chunk_size):
                 yield chunk

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pepperpy_core._backoff import full_jitter, parse_retry_after
-from pepperpy_core.exceptions import ConfigurationError, TooManyRedirectsError, TransportError
+from pepperpy_core.exceptions import ConfigurationError, TransportError
 from pepperpy_core.http._body import can_resend
 from pepperpy_core.http.chain import RANK_RETRY, CallNext
 from pepperpy_core.http.models import Request, Response
@@ -113,9 +113,7 @@ class RetryPolicy:
 
     def error_verdict(self, request: Request, error: TransportError) -> bool:
         """Whether a transport failure should be retried (attempt budget aside). Too many
-        redirects is final: the same request would loop again."""
-        if isinstance(error, TooManyRedirectsError):
-            return False
+        redirects is not a transport failure: it is final, the same request would loop again."""
         return not error.request_sent or self.allows_method(request.method)
 
 

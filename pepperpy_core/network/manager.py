@@ -17,8 +17,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import Unpack
 
-from pepperpy_core.config import validate_config
+from pepperpy_core.config import ClientOptions, validate_config
 from pepperpy_core.exceptions import ClientClosedError, ConfigurationError
 from pepperpy_core.http.client import HttpClient
 from pepperpy_core.logging import get_logger
@@ -33,6 +34,7 @@ from pepperpy_core.network.state import ConnectionState, Hysteresis, Transition
 
 if TYPE_CHECKING:
     from pepperpy_core.websocket import WebSocket
+    from pepperpy_core.websocket.client import WebSocketOptions
 
 __all__ = ["NetworkManager", "NetworkManagerConfig"]
 
@@ -367,11 +369,12 @@ class NetworkManager:
         """Stop owning ``client`` (it stays open). Ignored when it is not registered."""
         self._clients = [c for c in self._clients if c is not client]
 
-    def http_client(self, *args: Any, **options: Any) -> HttpClient:
-        """A new :class:`HttpClient` (same arguments), registered with this manager."""
-        return self.register(HttpClient(*args, **options))
+    def http_client(self, **options: Unpack[ClientOptions]) -> HttpClient:
+        """A new :class:`HttpClient` (the same keywords, ``base_url=`` included), registered
+        with this manager."""
+        return self.register(HttpClient(**options))
 
-    def websocket(self, url: str, **options: Any) -> WebSocket:
+    def websocket(self, url: str, **options: Unpack[WebSocketOptions]) -> WebSocket:
         """A new ``WebSocket`` (same arguments), registered with this manager."""
         from pepperpy_core.websocket import WebSocket  # imported on use: an optional layer
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
+from pepperpy_core.exceptions import ConfigurationError
+
 __all__ = ["FakeClock"]
 
 
@@ -28,7 +30,7 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         """Move virtual time forward without sleeping."""
         if seconds < 0:
-            raise ValueError("FakeClock.advance: seconds must be >= 0")
+            raise ConfigurationError("FakeClock.advance(seconds): must be >= 0")
         self.now += seconds
 
     async def sleep(self, seconds: float) -> None:

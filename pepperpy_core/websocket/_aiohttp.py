@@ -252,8 +252,8 @@ class AiohttpConnection:
                 await self._ws.send_str(payload)
             else:
                 await self._ws.send_bytes(payload)
-        except (ConnectionError, OSError, RuntimeError) as exc:
-            raise self._lost_now() from exc
+        except (ConnectionError, OSError, RuntimeError):
+            raise self._lost_now() from None
 
     async def ping(self) -> asyncio.Future[float]:
         if self._done.is_set():
@@ -265,8 +265,8 @@ class AiohttpConnection:
         self._pings.append((payload, waiter))
         try:
             await self._ws.ping(payload)
-        except (ConnectionError, OSError, RuntimeError) as exc:
-            raise self._lost_now() from exc
+        except (ConnectionError, OSError, RuntimeError):
+            raise self._lost_now() from None
         return waiter
 
     async def wait_lost(self) -> WebSocketError:
@@ -361,7 +361,7 @@ async def open_connection(options: ConnectOptions) -> AiohttpConnection:
     except BaseException as exc:
         await session.close()
         if isinstance(exc, Exception):
-            raise _open_error(exc, where, options) from exc
+            raise _open_error(exc, where, options) from None
         raise
     return AiohttpConnection(session, ws, options.close_timeout, options.max_size)
 

@@ -234,20 +234,20 @@ class WireConnection:
         try:
             await self._ws.send(payload)
         except ConnectionClosed as exc:
-            raise ConnectionLost(translate_closed(exc, self.failure)) from exc
+            raise ConnectionLost(translate_closed(exc, self.failure)) from None
 
     async def recv(self) -> str | bytes:
         try:
             return await self._ws.recv()
         except ConnectionClosed as exc:
-            raise ConnectionLost(translate_closed(exc, self.failure)) from exc
+            raise ConnectionLost(translate_closed(exc, self.failure)) from None
 
     async def ping(self) -> asyncio.Future[float]:
         """Send a ping; the future completes when its pong (or a later one) arrives."""
         try:
             return await self._ws.ping()  # type: ignore[return-value]
         except ConnectionClosed as exc:
-            raise ConnectionLost(translate_closed(exc, self.failure)) from exc
+            raise ConnectionLost(translate_closed(exc, self.failure)) from None
 
     async def wait_lost(self) -> WebSocketError:
         """Wait until the connection is closed (by anyone); the error describing why."""
@@ -302,7 +302,7 @@ async def open_connection(options: ConnectOptions) -> WireConnection:
             **extra,
         )
     except Exception as exc:
-        raise translate_open_error(exc, options) from exc
+        raise translate_open_error(exc, options) from None
     compressed = options.compression and ws.protocol.extensions
     return WireConnection(ws, options.max_size if compressed else None)
 

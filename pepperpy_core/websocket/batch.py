@@ -15,9 +15,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pepperpy_core.exceptions import ConfigurationError
+from typing_extensions import Unpack
+
+from pepperpy_core.exceptions import ArgumentTypeError, ConfigurationError
 from pepperpy_core.logging import get_logger
-from pepperpy_core.websocket.client import WebSocket
+from pepperpy_core.websocket.client import BatchOptions, WebSocket
 from pepperpy_core.websocket.outbox import OutboxPolicy
 
 __all__ = ["BatchWebSocket"]
@@ -55,7 +57,7 @@ class BatchWebSocket(WebSocket):
         *,
         outbox: OutboxPolicy | None = _DEFAULT_OUTBOX,
         clock: Callable[[], float] | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[BatchOptions],
     ) -> None:
         super().__init__(url, outbox=outbox, **kwargs)
         if batch_size < 1:
@@ -76,7 +78,9 @@ class BatchWebSocket(WebSocket):
         """Add ``data`` to the batch; send the batch when full or older than the interval."""
         self._check_not_closed()
         if isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError("BatchWebSocket sends JSON arrays; binary messages cannot be batched")
+            raise ArgumentTypeError(
+                "BatchWebSocket.send(data): sends JSON arrays; binary messages cannot be batched"
+            )
         self._encoded.append(self._json_text(data))
         self.batch.append(data)
         self._has_items.set()

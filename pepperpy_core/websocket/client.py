@@ -17,11 +17,13 @@ import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypedDict, overload
 
 import pepperpy_core._observe as _observe
+from pepperpy_core._signature import class_signature
 from pepperpy_core.behaviours import RateLimit
 from pepperpy_core.exceptions import (
+    ArgumentTypeError,
     ConfigurationError,
     MessageTooLargeError,
     WebSocketClosedError,
@@ -46,7 +48,7 @@ from pepperpy_core.websocket.outbox import Outbox, OutboxPolicy
 from pepperpy_core.websocket.reconnect import ReconnectPolicy, retry_connect
 from pepperpy_core.websocket.sendrate import SendRate
 
-__all__ = ["WebSocket"]
+__all__ = ["BatchOptions", "RetryOptions", "WebSocket", "WebSocketOptions"]
 
 _log = get_logger("pepperpy_core.websocket")
 
@@ -59,6 +61,51 @@ _JSON_CONTAINERS = (dict, list)
 _DEDUPE_MEMORY = 10_000  # keys remembered by dedupe_key
 Backend = Literal["websockets", "aiohttp"]
 _DEFAULT_BACKEND: Backend = "websockets"  # what backend=None means (the suite runs on both)
+
+
+class _SocketOptions(TypedDict, total=False):
+    headers: Mapping[str, str] | None
+    subprotocols: Sequence[str] | None
+    verify_ssl: bool
+    ssl_context: ssl.SSLContext | None
+    max_size: int | None
+    compression: bool
+    open_timeout: float | None
+    close_timeout: float | None
+    ping_interval: float | None
+    ping_timeout: float | None
+    proxy: str | bool | None
+    reconnect: ReconnectPolicy | None
+    send_wait: float | None
+    decode_json: bool
+    dumps: Callable[[Any], str] | None
+    loads: Callable[[str | bytes], Any] | None
+    send_rate: RateLimit | None
+    max_connection_age: float | None
+    dedupe_key: Callable[[Any], Hashable] | None
+    backend: Backend | None
+    sleep: Sleep | None
+    random: Callable[[], float] | None
+
+
+class BatchOptions(_SocketOptions, total=False):
+    """What :class:`BatchWebSocket` forwards (its own ``clock`` is the batch timer's, and it
+    names ``outbox`` itself)."""
+
+    auto_reconnect: bool | None
+
+
+class RetryOptions(_SocketOptions, total=False):
+    """What :class:`RetryWebSocket` forwards (it sets ``auto_reconnect`` itself)."""
+
+    clock: Callable[[], float] | None
+    outbox: OutboxPolicy | None
+
+
+class WebSocketOptions(BatchOptions, RetryOptions, total=False):
+    """Every keyword :class:`WebSocket` takes, for ``**options`` in the classes built on it
+    (``RetryWebSocket(url, 5, ping_interval=10)``). Types, defaults and units are documented
+    on ``WebSocket``; a test keeps the two lists the same."""
 
 
 def _consume_outcome(task: asyncio.Task[Any]) -> None:
@@ -232,6 +279,13 @@ class WebSocket:
         self.connections = 0  # successful opens so far; 2 or more means it reconnected
 
     # ----------------------------------------------------------------- state
+
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give every subclass a signature that shows all it takes, WebSocket's options
+        included (``inspect.signature(RetryWebSocket)``, ``help()``, IDEs)."""
+        super().__init_subclass__(**kwargs)
+        cls.__signature__ = class_signature(cls)  # type: ignore[attr-defined]
 
     @property
     def url(self) -> str:
@@ -541,7 +595,9 @@ class WebSocket:
                     return str(model_dump_json())
             return self._dumps(data)
         except (TypeError, ValueError) as exc:
-            raise TypeError(f"cannot send {type(data).__name__} as JSON: {exc}") from exc
+            raise ArgumentTypeError(
+                f"send(data): cannot send {type(data).__name__} as JSON: {exc}"
+            ) from exc
 
     async def _send_payload(self, payload: str | bytes) -> None:
         """Send on the open connection, waiting (``send_wait``) for a reconnect in progress."""
@@ -740,7 +796,7 @@ class WebSocket:
             if not normal or isinstance(error, MessageTooLargeError):
                 await self._events.emit("error", error)
         if self._conn is None and not self._reconnect_in_progress():
-            raise error
+            raise error from None  # our error says what happened; the library's stays behind
 
     def _watch(self, conn: Wire) -> None:
         """Notice a loss even when nobody is sending or receiving, so an idle client that
@@ -882,6 +938,7 @@ class WebSocket:
         Idempotent; afterwards every send/receive raises :class:`WebSocketClosedError`."""
         if self._closing:
             return
+        await self._let_reconnect_deliver_outbox()
         self._closing = True
         conn, self._conn = self._conn, None
         draining, self._draining = self._draining, None
@@ -910,6 +967,11 @@ class WebSocket:
                         url=self._safe_url,
                         frames=self.outbox.pending,
                     )
+        elif self.outbox is not None and self.outbox.pending:
+            _log.warning(
+                "websocket.outbox_undelivered_at_close", url=self._safe_url,
+                frames=self.outbox.pending,
+            )
         for task in pending:
             task.cancel()
         if pending:
@@ -919,6 +981,18 @@ class WebSocket:
         _log.info("websocket.closed", url=self._safe_url, code=code)
         if conn is not None:
             await self._events.emit("disconnect", None)
+
+    async def _let_reconnect_deliver_outbox(self) -> None:
+        """Frames wait in the outbox for a reconnect under way: give it up to
+        ``close_timeout`` to replay them before closing, rather than dropping them."""
+        task = self._reconnect_task
+        if (
+            self.outbox is None or not self.outbox.pending or task is None or task.done()
+            or task is asyncio.current_task()
+        ):
+            return
+        with contextlib.suppress(Exception):  # it failed or ran out of time: warned below
+            await asyncio.wait_for(asyncio.shield(task), self._options.close_timeout)
 
     async def __aenter__(self) -> WebSocket:
         await self.connect()

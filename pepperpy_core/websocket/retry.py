@@ -8,10 +8,10 @@ RetryWebSocket)`` is a batching client that retries and reconnects.
 
 from __future__ import annotations
 
-from typing import Any
+from typing_extensions import Unpack
 
 from pepperpy_core.exceptions import ConfigurationError
-from pepperpy_core.websocket.client import WebSocket
+from pepperpy_core.websocket.client import RetryOptions, WebSocket
 from pepperpy_core.websocket.reconnect import ReconnectPolicy, retry_connect
 
 __all__ = ["RetryWebSocket"]
@@ -28,9 +28,9 @@ class RetryWebSocket(WebSocket):
       backoff loop as :class:`WebSocket`, each round calling this retrying ``connect()``.
 
     Other keyword arguments go to :class:`WebSocket`. When every attempt fails, ``connect()``
-    raises :class:`WebSocketConnectionError` (a pepperpy-core ``ConnectionError`` and a
-    built-in ``ConnectionError``) naming the attempts and the last error; a permanent failure
-    (bad URL, HTTP 4xx refusal other than 408/429) is raised at once.
+    raises :class:`WebSocketConnectionError` (a built-in ``ConnectionError``) naming the
+    attempts and the last error; a permanent failure (bad URL, HTTP 4xx refusal other than
+    408/429) is raised at once.
     """
 
     def __init__(
@@ -42,7 +42,7 @@ class RetryWebSocket(WebSocket):
         retry_max_delay: float = 30.0,
         retry_jitter: bool = True,
         auto_reconnect: bool | None = True,
-        **kwargs: Any,
+        **kwargs: Unpack[RetryOptions],
     ) -> None:
         super().__init__(url, auto_reconnect=auto_reconnect, **kwargs)
         if max_retries < 1:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
+import pty
 import random
 import signal
 from collections.abc import Iterator
@@ -153,3 +155,43 @@ def test_size_units_are_binary() -> None:
     assert [size_text(n) for n in (512, 1536, 3 * MiB, 5 * 1024 * MiB)] == [
         "512 B", "1.5 KiB", "3.0 MiB", "5.0 GiB",
     ]
+
+
+async def test_ctrl_c_on_a_terminal_leaves_a_clean_screen(nginx: Nginx, tmp_path: Path) -> None:
+    """On a terminal, Ctrl-C while a row is live: the row stops, the cursor comes back, the
+    resume hint is printed and the exit code is 130."""
+    leader, follower = pty.openpty()
+    async with FaultProxy(nginx.port) as proxy:
+        proxy.fault = ("trickle", 0.001)
+        proc = await asyncio.create_subprocess_exec(
+            SCRIPT, "download", proxy.url("/big.bin"), "-o", str(tmp_path),
+            stdin=asyncio.subprocess.DEVNULL, stdout=follower, stderr=follower,
+            env={**os.environ, "COLUMNS": "100", "TERM": "xterm-256color"},
+        )
+        os.close(follower)
+        loop = asyncio.get_running_loop()
+        shown = b""
+        try:
+            while b"big.bin" not in shown or b"%" not in shown:  # a live row is drawn
+                shown += await asyncio.wait_for(loop.run_in_executor(None, os.read, leader,
+                                                                     65536), 20)
+            proc.send_signal(signal.SIGINT)
+            assert await asyncio.wait_for(proc.wait(), 20) == 130
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(
+                        loop.run_in_executor(None, os.read, leader, 65536), 5)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+            os.close(leader)
+    text = plain(shown.decode(errors="replace"))
+    assert "\x1b[?25h" in shown.decode(errors="replace")  # the cursor is shown again
+    assert "rerun the same command to resume" in text and "Traceback" not in text
+    assert (tmp_path / ".big.bin.part").stat().st_size > 0

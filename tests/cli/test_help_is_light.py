@@ -32,10 +32,8 @@ sys.stderr.write(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
 
 COMMANDS = [
-    [], ["get"], ["download"], ["ws"], ["monitor"], ["demo"],
-    pytest.param(["vision"], marks=pytest.mark.xfail(
-        reason="cli/vision.py (issue 17's) imports pepperpy_core.vision, and with it pydantic, "
-        "at module level", strict=False)),
+    [], ["get"], ["download"], ["ws"], ["monitor"], ["demo"], ["vision"],
+    ["vision", "download"], ["vision", "list"], ["vision", "symbols"],
 ]
 
 

@@ -4,19 +4,16 @@ installed entry point on pipes and on a terminal."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import datetime as dt
 import io
 import json
-import os
-import pty
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from cli_runner import SCRIPT, cli, plain
+from cli_runner import cli, cli_on_terminal, plain
 
 from pepperpy_core.cli import build_parser
 from pepperpy_core.testing.vision_server import (
@@ -170,9 +167,10 @@ async def test_warnings_go_above_the_bar_and_json_stays_clean(
     """With stderr on a terminal the bar is drawn there, never on stdout (so `--json | jq`
     works); file events and log warnings (here with --debug: the checksum retry) are printed
     above it as whole lines, never torn by a redraw."""
-    code, out, screen = await cli_with_terminal_stderr(
+    code, screen, out = await cli_on_terminal(
         "--debug", "vision", "download", "BTCUSDT", "--start", "2023-01-02", "--end",
         "2023-01-04", "--out", str(tmp_path), "--base-url", srv.base_url, "--json",
+        stderr_on_terminal=True, stdout_on_terminal=False,
     )  # fmt: skip
     assert code == 1
     assert json.loads(out)["missing_days"] == ["2023-01-03"]
@@ -185,42 +183,6 @@ async def test_warnings_go_above_the_bar_and_json_stays_clean(
         assert event in segments
     warned = [s for s in segments if "vision.checksum_mismatch" in s]
     assert warned and all("━" not in s and "[warning" in s[:40] for s in warned)
-
-
-async def cli_with_terminal_stderr(*args: str, timeout: float = 60) -> tuple[int, str, str]:
-    """Run ``pepperpy-core ARGS`` with stderr on a pseudo-terminal and stdout on a pipe (as
-    in ``pepperpy-core vision download --json | jq``); (exit code, stdout, the terminal)."""
-    leader, follower = pty.openpty()
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            SCRIPT, *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=follower, env={**os.environ, "COLUMNS": "100", "TERM": "xterm-256color"},
-        )  # fmt: skip
-        os.close(follower)
-        follower = -1
-        chunks: list[bytes] = []
-
-        def drain() -> None:
-            while True:
-                try:
-                    data = os.read(leader, 65536)
-                except OSError:  # EIO: the child closed the terminal
-                    return
-                if not data:
-                    return
-                chunks.append(data)
-
-        reading = asyncio.get_running_loop().run_in_executor(None, drain)
-        assert proc.stdout is not None
-        out = await asyncio.wait_for(proc.stdout.read(), timeout)
-        await asyncio.wait_for(proc.wait(), timeout)
-        await asyncio.wait_for(reading, timeout)
-    finally:
-        if follower >= 0:
-            os.close(follower)
-        os.close(leader)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), b"".join(chunks).decode(errors="replace")
 
 
 async def test_download_a_monthly_only_interval(tmp_path: Path) -> None:
@@ -241,3 +203,11 @@ async def test_download_a_monthly_only_interval(tmp_path: Path) -> None:
     assert summary["files"] == 1 and summary["rows"] == 3 and summary["missing_days"] == []
     with open(summary["output"], newline="") as fh:
         assert len(list(csv.reader(fh))) == 4  # header and three weeks
+
+
+def test_default_archive_is_the_vision_package_default() -> None:
+    """The command line spells the archive's URL out (to keep --help light): the same one."""
+    from pepperpy_core.cli import vision as cli_vision
+    from pepperpy_core.vision import DEFAULT_BASE_URL
+
+    assert cli_vision.DEFAULT_BASE_URL == DEFAULT_BASE_URL

@@ -13,6 +13,7 @@ import pytest
 from websockets.asyncio.server import ServerConnection
 
 from pepperpy_core.exceptions import ConfigurationError, WebSocketOutboxFullError
+from pepperpy_core.testing import capture_events
 from pepperpy_core.testing.relay import HalfOpenRelay
 from pepperpy_core.websocket import BatchWebSocket, OutboxPolicy, ReconnectPolicy, WebSocket
 
@@ -243,3 +244,53 @@ async def test_a_clean_close_empties_the_outbox(echo_server: Any) -> None:
     assert ws.outbox is not None and ws.outbox.pending == 1
     await ws.close()
     assert ws.outbox.pending == 0
+
+
+async def test_close_during_a_reconnect_delivers_the_outbox_first(ws_server: Start) -> None:
+    """The server restarts mid-feed and close() is called at once, while the client is still
+    reconnecting: close waits (up to close_timeout) for the reconnect, which replays the
+    outbox, so all 300 messages arrive instead of the half sent after the restart."""
+    per_connection: list[list[Any]] = []
+    server = await ws_server(recorder(per_connection))
+    ws = BatchWebSocket(
+        server.url, batch_size=25, flush_interval=0.05, auto_reconnect=True,
+        reconnect=FAST, close_timeout=5.0, **KEEPALIVE,
+    )
+    await ws.connect()
+    for seq in range(150):
+        await ws.send({"seq": seq})
+    await wait_until(lambda: seqs(per_connection) == set(range(150)))
+    await server.stop()
+    await server.start()
+    for seq in range(150, 300):
+        await ws.send({"seq": seq})
+    await ws.close()
+    assert seqs(per_connection) == set(range(300))
+    assert ws.outbox is not None and ws.outbox.pending == 0
+
+
+async def test_close_with_the_server_gone_warns_what_it_could_not_deliver(
+    ws_server: Start,
+) -> None:
+    """The server does not come back: close gives up after close_timeout and says how many
+    frames were never acknowledged (a warning, not silence)."""
+    per_connection: list[list[Any]] = []
+    server = await ws_server(recorder(per_connection))
+    ws = BatchWebSocket(
+        server.url, batch_size=5, flush_interval=0.05, auto_reconnect=True,
+        reconnect=FAST, close_timeout=0.3, **KEEPALIVE,
+    )
+    await ws.connect()
+    await server.stop()
+    for seq in range(10):
+        await ws.send({"seq": seq})
+    loop = asyncio.get_running_loop()
+    with capture_events() as events:
+        started = loop.time()
+        await ws.close()
+        took = loop.time() - started
+    assert 0.25 <= took < 2.0
+    unsent = [e for e in events if e["event"] == "websocket.outbox_undelivered_at_close"]
+    assert ws.outbox is not None and ws.outbox.pending > 0
+    assert len(unsent) == 1 and unsent[0]["frames"] == ws.outbox.pending
+    assert unsent[0]["log_level"] == "warning"

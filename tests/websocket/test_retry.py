@@ -67,13 +67,14 @@ async def test_connect_retries_until_the_server_accepts(ws_server: Start) -> Non
 
 
 async def test_exhausted_retries_raise_connection_error_naming_attempts(free_port: int) -> None:
-    """After max_retries failures: our ConnectionError (also built-in) with the last error."""
+    """After max_retries failures: a WebSocketConnectionError (a built-in ConnectionError, not
+    an HTTP error) with the last error."""
     clock = FakeClock()
     ws = RetryWebSocket(f"ws://127.0.0.1:{free_port}", max_retries=3, sleep=clock.sleep)
-    with pytest.raises(errors.ConnectionError, match="after 3 attempts: cannot connect") as info:
+    with pytest.raises(builtins.ConnectionError, match="after 3 attempts: cannot connect") as info:
         await ws.connect()
-    assert isinstance(info.value, builtins.ConnectionError)
     assert isinstance(info.value, errors.WebSocketConnectionError)
+    assert not isinstance(info.value, errors.HTTPError)
     assert info.value.attempts == 3
 
 

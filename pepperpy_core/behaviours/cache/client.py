@@ -7,7 +7,8 @@ from typing_extensions import Unpack
 from pepperpy_core.behaviours.cache.mixin import CacheMixin
 from pepperpy_core.behaviours.cache.policy import CachePolicy
 from pepperpy_core.behaviours.cache.storage import CacheStorage
-from pepperpy_core.config import ClientOptions, check_number
+from pepperpy_core.behaviours.options import CachedClientForwards
+from pepperpy_core.config import check_number
 from pepperpy_core.http.client import HttpClient
 
 __all__ = ["CachedClient"]
@@ -35,7 +36,7 @@ class CachedClient(CacheMixin, HttpClient):
         max_bytes: int = 64 * 1024 * 1024,
         cache_policy: CachePolicy | None = None,
         shared: bool = False,
-        **kwargs: Unpack[ClientOptions],
+        **kwargs: Unpack[CachedClientForwards],
     ) -> None:
         if cache_ttl is not None:
             check_number(

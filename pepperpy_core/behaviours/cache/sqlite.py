@@ -12,6 +12,7 @@ from typing import Any
 
 from pepperpy_core.behaviours.cache.entry import CacheEntry
 from pepperpy_core.behaviours.cache.serializer import _entry_from_row, _entry_meta
+from pepperpy_core.exceptions import ClientClosedError
 
 __all__ = ["SQLiteCacheStorage"]
 
@@ -49,7 +50,7 @@ class SQLiteCacheStorage:
     def _run(self, sql: str, *args: Any) -> list[Any]:
         with self._lock:
             if self._db is None:
-                raise RuntimeError("SQLiteCacheStorage is closed")
+                raise ClientClosedError("SQLiteCacheStorage is closed")
             return self._db.execute(sql, args).fetchall()
 
     @staticmethod

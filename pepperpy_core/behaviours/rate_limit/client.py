@@ -10,10 +10,11 @@ from typing import Any, Literal
 from typing_extensions import Unpack
 
 from pepperpy_core.behaviours._mixin import TimedMixin
+from pepperpy_core.behaviours.options import RateLimitedClientForwards
 from pepperpy_core.behaviours.rate_limit.layer import RateLimitMiddleware
 from pepperpy_core.behaviours.rate_limit.rules import RateLimit
 from pepperpy_core.behaviours.rate_limit.store import RateLimitStore
-from pepperpy_core.config import ClientOptions, check_number
+from pepperpy_core.config import check_number
 from pepperpy_core.http.chain import Middleware
 from pepperpy_core.http.client import HttpClient
 
@@ -76,7 +77,7 @@ class RateLimitedClient(RateLimitMixin, HttpClient):
         per: Literal["global", "host"] = "global",
         rate_limit: RateLimit | Sequence[RateLimit] | None = None,
         rate_limit_store: RateLimitStore | None = None,
-        **kwargs: Unpack[ClientOptions],
+        **kwargs: Unpack[RateLimitedClientForwards],
     ) -> None:
         owner = type(self).__name__
         check_number(owner, "max_requests", max_requests, wanted="an int", integer=True)

@@ -91,6 +91,23 @@ async def test_the_count_stays_exact_as_heavy_members_come_and_go(
         assert await store.acquire("k", rates, 1) == 0
         assert await store.acquire("k", rates, 1) > 0
 
+async def test_the_count_stays_exact_when_the_last_heavy_member_leaves(
+    redis_url: str, prefix: str
+) -> None:
+    """The heavy member leaves while a plain one stays: the count drops by its weight at once
+    and the next acquires see it (the quota is neither short nor over), also between two renewals
+of the keys' TTLs."""
+    async with RedisRateLimitStore(redis_url, prefix=prefix) as store:
+        rates = [Rate(4, 0.25)]
+        assert await store.acquire("k", rates, 2) == 0
+        await asyncio.sleep(0.2)
+        assert await store.acquire("k", rates, 1) == 0  # 3 counted
+        await asyncio.sleep(0.07)  # the weight 2 has left: 1 counted
+        assert await store.acquire("k", rates, 1) == 0
+        assert await store.acquire("k", rates, 1) == 0
+        assert await store.acquire("k", rates, 1) == 0
+        assert await store.acquire("k", rates, 1) > 0  # 4 counted: full
+
 async def test_two_stores_share_one_quota(redis_url: str, prefix: str) -> None:
     """Two clients of Redis (as two processes would be) draw from one budget."""
     async with RedisRateLimitStore(redis_url, prefix=prefix) as a, \

@@ -113,29 +113,37 @@ async def acquire_ops(redis_url: str, prefix: str) -> tuple[dict[str, Op], list[
     return ops, closers
 
 
-async def acquire_rounds(ops: dict[str, Op], redis: Any, count: int, rounds: int
-                         ) -> dict[str, dict[str, list[float]]]:
-    """Per op and round, rotated: wall µs per call and its ratio to PING in the same round,
-    this process's CPU µs per call, and Redis's own µs per call (its command stats, reset
-    before each op: the steady parts of the cost on a loaded machine)."""
+async def acquire_rounds(ops: dict[str, Op], redis: Any, count: int, rounds: int,
+                         block: int = 100) -> dict[str, dict[str, list[float]]]:
+    """Per op and round: wall µs per call and its ratio to PING in the same round, this
+    process's CPU µs per call, and Redis's own µs per call (its command stats, reset before
+    each block: the steady parts of the cost on a loaded machine). A round runs ``count``
+    calls of each op in blocks of ``block``, the ops taking turns block by block (rotated each
+    round), so that every op meets the same load on a busy machine."""
     names = list(ops)
     for op in ops.values():
         await time_op(op, min(300, count))  # warm-up: scripts loaded, connections open
     out: dict[str, dict[str, list[float]]] = {
         n: {"us": [], "ratio": [], "cpu": [], "server": []} for n in names
     }
+    blocks = max(1, count // block)
     for index in range(rounds):
         order = names[index % len(names):] + names[: index % len(names)]
-        figures = {}
-        for name in order:
-            await redis.config_resetstat()
-            wall, cpu = await time_op(ops[name], count)
-            figures[name] = wall
-            out[name]["cpu"].append(cpu)
-            out[name]["server"].append(await server_us(redis) / count)
-        for name, us in figures.items():
-            out[name]["us"].append(us)
-            out[name]["ratio"].append(us / figures[PING])
+        wall = dict.fromkeys(names, 0.0)
+        cpu = dict.fromkeys(names, 0.0)
+        server = dict.fromkeys(names, 0.0)
+        for _ in range(blocks):
+            for name in order:
+                await redis.config_resetstat()
+                block_wall, block_cpu = await time_op(ops[name], block)
+                wall[name] += block_wall / blocks
+                cpu[name] += block_cpu / blocks
+                server[name] += await server_us(redis) / block / blocks
+        for name in names:
+            out[name]["us"].append(wall[name])
+            out[name]["ratio"].append(wall[name] / wall[PING])
+            out[name]["cpu"].append(cpu[name])
+            out[name]["server"].append(server[name])
     return out
 
 
@@ -230,9 +238,10 @@ def report(acquires: dict[str, dict[str, list[float]]], rps: dict[str, dict[str,
     lines = [
         "## Redis stores (shared rate limit and cache)",
         "",
-        f"`benchmarks/redis_store.py`: {args.rounds} rounds in rotated order, medians; client "
-        "pinned to core 1, loopback origin to core 0, the local Redis server unpinned. "
-        f"Acquires: {args.ops} calls one after another per round, each granted (limits far "
+        f"`benchmarks/redis_store.py`: {args.rounds} rounds, medians; client "
+        f"pinned to core 1, loopback origin to core 0, Redis ({args.redis}) where it runs. "
+        f"Acquires: {args.ops} calls one after another per round and contender, in blocks of "
+        "100 taking turns (so every contender meets the same load), each granted (limits far "
         "above the load), the ratio against a PING on the same Redis in the same round.",
         "",
         "| one call | µs (median) | vs PING | client CPU µs | Redis µs |",

@@ -71,6 +71,43 @@ async def test_weights_leave_the_count_exactly_as_they_expire(
         assert await store.acquire("k", rates, 10) == 0
 
 
+async def test_the_count_stays_exact_as_heavy_members_come_and_go(
+    redis_url: str, prefix: str
+) -> None:
+    """Plain members are counted by the log's size, heavier ones by their weight: a key that
+    goes from plain to heavy and back, window after window, grants its quota exactly."""
+    async with RedisRateLimitStore(redis_url, prefix=prefix) as store:
+        rates = [Rate(4, 0.3)]
+        for weight in (1, 1, 2):
+            assert await store.acquire("k", rates, weight) == 0
+        assert await store.acquire("k", rates, 1) > 0  # full: 1 + 1 + 2
+        await asyncio.sleep(0.31)
+        for _ in range(4):  # plain again: the heavy member's weight is gone with it
+            assert await store.acquire("k", rates, 1) == 0
+        assert await store.acquire("k", rates, 1) > 0
+        await asyncio.sleep(0.31)
+        assert await store.acquire("k", rates, 3) == 0
+        assert await store.acquire("k", rates, 2) > 0
+        assert await store.acquire("k", rates, 1) == 0
+        assert await store.acquire("k", rates, 1) > 0
+
+async def test_the_count_stays_exact_when_the_last_heavy_member_leaves(
+    redis_url: str, prefix: str
+) -> None:
+    """The heavy member leaves while a plain one stays: the count drops by its weight at once
+    and the next acquires see it (the quota is neither short nor over), also between two renewals
+of the keys' TTLs."""
+    async with RedisRateLimitStore(redis_url, prefix=prefix) as store:
+        rates = [Rate(4, 0.25)]
+        assert await store.acquire("k", rates, 2) == 0
+        await asyncio.sleep(0.2)
+        assert await store.acquire("k", rates, 1) == 0  # 3 counted
+        await asyncio.sleep(0.07)  # the weight 2 has left: 1 counted
+        assert await store.acquire("k", rates, 1) == 0
+        assert await store.acquire("k", rates, 1) == 0
+        assert await store.acquire("k", rates, 1) == 0
+        assert await store.acquire("k", rates, 1) > 0  # 4 counted: full
+
 async def test_two_stores_share_one_quota(redis_url: str, prefix: str) -> None:
     """Two clients of Redis (as two processes would be) draw from one budget."""
     async with RedisRateLimitStore(redis_url, prefix=prefix) as a, \
@@ -131,6 +168,34 @@ async def test_keys_carry_ttls_and_share_one_cluster_slot(redis_url: str, prefix
         assert 2000 < pause_ttl <= 3001
         assert 0 < rate_ttls[0] <= 3002 and 0 < rate_ttls[1] <= 3002
         assert 29000 < rate_ttls[2] <= 31002 and 29000 < rate_ttls[3] <= 31002
+
+
+async def test_ttls_follow_the_newest_member_when_refreshed_only_near_expiry(
+    redis_url: str, prefix: str
+) -> None:
+    """An acquire renews the keys' TTLs only when they run short (or the log is new), yet at
+    every moment both keys of a rate expire no sooner than their newest member leaves the
+    window and no later than a second after: a log emptied by its window and written again
+    gets its TTL back at once."""
+    async with RedisRateLimitStore(redis_url, prefix=prefix) as store:
+        rates = [Rate(100, 0.2)]
+        names = store.key_names("k", rates)[1:]
+        client = Redis.from_url(redis_url)
+        try:
+            for step in range(14):  # 1.4 s of acquires: several renewals
+                assert await store.acquire("k", rates, 1) == 0
+                ttls = [await client.pttl(n) for n in names]
+                assert all(200 <= t <= 1202 for t in ttls), (step, ttls)
+                await asyncio.sleep(0.1)
+            fresh = store.key_names("fresh", rates)[1:]
+            assert await store.acquire("fresh", rates, 1) == 0
+            await asyncio.sleep(0.25)  # its member left the window (the keys' TTLs had 1.2 s)
+            assert await store.acquire("fresh", rates, 1) == 0
+            assert await client.zcard(fresh[0]) == 1
+            ttls = [await client.pttl(n) for n in fresh]
+            assert all(1000 < t <= 1202 for t in ttls), ttls
+        finally:
+            await client.aclose()
 
 
 async def test_a_held_grant_counts_until_a_window_after_its_settle(
@@ -267,6 +332,25 @@ async def test_announced_limits_are_shared_through_redis(
 
 # --------------------------------------------------------------------------- Redis goes away
 
+
+async def test_an_acquire_loads_its_script_again_when_the_server_forgot_it(
+    own_redis: OwnRedis,
+) -> None:
+    """A server that lost its scripts (restarted, flushed, or another one behind the same
+    address) still counts every acquire: the script is loaded again and run, no error, no
+    outage."""
+    async with RedisRateLimitStore(own_redis.url, prefix="t:") as store:
+        rates = [Rate(3, 30.0)]
+        assert await store.acquire("k", rates, 1) == 0
+        client = Redis.from_url(own_redis.url)
+        try:
+            await client.script_flush()
+            assert await store.acquire("k", rates, 1) == 0
+            assert await store.acquire("k", rates, 1) == 0
+            assert await store.acquire("k", rates, 1) > 29
+            assert store.outages == 0
+        finally:
+            await client.aclose()
 
 @pytest.mark.parametrize("mode", ["local", "raise", "allow"])
 async def test_each_choice_when_redis_stops_and_starts(

@@ -6,11 +6,13 @@ counts from its grant until a window after its answer (``settle``, carried by th
 acquire on the key, or sent alone a few milliseconds later), so however long it takes to
 reach the server, no server window sees more than the quota. Per
 limiter key ``K`` and rate ``N/W``, the keys are ``{prefix}rl:{K}:N/W`` (a sorted set: one
-member per request, scored by when its window starts) and ``{prefix}rl:{K}:N/W:n`` (a hash: the
-weight counted, a sequence number), plus ``{prefix}rl:{K}:pause``. ``{K}`` is a hash tag, so
+member per request, scored by when its window starts) and ``{prefix}rl:{K}:N/W:n`` (a hash:
+how many members weigh more than 1 and, while any does, the weight counted; when the TTL ends;
+a sequence number), plus ``{prefix}rl:{K}:pause``. ``{K}`` is a hash tag, so
 all of one key's names live in one slot of a Redis Cluster. Every key carries a TTL until its
-newest member leaves the window, plus a second (the pause: its length), so nothing is left
-behind.
+newest member leaves the window, plus half a second to a second (the pause: its length), so
+nothing is left behind; an acquire renews it only when it runs short (its end is kept in the
+hash as ``e``), not on every call.
 
 When Redis cannot be reached, ``on_unavailable`` decides (a warning is logged when it starts
 and a note when Redis is back; Redis is tried again every ``retry_every`` seconds):
@@ -56,22 +58,25 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local weight, lease, settled = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
 local n = (#KEYS - 1) / 2
-for i = 1, n do
-  for j = 5, 4 + settled do redis.call('ZADD', KEYS[2 * i], 'XX', now, ARGV[j]) end
+if settled > 0 then
+  local moves = {'XX'}
+  for j = 5, 4 + settled do moves[#moves + 1] = now moves[#moves + 1] = ARGV[j] end
+  for i = 1, n do redis.call('ZADD', KEYS[2 * i], unpack(moves)) end
 end
 local a = 4 + settled  -- where the rates' numbers start
 local paused = tonumber(redis.call('GET', KEYS[1]) or '0')
 if paused > now then return paused - now end
-local used, heavy, expired = {}, {}, {}
+local used, heavy, expired, ends, stored = {}, {}, {}, {}, {}
 local wait = 0
 for i = 1, n do
   local log, count = KEYS[2 * i], KEYS[2 * i + 1]
   local max, win = tonumber(ARGV[a + 2 * i - 1]), tonumber(ARGV[a + 2 * i])
-  local state = redis.call('HMGET', count, 'u', 'h')
+  local state = redis.call('HMGET', count, 'u', 'h', 'e')
   local u, h = tonumber(state[1] or '0'), tonumber(state[2] or '0')
-  if h == 0 then  -- every member weighs 1: the number removed is the weight gone
-    local gone = redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
-    if gone > 0 then u = u - gone expired[i] = true end
+  ends[i], stored[i] = tonumber(state[3] or '0'), h
+  if h == 0 then  -- every member weighs 1: the count is the log's size (u is not kept)
+    redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
+    u = redis.call('ZCARD', log)
   else
     local gone = redis.call('ZRANGEBYSCORE', log, '-inf', now - win)
     if #gone > 0 then
@@ -112,15 +117,17 @@ end
 local member = ARGV[3] .. ':' .. weight
 for i = 1, n do
   local log, count = KEYS[2 * i], KEYS[2 * i + 1]
-  local win = tonumber(ARGV[a + 2 * i])
+  local need = now + lease + tonumber(ARGV[a + 2 * i])  -- when this member leaves the count
   redis.call('ZADD', log, now + lease, member)
   if weight > 1 then heavy[i] = heavy[i] + 1 end
-  redis.call('HSET', count, 'u', used[i] + weight, 'h', heavy[i])
-  local newest = now + lease  -- the newest member, unless one still in flight is newer
-  if lease == 0 then newest = tonumber(redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2]) end
-  local ttl = math.ceil((newest + win - now) / 1000) + 1000
-  redis.call('PEXPIRE', log, ttl)
-  redis.call('PEXPIRE', count, ttl)
+  if used[i] == 0 or ends[i] < need + 500000 then  -- a new log, or its TTL runs short
+    local ttl = math.ceil((need - now) / 1000) + 1000
+    redis.call('HSET', count, 'u', used[i] + weight, 'h', heavy[i], 'e', now + (ttl - 1) * 1000)
+    redis.call('PEXPIRE', log, ttl)
+    redis.call('PEXPIRE', count, ttl)
+  elseif heavy[i] > 0 or stored[i] > 0 then  -- u is kept while a member weighs more than 1
+    redis.call('HSET', count, 'u', used[i] + weight, 'h', heavy[i])
+  end
 end
 return 0
 """
@@ -138,6 +145,7 @@ for i = 1, #KEYS / 2 do
   local newest = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2]
   if moved > 0 and newest then
     local ttl = math.ceil((tonumber(newest) + tonumber(ARGV[k + 1 + i]) - now) / 1000) + 1000
+    redis.call('HSET', count, 'e', now + (ttl - 1) * 1000)  -- before: the hash may be new
     redis.call('PEXPIRE', log, ttl)
     redis.call('PEXPIRE', count, ttl)
   end
@@ -176,6 +184,7 @@ end
 if u < 0 then u = 0 end
 if h < 0 then h = 0 end
 redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
+if h == 0 then u = redis.call('ZCARD', log) end  -- weights of 1 only: u is not kept
 local missing = spent - u
 if missing > 0 then
   local stamp = now
@@ -192,6 +201,7 @@ redis.call('HSET', count, 'u', u, 'h', h)
 local newest = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2]
 if newest then
   local ttl = math.ceil((tonumber(newest) + win - now) / 1000) + 1000
+  redis.call('HSET', count, 'e', now + (ttl - 1) * 1000)  -- before: the hash may be new
   redis.call('PEXPIRE', log, ttl)
   redis.call('PEXPIRE', count, ttl)
 end
@@ -205,14 +215,16 @@ _SETTLE_DELAY = 0.002
 
 
 class _Names:
-    """The script arguments of one (key, rates): acquire's keys and numbers, settle's keys and
-    windows (computed once per limiter key)."""
+    """The script arguments of one (key, rates), computed once per limiter key: acquire's
+    command up to its ARGV (``EVALSHA``, the script, its keys) and its rates' numbers (bytes:
+    nothing to encode per call), settle's keys and windows."""
 
-    __slots__ = ("args", "keys", "settle_keys", "windows")
+    __slots__ = ("args", "head", "keys", "settle_keys", "windows")
 
-    def __init__(self, keys: list[str], args: list[int], settle_keys: list[str],
-                 windows: list[int]) -> None:
-        self.keys, self.args, self.settle_keys, self.windows = keys, args, settle_keys, windows
+    def __init__(self, head: tuple[object, ...], keys: list[str], args: tuple[bytes, ...],
+                 settle_keys: list[str], windows: list[int]) -> None:
+        self.head, self.keys, self.args = head, keys, args
+        self.settle_keys, self.windows = settle_keys, windows
 
 
 class _Hold:
@@ -307,6 +319,9 @@ class RedisRateLimitStore:
         self._correct = self._redis.register_script(_CORRECT)
         self._settle = self._redis.register_script(_SETTLE)
         self._errors = unreachable_errors()
+        from redis.exceptions import NoScriptError
+
+        self._no_script = NoScriptError
         self._names: dict[tuple[str, tuple[Rate, ...]], _Names] = {}
         self._last: tuple[str, Sequence[Rate], _Names] | None = None
         self._id = secrets.token_hex(6)  # grants of this store are named id + a count
@@ -351,13 +366,13 @@ class RedisRateLimitStore:
         if found is None:
             if len(self._names) > 4096:
                 self._names.clear()
-            args: list[int] = []
-            for rate in rates:
-                args.extend((rate.max_requests, round(rate.window * 1e6)))
+            windows = [round(rate.window * 1e6) for rate in rates]
+            args: list[bytes] = []
+            for rate, window in zip(rates, windows, strict=True):
+                args.extend((b"%d" % rate.max_requests, b"%d" % window))
             names = self.key_names(key, rates)
-            found = self._names[cache_key] = _Names(
-                names, args, names[1:], [round(rate.window * 1e6) for rate in rates]
-            )
+            head = ("EVALSHA", self._acquire.sha, len(names), *names)
+            found = self._names[cache_key] = _Names(head, names, tuple(args), names[1:], windows)
         self._last = (key, rates, found)  # rates held here: its identity cannot be recycled
         return found
 
@@ -423,10 +438,14 @@ class RedisRateLimitStore:
             member = f"{self._id}{next(self._grants)}"
             settled = self._pending.pop(names, ())
             try:
-                wait_us = await self._acquire(
-                    keys=names.keys,
-                    args=[weight, lease_us, member, len(settled), *settled, *names.args],
-                )
+                try:  # the command itself: Script.__call__ re-packs the same tuple each call
+                    wait_us = await self._redis.execute_command(  # type: ignore[no-untyped-call]
+                        *names.head, weight, lease_us, member, len(settled), *settled,
+                        *names.args)
+                except self._no_script:  # a restarted or other server: load it, run it
+                    wait_us = await self._acquire(
+                        keys=names.keys,
+                        args=[weight, lease_us, member, len(settled), *settled, *names.args])
             except self._errors as exc:
                 self._went_down(exc)
             else:

@@ -938,7 +938,10 @@ class WebSocket:
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection and end the background tasks this WebSocket owns.
-        Idempotent; afterwards every send/receive raises :class:`WebSocketClosedError`."""
+        Idempotent; afterwards every send/receive raises :class:`WebSocketClosedError`.
+        With frames in the outbox while a reconnect is under way, it first waits (up to
+        ``close_timeout``) for the reconnect to deliver them; what it cannot deliver is
+        reported as a ``websocket.outbox_undelivered_at_close`` warning."""
         if self._closing:
             return
         await self._let_reconnect_deliver_outbox()
@@ -987,7 +990,8 @@ class WebSocket:
 
     async def _let_reconnect_deliver_outbox(self) -> None:
         """Frames wait in the outbox for a reconnect under way: give it up to
-        ``close_timeout`` to replay them before closing, rather than dropping them."""
+        ``close_timeout`` (10 s when that is None: a reconnect may retry forever) to replay
+        them before closing, rather than dropping them."""
         task = self._reconnect_task
         if (
             self.outbox is None or not self.outbox.pending or task is None or task.done()
@@ -995,7 +999,8 @@ class WebSocket:
         ):
             return
         with contextlib.suppress(Exception):  # it failed or ran out of time: warned below
-            await asyncio.wait_for(asyncio.shield(task), self._options.close_timeout)
+            limit = self._options.close_timeout
+            await asyncio.wait_for(asyncio.shield(task), 10.0 if limit is None else limit)
 
     async def __aenter__(self) -> WebSocket:
         await self.connect()

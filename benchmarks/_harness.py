@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -71,6 +72,17 @@ def local_server(code: str = SERVER_CODE, core: int = 0) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def callgrind_prefix() -> list[str]:
+    """The command that runs a child under callgrind, pinned to core 1 with address-space
+    randomisation off (where taskset and setarch exist), so its count repeats."""
+    prefix: list[str] = []
+    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
+        prefix += ["taskset", "-c", "1"]
+    if shutil.which("setarch"):
+        prefix += ["setarch", "-R"]
+    return [*prefix, "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
 
 
 def median(values: list[float]) -> float:

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from _harness import local_server, run_load, write_result
+from _harness import callgrind_prefix, local_server, run_load, write_result
 
 RAW = "aiohttp (raw)"
 PLAIN = "pepperpy-core HttpClient"
@@ -110,13 +110,8 @@ def child_main(argv: list[str]) -> None:
 
 def command(kind: str, concurrency: int, requests: int, base: str) -> list[str]:
     """The child's command line: pinned to core 1, no ASLR, under callgrind."""
-    prefix: list[str] = []
-    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
-        prefix += ["taskset", "-c", "1"]
-    if shutil.which("setarch"):
-        prefix += ["setarch", "-R"]
     return [
-        *prefix, "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+        *callgrind_prefix(),
         sys.executable, str(HERE / "instructions.py"), "--child",
         kind, str(concurrency), str(requests), base,
     ]

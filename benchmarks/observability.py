@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -23,7 +22,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from _harness import Fetch, local_server, median, paired_rounds, pin_client, run_load, write_result
+from _harness import (
+    Fetch,
+    callgrind_prefix,
+    local_server,
+    median,
+    paired_rounds,
+    pin_client,
+    run_load,
+    write_result,
+)
 from http_overhead import iqr
 from instructions import COLLECTED
 
@@ -226,13 +234,8 @@ async def child(name: str, requests: int, base: str) -> None:
 
 def count(name: str, requests: int, base: str) -> int:
     """Instructions callgrind collected for one child run (pinned to core 1, no ASLR)."""
-    prefix: list[str] = []
-    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
-        prefix += ["taskset", "-c", "1"]
-    if shutil.which("setarch"):
-        prefix += ["setarch", "-R"]
     proc = subprocess.run(
-        [*prefix, "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+        [*callgrind_prefix(),
          sys.executable, str(HERE / "observability.py"), "--child", name, str(requests), base],
         cwd=HERE, env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True,
         timeout=900,

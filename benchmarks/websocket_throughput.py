@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from typing import Any
 import aiohttp
 import orjson
 import picows
+from _harness import callgrind_prefix
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 from websockets.asyncio.client import connect as raw_connect
 from websockets.asyncio.server import ServerConnection, serve
@@ -376,17 +376,9 @@ async def child_run(client_name: str, workload: str, count: int, base: str) -> N
 
 
 def instructions(client_name: str, workload: str, count: int, base: str) -> int:
-    prefix: list[str] = []
-    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
-        prefix += ["taskset", "-c", "1"]
-    if shutil.which("setarch"):
-        prefix += ["setarch", "-R"]
     proc = subprocess.run(
         [
-            *prefix,
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
+            *callgrind_prefix(),
             sys.executable,
             __file__,
             "--child",

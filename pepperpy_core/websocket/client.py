@@ -502,7 +502,13 @@ class WebSocket:
         if not self._plain_send:
             await self._send_kept(self._encode(self._with_id(data)))
             return
-        payload = self._encode(data)
+        if type(data) in _JSON_CONTAINERS:  # _encode()'s first case, inline: once a message
+            try:
+                payload: str | bytes = self._dumps(data)
+            except (TypeError, ValueError) as exc:
+                raise _not_json(data, exc) from exc
+        else:
+            payload = self._encode(data)
         conn = self._conn
         if conn is None:
             await self._send_payload(payload)

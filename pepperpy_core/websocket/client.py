@@ -502,7 +502,13 @@ class WebSocket:
         if not self._plain_send:
             await self._send_kept(self._encode(self._with_id(data)))
             return
-        payload = self._encode(data)
+        if type(data) in _JSON_CONTAINERS:  # _encode()'s first case, inline: once a message
+            try:
+                payload: str | bytes = self._dumps(data)
+            except (TypeError, ValueError) as exc:
+                raise _not_json(data, exc) from exc
+        else:
+            payload = self._encode(data)
         conn = self._conn
         if conn is None:
             await self._send_payload(payload)
@@ -583,6 +589,14 @@ class WebSocket:
                 await asyncio.wait_for(self._outbox_freed.wait(), timeout)
 
     def _encode(self, data: Any) -> str | bytes:
+        """``data`` as a frame's payload: text and bytes as they are, anything else as JSON.
+        This runs once per message sent, so the common case (a dict or a list) comes first
+        and goes straight to the encoder."""
+        if type(data) in _JSON_CONTAINERS:
+            try:
+                return self._dumps(data)
+            except (TypeError, ValueError) as exc:
+                raise _not_json(data, exc) from exc
         if isinstance(data, (str, bytes)):
             return data
         if isinstance(data, (bytearray, memoryview)):
@@ -598,9 +612,7 @@ class WebSocket:
                     return str(model_dump_json())
             return self._dumps(data)
         except (TypeError, ValueError) as exc:
-            raise ArgumentTypeError(
-                f"send(data): cannot send {type(data).__name__} as JSON: {exc}"
-            ) from exc
+            raise _not_json(data, exc) from exc
 
     async def _send_payload(self, payload: str | bytes) -> None:
         """Send on the open connection, waiting (``send_wait``) for a reconnect in progress."""
@@ -1024,6 +1036,10 @@ async def _open_aiohttp(options: ConnectOptions) -> Wire:
     from pepperpy_core.websocket._aiohttp import open_connection as open_with_aiohttp
 
     return await open_with_aiohttp(options)
+
+
+def _not_json(data: Any, exc: Exception) -> ArgumentTypeError:
+    return ArgumentTypeError(f"send(data): cannot send {type(data).__name__} as JSON: {exc}")
 
 
 def _check_non_negative(**values: float | None) -> None:

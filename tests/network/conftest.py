@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from waiting import wait_until
 
 from pepperpy_core.network import ProbeContext
 from pepperpy_core.testing import LocalServer
@@ -174,11 +175,7 @@ class ScriptedProbe:
 
 async def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
     """Wait (real time) until ``predicate()`` is true; fail the test after ``timeout`` s."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
+    await wait_until(predicate, timeout, every=0.005)
 
 
 @pytest.fixture

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from waiting import wait_until
 from websockets.asyncio.server import ServerConnection
 
 from pepperpy_core.exceptions import (
@@ -71,15 +71,6 @@ def frame_recorder(frames: list[list[Any]]) -> Callable[[ServerConnection], Awai
             mine.append(json.loads(message))
 
     return handler
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll ``condition`` every 10 ms until true, failing after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 async def test_full_batch_is_sent_as_one_json_array(ws_server: Start) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from waiting import wait_until
 from websockets.asyncio.server import ServerConnection
 
 from pepperpy_core.exceptions import ConfigurationError, WebSocketOutboxFullError
@@ -35,14 +36,6 @@ def recorder(per_connection: list[list[Any]]) -> Callable[[ServerConnection], Aw
             mine.extend(data if isinstance(data, list) else [data])
 
     return handler
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 def seqs(per_connection: list[list[Any]]) -> set[int]:

@@ -8,6 +8,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from waiting import wait_until
 from websockets.asyncio.server import ServerConnection
 
 from pepperpy_core.testing.relay import HalfOpenRelay
@@ -115,13 +116,12 @@ async def test_soak_through_half_open_windows_and_server_restarts(
         reconnect=ReconnectPolicy(base_delay=0.01, max_delay=0.05),
     )
     await ws.connect()
-    loop = asyncio.get_running_loop()
     faults = 0
     for seq in range(TOTAL):
         if seq in HALF_OPEN_AT or seq in RESTART_AT:
             # Each fault hits a fresh connection: wait for the reconnect after the last one
             # (a half-open link still looks connected until the keepalive notices).
-            await _until(lambda n=faults: ws.connections > n and ws.is_connected, loop)  # type: ignore[misc]
+            await wait_until(lambda n=faults: ws.connections > n and ws.is_connected, timeout=20)  # type: ignore[misc]
             faults += 1
         if seq in HALF_OPEN_AT:
             assert relay.go_half_open() >= 1
@@ -134,7 +134,8 @@ async def test_soak_through_half_open_windows_and_server_restarts(
             await asyncio.sleep(0.002)  # pace the producer so faults land mid-stream
     await ws.flush()
 
-    await _until(lambda: {s for c in per_connection for s in c} == set(range(TOTAL)), loop)
+    everything = set(range(TOTAL))
+    await wait_until(lambda: {s for c in per_connection for s in c} == everything, timeout=20)
     received = [s for conn in per_connection for s in conn]
     duplicates = len(received) - TOTAL
     for conn in per_connection:
@@ -146,10 +147,3 @@ async def test_soak_through_half_open_windows_and_server_restarts(
     assert 0 <= duplicates <= ws.outbox.replayed * 20, (duplicates, ws.outbox.replayed)
     await ws.close()
     await server.stop()
-
-
-async def _until(condition: Callable[[], bool], loop: asyncio.AbstractEventLoop) -> None:
-    deadline = loop.time() + 20
-    while not condition():
-        assert loop.time() < deadline, "condition not met in 20 s"
-        await asyncio.sleep(0.01)

@@ -114,7 +114,7 @@ async def test_retry_connect_counts_retries_after_the_first_attempt() -> None:
             raise OSError("connection refused")
 
         policy = ReconnectPolicy(max_retries=retries, jitter=False)
-        with pytest.raises(WebSocketConnectionError, match=f"after {attempts} attempts") as info:
+        with pytest.raises(WebSocketConnectionError, match=f"after {attempts} attempt") as info:
             await retry_connect(connect, policy, sleep=clock.sleep, wait_first=False)
         assert info.value.attempts == attempts == len(calls)
         assert clock.sleeps == [0.5, 1.0][:retries]

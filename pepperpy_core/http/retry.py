@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pepperpy_core._backoff import Backoff, full_jitter, parse_retry_after
+from pepperpy_core.config import check_count
 from pepperpy_core.exceptions import ConfigurationError, TransportError
 from pepperpy_core.http._body import can_resend
 from pepperpy_core.http.chain import RANK_RETRY, CallNext
@@ -64,8 +65,7 @@ class RetryPolicy:
     should_retry: Callable[[Response], bool | None] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        if self.total < 0:
-            raise ConfigurationError(f"RetryPolicy.total must be >= 0, got {self.total}")
+        check_count("RetryPolicy", "total", self.total, 0)
         for name in ("backoff_base", "backoff_max", "retry_after_max"):
             if getattr(self, name) < 0:
                 raise ConfigurationError(f"RetryPolicy.{name} must be >= 0")

@@ -143,9 +143,9 @@ def checked_config(owner: str, **values: Any) -> HttpClientConfig:
         _seconds(owner, name, values[name], allow_none=True)
     for name, low in (("max_connections", 1), ("max_connections_per_host", 0),
                       ("max_redirects", 0)):
-        _count(owner, name, values[name], low)
+        check_count(owner, name, values[name], low)
     if values["max_body_size"] is not None:
-        _count(owner, "max_body_size", values["max_body_size"], 1)
+        check_count(owner, "max_body_size", values["max_body_size"], 1)
     for name in ("follow_redirects", "http2", "trust_env"):
         _type(owner, name, values[name], bool, "True or False")
     verify = values["verify"]
@@ -228,7 +228,9 @@ def _seconds(owner: str, name: str, value: Any, *, allow_none: bool) -> None:
         raise ConfigurationError(f"{owner}({name}=...) must be > 0 seconds, got {value}")
 
 
-def _count(owner: str, name: str, value: Any, low: int) -> None:
+def check_count(owner: str, name: str, value: Any, low: int) -> None:
+    """An int argument (not a bool) of at least ``low``: a TypeError, else a ConfigurationError
+    naming it."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ArgumentTypeError(f"{owner}({name}=...) must be an int, got {type(value).__name__}")
     if value < low:

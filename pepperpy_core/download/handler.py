@@ -40,6 +40,7 @@ from typing_extensions import Unpack
 
 from pepperpy_core._backoff import parse_retry_after
 from pepperpy_core._hashing import sha256_file
+from pepperpy_core.config import check_count
 from pepperpy_core.download.naming import filename_for, target_in
 from pepperpy_core.download.progress import DownloadProgress, DownloadProgressTracker
 from pepperpy_core.exceptions import (
@@ -238,9 +239,12 @@ class DownloadHandler:
     over the same session by :func:`~pepperpy_core.http.factory.as_http_client`).
 
     - ``chunk_size``: bytes read and written at a time (default 1 MiB); memory stays constant.
-    - ``max_retries``: attempts after the first one; each resumes where the last stopped.
-    - ``retry_policy``: backoff and Retry-After handling between attempts (its ``total`` is
-      replaced by ``max_retries``); None: 0.5 s doubling up to 30 s, with jitter.
+    - ``max_retries``: retries after the first attempt (``3``: at most 4 attempts; ``0``: one),
+      each resuming where the last stopped.
+    - ``retry_policy``: backoff, Retry-After and deadline between attempts, the same rules as
+      the HTTP retry layer (its ``total`` is replaced by ``max_retries``; a ``Retry-After``
+      above its ``retry_after_max`` ends the retries); None: 0.5 s doubling up to 30 s, with
+      jitter.
     - ``min_speed``: bytes/s below which a transfer is stalled; None disables the check.
     - ``stall_window``: seconds under ``min_speed`` before the attempt is abandoned with
       :class:`DownloadStalledException` (then retried like any transient failure).
@@ -264,8 +268,7 @@ class DownloadHandler:
     ) -> None:
         if chunk_size <= 0:
             raise ConfigurationError("DownloadHandler: chunk_size must be > 0 bytes")
-        if max_retries < 0:
-            raise ConfigurationError("DownloadHandler: max_retries must be >= 0")
+        check_count("DownloadHandler", "max_retries", max_retries, 0)
         if stall_window <= 0:
             raise ConfigurationError("DownloadHandler: stall_window must be > 0 seconds")
         self._client = ClientRef(client)
@@ -434,8 +437,9 @@ class DownloadHandler:
     # ----------------------------------------------------------------- attempts
 
     async def _attempts(self, job: _Job) -> None:
+        backoff = self.policy.start_backoff(sleep=self._sleep, clock=self._clock)
         while True:
-            job.attempts += 1
+            job.attempts = backoff.attempts
             try:
                 while not await self._guarded(job):
                     pass  # the server's answer showed another file: start again from zero
@@ -444,24 +448,19 @@ class DownloadHandler:
                     await _call(job.progress, job.tracker.snapshot(done=True))
                 return
             except (TransportError, DownloadStalledException, _Retryable) as exc:
-                if job.attempts > self.policy.total:
+                asked = getattr(exc, "retry_after", None)
+                delay = backoff.next_delay(asked if self.policy.respect_retry_after else None)
+                if delay is None:
                     raise _final(job, exc) from exc
-                delay = self._delay(job, exc)
                 _log.warning(
                     "download.retry", url=redact_url(job.url), attempt=job.attempts,
                     received=job.written, wait_s=round(delay, 3), reason=redact_text(str(exc)),
                 )
-                await self._sleep(delay)
+                await backoff.sleep(delay)
             except DownloadError as exc:
                 exc.attempts, exc.url = job.attempts, redact_url(job.url)
                 exc.path = exc.path or job.target
                 raise
-
-    def _delay(self, job: _Job, exc: Exception) -> float:
-        asked = getattr(exc, "retry_after", None)
-        if asked is not None and self.policy.respect_retry_after:
-            return float(min(asked, self.policy.retry_after_max))
-        return self.policy.backoff(job.attempts)
 
     async def _guarded(self, job: _Job) -> bool:
         """One attempt, abandoned when the stall watchdog fires; False: repeat it at once."""

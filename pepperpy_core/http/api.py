@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pepperpy_core._backoff import parse_retry_after
+from pepperpy_core.config import check_count
 from pepperpy_core.exceptions import ConfigurationError, RateLimitError
 from pepperpy_core.http.factory import as_http_client
 from pepperpy_core.http.models import Response
@@ -59,8 +60,7 @@ async def make_api_request(
 
 
 def _api_policy(max_retries: int, retry_delay: float) -> RetryPolicy:
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ConfigurationError(f"make_api_request: max_retries must be >= 0, got {max_retries!r}")
+    check_count("make_api_request", "max_retries", max_retries, 0)
     if retry_delay < 0:
         raise ConfigurationError(f"make_api_request: retry_delay must be >= 0, got {retry_delay}")
     return RetryPolicy(

@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pepperpy_core._backoff import full_jitter, parse_retry_after
+from pepperpy_core._backoff import Backoff, full_jitter, parse_retry_after
+from pepperpy_core.config import check_count
 from pepperpy_core.exceptions import ConfigurationError, TransportError
 from pepperpy_core.http._body import can_resend
 from pepperpy_core.http.chain import RANK_RETRY, CallNext
@@ -64,8 +65,7 @@ class RetryPolicy:
     should_retry: Callable[[Response], bool | None] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        if self.total < 0:
-            raise ConfigurationError(f"RetryPolicy.total must be >= 0, got {self.total}")
+        check_count("RetryPolicy", "total", self.total, 0)
         for name in ("backoff_base", "backoff_max", "retry_after_max"):
             if getattr(self, name) < 0:
                 raise ConfigurationError(f"RetryPolicy.{name} must be >= 0")
@@ -101,6 +101,22 @@ class RetryPolicy:
         return full_jitter(
             retry_number, base=self.backoff_base, cap=self.backoff_max, jitter=self.jitter,
             random=random,
+        )
+
+    def start_backoff(
+        self,
+        *,
+        sleep: Callable[[float], Awaitable[Any]],
+        clock: Callable[[], float],
+        random: Callable[[], float] = _random.random,
+        start: float | None = None,
+    ) -> Backoff:
+        """The :class:`~pepperpy_core._backoff.Backoff` of one operation under this policy
+        (``start``: when its first attempt began, a ``clock()`` reading, for the deadline)."""
+        return Backoff(
+            self.total, base=self.backoff_base, cap=self.backoff_max, jitter=self.jitter,
+            retry_after_max=self.retry_after_max, deadline=self.deadline, start=start,
+            sleep=sleep, clock=clock, random=random,
         )
 
     def response_verdict(self, request: Request, response: Response) -> bool:
@@ -181,48 +197,43 @@ class RetryMiddleware:
     ) -> Response:
         """Decide on the outcome of attempt 1 (a response or an error) and go on attempting
         while the policy allows."""
-        waited = 0.0
-        attempt = 1
+        backoff = policy.start_backoff(
+            sleep=self._sleep, clock=self._clock, random=self._random, start=start
+        )
         while True:
+            attempt = backoff.attempts
             # A one-shot body already sent cannot be sent again: the outcome stands.
-            retries_left = attempt <= policy.total and can_resend(request.body, request.files)
+            retries_left = not backoff.exhausted and can_resend(request.body, request.files)
+            delay: float | None = None
             if error is not None:
-                delay = policy.backoff(attempt, self._random)
-                if not (retries_left and policy.error_verdict(request, error)) or self._overruns(
-                    policy, start, delay
-                ):
+                if retries_left and policy.error_verdict(request, error):
+                    delay = backoff.next_delay()
+                if delay is None:
                     error.attempts = attempt
                     raise error
                 self._note(request, attempt, delay, error=error)
             else:
                 assert response is not None
-                if not (retries_left and policy.response_verdict(request, response)):
-                    return self._finish(response, attempt, waited)
-                wanted = self._delay_for(policy, response, attempt)
-                if wanted is None or self._overruns(policy, start, wanted):
-                    return self._finish(response, attempt, waited)
-                delay = wanted
+                if retries_left and policy.response_verdict(request, response):
+                    delay = backoff.next_delay(self._asked(policy, response))
+                if delay is None:
+                    return self._finish(response, attempt, backoff.waited)
                 await response.aclose()  # give the connection back before sleeping
                 self._note(request, attempt, delay, status=response.status)
-            waited += delay
-            await self._sleep(delay)
-            attempt += 1
-            request.metadata["attempt"] = attempt
+            await backoff.sleep(delay)
+            request.metadata["attempt"] = backoff.attempts
             response = error = None
             try:
                 response = await call_next(request)
             except TransportError as exc:
                 error = exc
 
-    def _delay_for(self, policy: RetryPolicy, response: Response, attempt: int) -> float | None:
+    @staticmethod
+    def _asked(policy: RetryPolicy, response: Response) -> float | None:
+        """The seconds a 429/503 ``Retry-After`` asks for, when the policy respects it."""
         if policy.respect_retry_after and response.status in (429, 503):
-            asked = parse_retry_after(response.headers.get("retry-after"))
-            if asked is not None:
-                return asked if asked <= policy.retry_after_max else None
-        return policy.backoff(attempt, self._random)
-
-    def _overruns(self, policy: RetryPolicy, start: float, delay: float) -> bool:
-        return policy.deadline is not None and (self._clock() - start) + delay > policy.deadline
+            return parse_retry_after(response.headers.get("retry-after"))
+        return None
 
     @staticmethod
     def _finish(response: Response, attempt: int, waited: float) -> Response:

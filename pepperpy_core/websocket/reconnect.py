@@ -8,10 +8,12 @@ wait. Waiting goes through an injected ``sleep`` so tests run on a fake clock.
 from __future__ import annotations
 
 import random as _random
+import warnings
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 
-from pepperpy_core._backoff import full_jitter
+from pepperpy_core._backoff import Backoff, full_jitter
+from pepperpy_core.config import check_count
 from pepperpy_core.exceptions import (
     ConfigurationError,
     WebSocketClosedError,
@@ -37,19 +39,34 @@ class ReconnectPolicy:
     - ``max_delay``: seconds; the cap on that ceiling.
     - ``jitter``: draw each wait uniformly below its ceiling (full jitter), so many clients
       restarted together do not reconnect in lockstep; False waits exactly the ceiling.
-    - ``max_attempts``: attempts before giving up; None retries forever.
+    - ``max_retries``: connection attempts after a loss before giving up (each one a retry
+      of the lost connection, preceded by a wait); ``0`` does not reconnect; None (default)
+      retries forever. For ``RetryWebSocket.connect()`` the first attempt is not a retry:
+      ``max_retries=3`` is at most 4 attempts.
+    - ``max_attempts``: deprecated spelling of ``max_retries`` (same number).
     """
 
     base_delay: float = 0.5
     max_delay: float = 30.0
     jitter: bool = True
-    max_attempts: int | None = None
+    max_retries: int | None = None
+    max_attempts: InitVar[int | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, max_attempts: int | None) -> None:
         if self.base_delay < 0 or self.max_delay < 0:
             raise ConfigurationError("ReconnectPolicy delays must be >= 0 seconds")
-        if self.max_attempts is not None and self.max_attempts < 1:
-            raise ConfigurationError("ReconnectPolicy.max_attempts must be >= 1 or None")
+        if max_attempts is not None:
+            warnings.warn(
+                "ReconnectPolicy(max_attempts=...) is deprecated: use max_retries=, the same "
+                "number (the reconnects after a loss)", DeprecationWarning, stacklevel=3,
+            )
+            if self.max_retries is not None:
+                raise ConfigurationError(
+                    "ReconnectPolicy: pass max_retries= or the deprecated max_attempts=, not both"
+                )
+            object.__setattr__(self, "max_retries", max_attempts)
+        if self.max_retries is not None:
+            check_count("ReconnectPolicy", "max_retries", self.max_retries, 0)
 
     def delay(self, attempt: int, random: Callable[[], float] = _random.random) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based)."""
@@ -78,30 +95,44 @@ async def retry_connect(
 ) -> int:
     """Call ``connect`` until it succeeds; return how many attempts that took.
 
-    ``wait_first`` waits (jittered) before the first attempt too, which spreads a crowd of
-    clients that all lost the same server. A permanent error (see :func:`is_permanent`) is
-    raised at once; running out of ``policy.max_attempts`` raises
+    ``wait_first``: the connection was just lost (or a first try failed), so every attempt
+    here is a retry and waits (jittered) first, which also spreads a crowd of clients that
+    all lost the same server; ``policy.max_retries`` attempts at most. Without it the first
+    attempt is immediate: ``max_retries + 1`` at most. A permanent error (see
+    :func:`is_permanent`) is raised at once; running out raises
     :class:`WebSocketConnectionError` naming the attempts and the last error.
     """
-    attempt = 0
+    backoff = Backoff(
+        policy.max_retries, base=policy.base_delay, cap=policy.max_delay, jitter=policy.jitter,
+        sleep=sleep, random=random,
+    )
+    attempts = 0
+    last: Exception | None = None
     while True:
-        attempt += 1
-        if wait_first or attempt > 1:
-            await sleep(policy.delay(attempt if wait_first else attempt - 1, random))
+        if wait_first or attempts:
+            delay = backoff.next_delay()
+            if delay is None:
+                what = "reconnect" if wait_first else "connect"
+                reason = f": {last}" if last is not None else " (max_retries=0)"
+                raise WebSocketConnectionError(
+                    f"could not {what} to {target} after {attempts} "
+                    f"attempt{'' if attempts == 1 else 's'}{reason}",
+                    attempts=attempts,
+                ) from last
+            await backoff.sleep(delay)
+        attempts += 1
         try:
             await connect()
         except Exception as exc:
             if is_permanent(exc):
                 if isinstance(exc, WebSocketConnectionError):
-                    exc.attempts = attempt
+                    exc.attempts = attempts
                 raise
-            if policy.max_attempts is not None and attempt >= policy.max_attempts:
-                raise WebSocketConnectionError(
-                    f"could not connect to {target} after {attempt} attempts: {exc}",
-                    attempts=attempt,
-                ) from exc
-            _log.warning(
-                "websocket.connect_attempt_failed", target=target, attempt=attempt, error=str(exc)
-            )
+            last = exc
+            if not backoff.exhausted:
+                _log.warning(
+                    "websocket.connect_attempt_failed", target=target, attempt=attempts,
+                    error=str(exc),
+                )
             continue
-        return attempt
+        return attempts

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing_extensions import Unpack
 
+from pepperpy_core.config import check_count
 from pepperpy_core.exceptions import ConfigurationError
 from pepperpy_core.websocket.client import RetryOptions, WebSocket
 from pepperpy_core.websocket.reconnect import ReconnectPolicy, retry_connect
@@ -18,9 +19,11 @@ __all__ = ["RetryWebSocket"]
 
 
 class RetryWebSocket(WebSocket):
-    """A WebSocket whose ``connect()`` tries up to ``max_retries`` times.
+    """A WebSocket whose ``connect()`` retries a failed connection up to ``max_retries`` times.
 
-    - ``max_retries``: connection attempts in one ``connect()`` call (the first included).
+    - ``max_retries``: retries after the first attempt in one ``connect()`` call: ``3`` (the
+      default) is at most 4 attempts, ``0`` one attempt. The same meaning as
+      ``HttpClient(retries=N)`` and ``DownloadHandler(max_retries=N)``.
     - ``retry_delay``: seconds; the wait before retry n is drawn below
       ``retry_delay * 2**(n-1)`` (full jitter; exact when ``retry_jitter=False``), capped at
       ``retry_max_delay`` seconds.
@@ -45,8 +48,7 @@ class RetryWebSocket(WebSocket):
         **kwargs: Unpack[RetryOptions],
     ) -> None:
         super().__init__(url, auto_reconnect=auto_reconnect, **kwargs)
-        if max_retries < 1:
-            raise ConfigurationError(f"max_retries must be >= 1, got {max_retries}")
+        check_count(type(self).__name__, "max_retries", max_retries, 0)
         if retry_delay < 0 or retry_max_delay < 0:
             raise ConfigurationError("retry_delay and retry_max_delay must be >= 0 seconds")
         self.max_retries = max_retries
@@ -60,7 +62,7 @@ class RetryWebSocket(WebSocket):
             base_delay=self.retry_delay,
             max_delay=self.retry_max_delay,
             jitter=self.retry_jitter,
-            max_attempts=self.max_retries,
+            max_retries=self.max_retries,
         )
         await retry_connect(
             super().connect,

@@ -18,8 +18,10 @@ def test_policy_value_object() -> None:
     assert RetryPolicy.of(3) == RetryPolicy(total=3)
     assert RetryPolicy.of(None).total == 0
     assert RetryPolicy(methods={"get"}).methods == frozenset({"GET"})  # type: ignore[arg-type]
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError, match=r"RetryPolicy\(total=\.\.\.\) must be >= 0"):
         RetryPolicy(total=-1)
+    with pytest.raises(TypeError, match="total"):
+        RetryPolicy(total="3")  # type: ignore[arg-type]
     with pytest.raises(AttributeError):
         RetryPolicy().total = 1  # type: ignore[misc]
 

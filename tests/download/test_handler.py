@@ -22,6 +22,7 @@ from pepperpy_core.exceptions import (
     DownloadStalledException,
 )
 from pepperpy_core.http.factory import create_client
+from pepperpy_core.http.retry import RetryPolicy
 from pepperpy_core.testing import FakeClock
 
 MiB = 1024 * 1024
@@ -112,6 +113,33 @@ async def test_retry_after_is_honoured(files: Any, http: HttpClient, tmp_path: P
     handler = DownloadHandler(http, sleep=clock.sleep, clock=clock.time, min_speed=None)
     await handler.download(files.url("ra.bin", fail=1, retry_after=4), tmp_path / "ra.bin")
     assert clock.sleeps == [4.0]
+
+
+async def test_retry_after_above_the_policys_maximum_ends_the_retries(
+    files: Any, http: HttpClient, tmp_path: Path
+) -> None:
+    """A Retry-After longer than retry_policy.retry_after_max is not waited for, the same rule
+    as the HTTP retry layer: the download fails after that attempt, having slept nothing."""
+    clock = FakeClock()
+    handler = DownloadHandler(http, sleep=clock.sleep, clock=clock.time, min_speed=None,
+                              retry_policy=RetryPolicy(retry_after_max=2.0))
+    with pytest.raises(DownloadError, match=r"after 1 attempt\(s\).*503") as info:
+        await handler.download(files.url("ra2.bin", fail=1, retry_after=4), tmp_path / "ra2.bin")
+    assert info.value.attempts == 1 and clock.sleeps == []
+
+
+async def test_the_policys_deadline_bounds_the_retries(
+    files: Any, http: HttpClient, tmp_path: Path
+) -> None:
+    """retry_policy.deadline bounds attempts and waits together: waits of 1 s and 2 s fit in
+    3 s, the 4 s one would not, so 3 attempts although max_retries allows 10."""
+    clock = FakeClock()
+    policy = RetryPolicy(deadline=3.0, jitter=False, backoff_base=1.0)
+    handler = DownloadHandler(http, sleep=clock.sleep, clock=clock.time, min_speed=None,
+                              max_retries=10, retry_policy=policy)
+    with pytest.raises(DownloadError, match=r"after 3 attempt\(s\)") as info:
+        await handler.download(files.url("dl.bin", fail=99), tmp_path / "dl.bin")
+    assert info.value.attempts == 3 and clock.sleeps == [1.0, 2.0]
 
 
 async def test_retries_run_out(files: Any, http: HttpClient, tmp_path: Path) -> None:
@@ -323,9 +351,13 @@ async def test_unwritable_folder_is_a_clear_error(
 
 
 async def test_bad_arguments(http: HttpClient, tmp_path: Path) -> None:
-    """Bad options raise ConfigurationError before any I/O."""
+    """Bad options raise ConfigurationError (a wrong type TypeError) before any I/O."""
     with pytest.raises(ConfigurationError, match="chunk_size"):
         DownloadHandler(http, chunk_size=0)
+    with pytest.raises(ConfigurationError, match=r"DownloadHandler\(max_retries=\.\.\.\) must"):
+        DownloadHandler(http, max_retries=-1)
+    with pytest.raises(TypeError, match="max_retries"):
+        DownloadHandler(http, max_retries=True)
     with pytest.raises(ConfigurationError, match="64 hex"):
         await DownloadHandler(http).download("http://127.0.0.1:9/x", tmp_path / "x", sha256="no")
 

@@ -42,11 +42,25 @@ def test_policy_jitter_draws_below_the_ceiling() -> None:
 
 
 def test_policy_refuses_bad_values() -> None:
-    """Negative delays and zero attempts are configuration errors."""
+    """Negative delays and retries are configuration errors naming the argument; a count that
+    is not an int is a TypeError; 0 retries (never reconnect) is allowed."""
     with pytest.raises(ConfigurationError):
         ReconnectPolicy(base_delay=-1)
-    with pytest.raises(ConfigurationError):
-        ReconnectPolicy(max_attempts=0)
+    with pytest.raises(ConfigurationError, match=r"ReconnectPolicy\(max_retries=\.\.\.\) must be"):
+        ReconnectPolicy(max_retries=-1)
+    with pytest.raises(TypeError, match="max_retries"):
+        ReconnectPolicy(max_retries=True)
+    assert ReconnectPolicy(max_retries=0).max_retries == 0
+
+
+def test_max_attempts_is_a_deprecated_spelling_of_max_retries() -> None:
+    """ReconnectPolicy(max_attempts=N) still works, with a DeprecationWarning, as max_retries=N
+    (both counted the reconnects after a loss)."""
+    with pytest.warns(DeprecationWarning, match="max_retries"):
+        policy = ReconnectPolicy(max_attempts=3)
+    assert policy.max_retries == 3 and policy == ReconnectPolicy(max_retries=3)
+    with pytest.warns(DeprecationWarning), pytest.raises(ConfigurationError, match="not both"):
+        ReconnectPolicy(max_retries=2, max_attempts=3)
 
 
 def test_permanent_errors_are_not_retried() -> None:
@@ -80,12 +94,30 @@ async def test_retry_connect_gives_up_naming_attempts_and_last_error() -> None:
     async def connect() -> None:
         raise OSError("connection refused")
 
-    policy = ReconnectPolicy(max_attempts=4)
+    policy = ReconnectPolicy(max_retries=4)
     with pytest.raises(
-        WebSocketConnectionError, match="after 4 attempts: connection refused"
+        WebSocketConnectionError, match=r"reconnect .* after 4 attempts: connection refused"
     ) as info:
         await retry_connect(connect, policy, sleep=clock.sleep, wait_first=True)
     assert info.value.attempts == 4 and len(clock.sleeps) == 4
+
+
+async def test_retry_connect_counts_retries_after_the_first_attempt() -> None:
+    """Without wait_first the first attempt is not a retry: max_retries=2 is three attempts
+    and two waits; max_retries=0 is one attempt and no wait."""
+    for retries, attempts in ((2, 3), (0, 1)):
+        clock = FakeClock()
+        calls: list[int] = []
+
+        async def connect(calls: list[int] = calls) -> None:
+            calls.append(1)
+            raise OSError("connection refused")
+
+        policy = ReconnectPolicy(max_retries=retries, jitter=False)
+        with pytest.raises(WebSocketConnectionError, match=f"after {attempts} attempt") as info:
+            await retry_connect(connect, policy, sleep=clock.sleep, wait_first=False)
+        assert info.value.attempts == attempts == len(calls)
+        assert clock.sleeps == [0.5, 1.0][:retries]
 
 
 async def test_retry_connect_raises_permanent_errors_at_once() -> None:
@@ -226,10 +258,10 @@ async def test_reconnect_now_force_replaces_a_live_connection(echo_server: Any) 
 
 
 async def test_bounded_attempts_give_up_with_a_connection_error(ws_server: Start) -> None:
-    """With max_attempts, a server that stays down ends the wait with the attempts named."""
+    """With max_retries, a server that stays down ends the wait with the attempts named."""
     server = await ws_server()
     clock = FakeClock()
-    policy = ReconnectPolicy(max_attempts=3)
+    policy = ReconnectPolicy(max_retries=3)
     ws = WebSocket(server.url, auto_reconnect=True, reconnect=policy, sleep=clock.sleep)
     await ws.connect()
     await server.stop()
@@ -305,12 +337,12 @@ async def test_error_close_code_is_reconnected_under_auto_reconnect(ws_server: S
 
 
 async def test_listener_that_gives_up_reports_to_error_handlers(free_port: int) -> None:
-    """start() on a server that never comes: after max_attempts the error handlers hear it
+    """start() on a server that never comes: after max_retries the error handlers hear it
     and the task ends without an unretrieved exception."""
     clock = FakeClock()
     ws = WebSocket(
         f"ws://127.0.0.1:{free_port}",
-        reconnect=ReconnectPolicy(max_attempts=2),
+        reconnect=ReconnectPolicy(max_retries=2),
         sleep=clock.sleep,
     )
     errors: list[Exception] = []

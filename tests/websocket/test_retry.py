@@ -14,7 +14,7 @@ from websockets.http11 import Request, Response
 import pepperpy_core.exceptions as errors
 from pepperpy_core.exceptions import ConfigurationError, WebSocketHandshakeError
 from pepperpy_core.testing import FakeClock
-from pepperpy_core.websocket import RetryWebSocket, WebSocket
+from pepperpy_core.websocket import BatchWebSocket, RetryWebSocket, WebSocket
 
 Start = Callable[..., Awaitable[Any]]
 
@@ -67,15 +67,25 @@ async def test_connect_retries_until_the_server_accepts(ws_server: Start) -> Non
 
 
 async def test_exhausted_retries_raise_connection_error_naming_attempts(free_port: int) -> None:
-    """After max_retries failures: a WebSocketConnectionError (a built-in ConnectionError, not
-    an HTTP error) with the last error."""
+    """max_retries=3 is the first attempt and 3 retries: after 4 failures, a
+    WebSocketConnectionError (a built-in ConnectionError, not an HTTP error) with the last
+    error, after 3 waits."""
     clock = FakeClock()
     ws = RetryWebSocket(f"ws://127.0.0.1:{free_port}", max_retries=3, sleep=clock.sleep)
-    with pytest.raises(builtins.ConnectionError, match="after 3 attempts: cannot connect") as info:
+    with pytest.raises(builtins.ConnectionError, match="after 4 attempts: cannot connect") as info:
         await ws.connect()
     assert isinstance(info.value, errors.WebSocketConnectionError)
     assert not isinstance(info.value, errors.HTTPError)
-    assert info.value.attempts == 3
+    assert info.value.attempts == 4 and len(clock.sleeps) == 3
+
+
+async def test_zero_retries_is_one_attempt(free_port: int) -> None:
+    """max_retries=0 tries once and waits for nothing."""
+    clock = FakeClock()
+    ws = RetryWebSocket(f"ws://127.0.0.1:{free_port}", max_retries=0, sleep=clock.sleep)
+    with pytest.raises(errors.WebSocketConnectionError, match="after 1 attempt: cannot") as info:
+        await ws.connect()
+    assert info.value.attempts == 1 and clock.sleeps == []
 
 
 async def test_403_is_not_retried(ws_server: Start) -> None:
@@ -89,11 +99,52 @@ async def test_403_is_not_retried(ws_server: Start) -> None:
 
 
 def test_bad_retry_settings_are_refused() -> None:
-    """max_retries below 1 and negative delays are configuration errors."""
-    with pytest.raises(ConfigurationError):
-        RetryWebSocket("ws://127.0.0.1:1", max_retries=0)
+    """A negative max_retries and negative delays are configuration errors naming the
+    argument; a max_retries that is not an int (a bool included) is a TypeError."""
+    with pytest.raises(ConfigurationError, match=r"RetryWebSocket\(max_retries=...\) must be >= 0"):
+        RetryWebSocket("ws://127.0.0.1:1", max_retries=-1)
     with pytest.raises(ConfigurationError):
         RetryWebSocket("ws://127.0.0.1:1", retry_delay=-1)
+    for wrong in (True, 2.5, "3"):
+        with pytest.raises(TypeError, match="max_retries"):
+            RetryWebSocket("ws://127.0.0.1:1", max_retries=wrong)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: RetryWebSocket("ws://127.0.0.1:1", max_retry=3),
+         r"RetryWebSocket\(\) got an unexpected keyword argument 'max_retry'; "
+         r"did you mean max_retries=\?"),
+        (lambda: RetryWebSocket("ws://127.0.0.1:1", ping_intervall=5),
+         r"RetryWebSocket\(\) .* 'ping_intervall'; did you mean ping_interval=\?"),
+        (lambda: WebSocket("ws://127.0.0.1:1", auto_reconect=True),
+         r"WebSocket\(\) .* 'auto_reconect'; did you mean auto_reconnect=\?"),
+        (lambda: BatchWebSocket("ws://127.0.0.1:1", batch_sise=10),
+         r"BatchWebSocket\(\) .* 'batch_sise'; did you mean batch_size=\?"),
+        (lambda: WebSocket("ws://127.0.0.1:1", nothing_like_it=1),
+         r"WebSocket\(\) got an unexpected keyword argument 'nothing_like_it'$"),
+    ],
+)
+def test_unknown_keywords_name_the_class_and_the_close_match(
+    make: Callable[[], Any], message: str
+) -> None:
+    """A misspelled keyword is a TypeError naming the class being built, the keyword and what
+    was probably meant, whichever class in the chain it reaches."""
+    with pytest.raises(TypeError, match=message):
+        make()
+
+
+def test_a_class_built_from_two_checks_keywords_against_both() -> None:
+    """class Feed(BatchWebSocket, RetryWebSocket) takes both classes' keywords, and a typo in
+    either is named with Feed's name."""
+
+    class Feed(BatchWebSocket, RetryWebSocket):
+        pass
+
+    Feed("ws://127.0.0.1:1", batch_size=5, max_retries=1)
+    with pytest.raises(TypeError, match=r"Feed\(\) .* 'max_retrys'; did you mean max_retries="):
+        Feed("ws://127.0.0.1:1", max_retrys=1)
 
 
 async def test_retry_websocket_reconnects_after_a_restart(ws_server: Start) -> None:

@@ -160,7 +160,7 @@ class HttpClient:
       the behaviour layers (tests use :mod:`pepperpy_core.testing.clock`); None: real time.
     """
 
-    #: Class-level default policy (see :class:`~pepperpy_core.behaviours.retry.RetryMixin`).
+    #: A subclass's default policy, used when ``retries=`` is left out (None: 3 retries).
     retry_policy: ClassVar[RetryPolicy | int | None] = None
     _behaviour_clock: Clock | None = None
     _behaviour_sleep: Sleep | None = None

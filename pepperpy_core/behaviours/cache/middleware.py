@@ -13,7 +13,6 @@ from dataclasses import replace
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from pepperpy_core.behaviours._mixin import Clock
 from pepperpy_core.behaviours.cache.entry import CacheEntry, make_entry, refreshed
 from pepperpy_core.behaviours.cache.memory import MemoryCacheStorage
 from pepperpy_core.behaviours.cache.policy import CachePolicy
@@ -32,6 +31,7 @@ from pepperpy_core.behaviours.cache.rules import (
     vary_value,
 )
 from pepperpy_core.behaviours.cache.storage import CacheStorage
+from pepperpy_core.config import Clock
 from pepperpy_core.exceptions import PepperPyError, TransportError
 from pepperpy_core.http.chain import RANK_CACHE, CallNext
 from pepperpy_core.http.models import Request, Response

@@ -1,15 +1,25 @@
-"""Signatures that show every option a class built by inheritance takes.
+"""Signatures that show every option, and unknown keywords refused in the caller's words.
 
 A ready-made class forwards its parent's options as ``**options: Unpack[SomeOptions]``: type
 checkers see each keyword, but ``inspect.signature``, ``help()`` and IDEs would only see
 ``**options``. :func:`class_signature` lists them one by one instead.
+
+:func:`unknown_keyword` is the one ``TypeError`` for a keyword nobody takes, with the closest
+one that exists (``'parms'; did you mean params=?``); :func:`keywords_checked` gives it to a
+function whose keywords are all named.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
+from collections.abc import Callable, Iterable, Mapping
+from difflib import get_close_matches
+from typing import Any, TypeVar, cast
 
-__all__ = ["class_signature"]
+__all__ = ["class_signature", "keywords_checked", "unknown_keyword"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def class_signature(cls: type) -> inspect.Signature:
@@ -31,3 +41,40 @@ def class_signature(cls: type) -> inspect.Signature:
             seen.add(p.name)
             keywords.append(p.replace(kind=p.KEYWORD_ONLY))
     return inspect.Signature([*positional, *keywords], return_annotation=None)
+
+
+def unknown_keyword(
+    call: str, name: str, known: Iterable[str], meant: Mapping[str, str] | None = None,
+    otherwise: str = "",
+) -> TypeError:
+    """The error for ``call`` (``"create_client()"``) given the keyword ``name``: it names the
+    keyword and what was meant, from ``meant`` (other libraries' names for an option) or the
+    closest of ``known``; ``otherwise`` is the hint when nothing is close."""
+    guess = (meant or {}).get(name) or next(iter(get_close_matches(name, list(known), 1)), None)
+    hint = f"; did you mean {guess}=?" if guess else (f"; {otherwise}" if otherwise else "")
+    return TypeError(f"{call} got an unexpected keyword argument {name!r}{hint}")
+
+
+def keywords_checked(
+    meant: Mapping[str, str] | None = None, otherwise: str = ""
+) -> Callable[[_F], _F]:
+    """Decorate a function so that a keyword it does not take is :func:`unknown_keyword`'s
+    ``TypeError`` (with a suggestion) rather than Python's bare one. Type checkers see the
+    function unchanged."""
+
+    def decorate(function: _F) -> _F:
+        params = inspect.signature(function).parameters.values()
+        known = frozenset(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD,
+                                                              p.KEYWORD_ONLY))
+        call = f"{function.__name__}()"
+
+        @functools.wraps(function)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            for name in kwargs:
+                if name not in known:
+                    raise unknown_keyword(call, name, known, meant, otherwise)
+            return function(*args, **kwargs)
+
+        return cast(_F, checked)
+
+    return decorate

@@ -30,10 +30,6 @@ from pepperpy_core.websocket.client import BatchOptions, RetryOptions, WebSocket
 
 #: ``**kwargs`` left on purpose, and why.
 FORWARDS = {
-    "create_client": "aiohttp.ClientSession's or httpx.AsyncClient's own options, as the "
-                     "specification shows; that library checks them",
-    "create_aiohttp_client": "aiohttp.ClientSession's own options",
-    "create_httpx_client": "httpx.AsyncClient's own options",
     "RateLimit.of": "RateLimit's other fields, checked by its constructor",
     "RateLimit.per_window": "RateLimit's other fields, checked by its constructor",
     "RateLimit.with_": "field changes of a frozen value, checked by its constructor",

@@ -14,7 +14,6 @@ import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from difflib import get_close_matches
 from os import PathLike, fspath
 from pathlib import Path
 from types import TracebackType
@@ -24,7 +23,7 @@ from urllib.parse import urlencode, urljoin
 from multidict import CIMultiDict
 from typing_extensions import Self, Unpack
 
-from pepperpy_core._signature import class_signature
+from pepperpy_core._signature import class_signature, unknown_keyword
 from pepperpy_core.config import (
     DEFAULT,
     DEFAULT_MAX_BODY,
@@ -649,10 +648,7 @@ def _checked_options(owner: str, verb: str, options: Mapping[str, Any]) -> dict[
     layers' extensions; an unknown keyword is a ``TypeError`` naming it (and what was meant)."""
     unknown = options.keys() - _REQUEST_OPTIONS
     if unknown:
-        name = sorted(unknown)[0]
-        meant = _MEANT.get(name) or next(iter(get_close_matches(name, _REQUEST_OPTIONS, 1)), None)
-        hint = f"; did you mean {meant}=?" if meant else ""
-        raise TypeError(f"{owner}.{verb}() got an unexpected keyword argument {name!r}{hint}")
+        raise unknown_keyword(f"{owner}.{verb}()", sorted(unknown)[0], _REQUEST_OPTIONS, _MEANT)
     built = {k: v for k, v in options.items() if k in _BUILD_ARGS}
     layers = {k: v for k, v in options.items() if k in _LAYER_OPTIONS and v is not _UNSET}
     custom = options.get("extensions")

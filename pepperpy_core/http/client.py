@@ -243,7 +243,8 @@ class HttpClient:
     # ----------------------------------------------------------------- composition
 
     def _default_layers(self) -> list[Middleware]:
-        """Layers this class contributes; mixins extend the list through ``super()``.
+        """Layers this class contributes; the ready-made classes extend the list through
+        ``super()``.
 
         The retry layer is always there (with ``retries=0`` it sends once) so that a
         per-request ``retries=3`` works on any client."""

@@ -58,9 +58,9 @@ class CacheMiddleware:
     ``clock`` is wall-clock seconds (entries may outlive the process). Per request,
     ``cache=False`` bypasses the cache (no read, no write); ``cache=True`` opts a POST in.
 
-    ``stale-while-revalidate`` refreshes run as background tasks: ``CachedClient`` and the
-    cache mixin cancel them on close; a layer you add yourself to ``HttpClient(middlewares=
-    [...])`` wants ``await layer.aclose()`` before the client closes.
+    ``stale-while-revalidate`` refreshes run as background tasks: ``CachedClient`` (and the
+    classes built on it) cancel them on close; a layer you add yourself to
+    ``HttpClient(middlewares=[...])`` wants ``await layer.aclose()`` before the client closes.
 
     Identical concurrent misses share one request (``CachePolicy.collapse``), except for a URL
     whose last answer could not be stored: for ``PASS_SECONDS`` its requests go out side by

@@ -49,7 +49,7 @@ def layer_client(kind: str) -> Any:
     """A client with one layer of the full stack (``--layers``), or three pass-through layers
     at the stack's ranks (what the frames alone cost)."""
     from pepperpy_core import HttpClient
-    from pepperpy_core.behaviours import CacheMixin, MetricsMixin, RateLimit, RateLimitMixin
+    from pepperpy_core.behaviours import CachedClient, MetricsClient, RateLimit, RateLimitedClient
     from pepperpy_core.http.chain import RANK_CACHE, RANK_METRICS, RANK_RATE_LIMIT, CallNext
     from pepperpy_core.http.models import Request, Response
 
@@ -63,12 +63,11 @@ def layer_client(kind: str) -> Any:
     if kind == "frames":
         ranks = (RANK_METRICS, RANK_CACHE, RANK_RATE_LIMIT)
         return HttpClient(middlewares=[PassThrough(rank) for rank in ranks])
-    mixin = {"metrics": MetricsMixin, "cache": CacheMixin, "ratelimit": RateLimitMixin}[kind]
-
-    class OneLayer(mixin, HttpClient):  # type: ignore[valid-type, misc]
-        rate_limit = RateLimit.of((1_000_000, 1.0))  # as in the full stack: never waits
-
-    return OneLayer()
+    if kind == "metrics":
+        return MetricsClient()
+    if kind == "cache":
+        return CachedClient(cache_ttl=None)  # as in the full stack: a miss every time
+    return RateLimitedClient(rate_limit=RateLimit.of((1_000_000, 1.0)))  # never waits
 
 
 async def child(kind: str, concurrency: int, requests: int, base: str) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pepperpy_core._lazy import lazy_exports
+from pepperpy_core._lazy import DEPRECATED, lazy_exports
 from pepperpy_core._version import __version__
 
 if TYPE_CHECKING:
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
         CachedClient,
         CacheEntry,
         CacheMiddleware,
-        CacheMixin,
         CachePolicy,
         CacheStorage,
         EventCounters,
@@ -32,18 +31,15 @@ if TYPE_CHECKING:
         MemoryRateLimitStore,
         MetricsClient,
         MetricsMiddleware,
-        MetricsMixin,
         OpenTelemetry,
         Rate,
         RateLimit,
         RateLimitedClient,
         RateLimitMiddleware,
-        RateLimitMixin,
         RateLimitStore,
         RedisCacheStorage,
         RedisRateLimitStore,
         RetryMiddleware,
-        RetryMixin,
         RetryPolicy,
         SQLiteCacheStorage,
     )
@@ -146,12 +142,12 @@ if TYPE_CHECKING:
 #: Each public name and the module it is loaded from on first use.
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "pepperpy_core.behaviours": (
-        "Announced", "CachedClient", "CacheEntry", "CacheMiddleware", "CacheMixin", "CachePolicy",
+        "Announced", "CachedClient", "CacheEntry", "CacheMiddleware", "CachePolicy",
         "CacheStorage", "EventCounters", "HttpMetrics", "MemoryCacheStorage",
-        "MemoryRateLimitStore", "MetricsClient", "MetricsMiddleware", "MetricsMixin",
+        "MemoryRateLimitStore", "MetricsClient", "MetricsMiddleware",
         "OpenTelemetry", "Rate", "RateLimit",
-        "RateLimitedClient", "RateLimitMiddleware", "RateLimitMixin", "RateLimitStore",
-        "RedisCacheStorage", "RedisRateLimitStore", "RetryMiddleware", "RetryMixin", "RetryPolicy",
+        "RateLimitedClient", "RateLimitMiddleware", "RateLimitStore",
+        "RedisCacheStorage", "RedisRateLimitStore", "RetryMiddleware", "RetryPolicy",
         "SQLiteCacheStorage",
     ),
     "pepperpy_core.download": (
@@ -208,7 +204,6 @@ __all__ = [
     "BodyNotReplayableError",
     "CacheEntry",
     "CacheMiddleware",
-    "CacheMixin",
     "CachePolicy",
     "CacheStorage",
     "CachedClient",
@@ -240,7 +235,6 @@ __all__ = [
     "MessageTooLargeError",
     "MetricsClient",
     "MetricsMiddleware",
-    "MetricsMixin",
     "Middleware",
     "NetworkManager",
     "OpenTelemetry",
@@ -253,7 +247,6 @@ __all__ = [
     "RateLimitError",
     "RateLimitException",
     "RateLimitMiddleware",
-    "RateLimitMixin",
     "RateLimitStore",
     "RateLimitedClient",
     "ReconnectPolicy",
@@ -264,7 +257,6 @@ __all__ = [
     "ResponseNotReadError",
     "ResponseTooLargeError",
     "RetryMiddleware",
-    "RetryMixin",
     "RetryPolicy",
     "RetryWebSocket",
     "SQLiteCacheStorage",
@@ -304,4 +296,4 @@ __all__ = [
 
 
 if not TYPE_CHECKING:  # type checkers read the imports above instead
-    __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+    __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), DEPRECATED)

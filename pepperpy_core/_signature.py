@@ -1,10 +1,13 @@
-"""Signatures that show every option a class built by inheritance takes.
+"""Signatures that show every option, and unknown keywords refused in the caller's words.
 
 A ready-made class forwards its parent's options as ``**options: Unpack[SomeOptions]``: type
 checkers see each keyword, but ``inspect.signature``, ``help()`` and IDEs would only see
-``**options``. :func:`class_signature` lists them one by one instead, and
-:func:`checked_keywords` turns a keyword none of them takes into a ``TypeError`` that names it
-and what was probably meant (:func:`unexpected_keyword`, which the HTTP verbs use too).
+``**options``. :func:`class_signature` lists them one by one instead.
+
+:func:`unknown_keyword` is the one ``TypeError`` for a keyword nobody takes, with the closest
+one that exists (``'parms'; did you mean params=?``); :func:`keywords_checked` gives it to a
+function whose keywords are all named, or to a base class's ``__init__`` that its subclasses
+reach with ``**options`` (checked against the signature of the class being built).
 """
 
 from __future__ import annotations
@@ -12,13 +15,13 @@ from __future__ import annotations
 import functools
 import inspect
 import weakref
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from difflib import get_close_matches
-from typing import ParamSpec
+from typing import Any, TypeVar, cast
 
-__all__ = ["checked_keywords", "class_signature", "unexpected_keyword"]
+__all__ = ["class_signature", "keywords_checked", "unknown_keyword"]
 
-P = ParamSpec("P")
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def class_signature(cls: type) -> inspect.Signature:
@@ -42,40 +45,55 @@ def class_signature(cls: type) -> inspect.Signature:
     return inspect.Signature([*positional, *keywords], return_annotation=None)
 
 
-def unexpected_keyword(
-    owner: str, name: str, known: Collection[str], aliases: Mapping[str, str] | None = None
+def unknown_keyword(
+    call: str, name: str, known: Iterable[str], meant: Mapping[str, str] | None = None,
+    otherwise: str = "",
 ) -> TypeError:
-    """The ``TypeError`` for keyword ``name`` that ``owner`` (``"HttpClient.get()"``) does not
-    take, suggesting another library's spelling from ``aliases`` or the closest of ``known``."""
-    meant = (aliases or {}).get(name) or next(iter(get_close_matches(name, known, 1)), None)
-    hint = f"; did you mean {meant}=?" if meant else ""
-    return TypeError(f"{owner} got an unexpected keyword argument {name!r}{hint}")
+    """The error for ``call`` (``"create_client()"``) given the keyword ``name``: it names the
+    keyword and what was meant, from ``meant`` (other libraries' names for an option) or the
+    closest of ``known``; ``otherwise`` is the hint when nothing is close."""
+    guess = (meant or {}).get(name) or next(iter(get_close_matches(name, list(known), 1)), None)
+    hint = f"; did you mean {guess}=?" if guess else (f"; {otherwise}" if otherwise else "")
+    return TypeError(f"{call} got an unexpected keyword argument {name!r}{hint}")
 
 
-_KEYWORDS: weakref.WeakKeyDictionary[type, frozenset[str]] = weakref.WeakKeyDictionary()
+_CLASS_KEYWORDS: weakref.WeakKeyDictionary[type, frozenset[str]] = weakref.WeakKeyDictionary()
 
 
-def _keywords(cls: type) -> frozenset[str]:
+def _class_keywords(cls: type) -> frozenset[str]:
     """The names ``cls(...)`` takes, by its signature (remembered per class)."""
-    known = _KEYWORDS.get(cls)
+    known = _CLASS_KEYWORDS.get(cls)
     if known is None:
-        known = _KEYWORDS[cls] = frozenset(inspect.signature(cls).parameters)
+        known = _CLASS_KEYWORDS[cls] = frozenset(inspect.signature(cls).parameters)
     return known
 
 
-def checked_keywords(init: Callable[P, None]) -> Callable[P, None]:
-    """Wrap a base class's ``__init__`` (which its subclasses reach with ``**options``) so
-    that a keyword the class being built does not take, by its signature, is a ``TypeError``
-    naming that class, the keyword and the close match: ``RetryWebSocket(url, max_retry=3)``
-    says ``did you mean max_retries=?``."""
+def keywords_checked(
+    meant: Mapping[str, str] | None = None, otherwise: str = ""
+) -> Callable[[_F], _F]:
+    """Decorate a function so that a keyword it does not take is :func:`unknown_keyword`'s
+    ``TypeError`` (with a suggestion) rather than Python's bare one. On an ``__init__`` the
+    keywords are those of the class being built, subclasses' included, and the error names
+    that class: ``RetryWebSocket(url, max_retry=3)`` says ``did you mean max_retries=?``.
+    Type checkers see the function unchanged."""
 
-    @functools.wraps(init)
-    def checked(*args: P.args, **kwargs: P.kwargs) -> None:
-        cls = type(args[0])
-        known = _keywords(cls)
-        for name in kwargs:
-            if name not in known:
-                raise unexpected_keyword(f"{cls.__name__}()", name, known)
-        init(*args, **kwargs)
+    def decorate(function: _F) -> _F:
+        params = inspect.signature(function).parameters.values()
+        own = frozenset(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD,
+                                                            p.KEYWORD_ONLY))
+        is_init = function.__name__ == "__init__"
 
-    return checked
+        @functools.wraps(function)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            if kwargs:
+                cls = type(args[0]) if is_init else None
+                known = own if cls is None else _class_keywords(cls)
+                for name in kwargs:
+                    if name not in known:
+                        call = f"{function.__name__ if cls is None else cls.__name__}()"
+                        raise unknown_keyword(call, name, known, meant, otherwise)
+            return function(*args, **kwargs)
+
+        return cast(_F, checked)
+
+    return decorate

@@ -30,13 +30,6 @@ from pepperpy_core.websocket.client import BatchOptions, RetryOptions, WebSocket
 
 #: ``**kwargs`` left on purpose, and why.
 FORWARDS = {
-    "create_client": "aiohttp.ClientSession's or httpx.AsyncClient's own options, as the "
-                     "specification shows; that library checks them",
-    "create_aiohttp_client": "aiohttp.ClientSession's own options",
-    "create_httpx_client": "httpx.AsyncClient's own options",
-    "CacheMixin": "a cooperative mixin: the class built with it shows every option",
-    "RateLimitMixin": "a cooperative mixin: the class built with it shows every option",
-    "MetricsMixin": "a cooperative mixin: the class built with it shows every option",
     "RateLimit.of": "RateLimit's other fields, checked by its constructor",
     "RateLimit.per_window": "RateLimit's other fields, checked by its constructor",
     "RateLimit.with_": "field changes of a frozen value, checked by its constructor",
@@ -181,19 +174,22 @@ def test_classes_built_on_others_show_everything_they_take(cls: type, own: list[
 
 
 def test_a_class_composed_by_the_user_shows_every_option() -> None:
-    """``class Api(CachedClient, RateLimitedClient)`` and a mixin-built class list all they
-    take."""
+    """``class Api(CachedClient, RateLimitedClient)`` and the full stack list all they take:
+    the first class's positional argument, then every keyword of every class."""
 
     class Api(pepperpy_core.CachedClient, pepperpy_core.RateLimitedClient):
         pass
 
-    class Mixed(pepperpy_core.CacheMixin, pepperpy_core.HttpClient):
+    class Full(pepperpy_core.MetricsClient, pepperpy_core.CachedClient,
+               pepperpy_core.RateLimitedClient):
         pass
 
     api = inspect.signature(Api).parameters
     assert {"cache_ttl", "raise_on_limit", "max_wait", "base_url", "timeout"} <= set(api)
-    assert "kwargs" not in api
-    assert {"base_url", "retries"} <= set(inspect.signature(Mixed).parameters)
+    assert "kwargs" not in api and next(iter(api)) == "cache_ttl"
+    full = inspect.signature(Full).parameters
+    assert all(p.kind is p.KEYWORD_ONLY for p in full.values())
+    assert {"metrics", "cache_ttl", "max_requests", "rate_limit", "base_url"} <= set(full)
 
 
 def test_the_verbs_list_their_keywords() -> None:

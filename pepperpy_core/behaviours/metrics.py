@@ -1,5 +1,5 @@
-"""Metrics: bounded counters and a latency histogram, the middleware that fills them, the mixin,
-and the ready-made ``MetricsClient``.
+"""Metrics: bounded counters and a latency histogram, the middleware that fills them, and the
+ready-made ``MetricsClient``.
 
 The layer is outermost, so it sees what the caller sees: one logical request however many
 attempts, a cache hit as fast as it was. Facts from inner layers (``attempts``, ``cache``,
@@ -15,13 +15,14 @@ import math
 import time
 from bisect import bisect_left
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from typing_extensions import Unpack
 
-from pepperpy_core.behaviours._mixin import Clock, TimedMixin
+from pepperpy_core._lazy import deprecated_names
 from pepperpy_core.behaviours.options import MetricsClientForwards
+from pepperpy_core.config import ClientOptions, Clock
 from pepperpy_core.http.chain import RANK_METRICS, CallNext, Middleware
 from pepperpy_core.http.client import HttpClient
 from pepperpy_core.http.models import Request, Response
@@ -30,7 +31,7 @@ from pepperpy_core.logging import get_logger, redact_url
 if TYPE_CHECKING:
     from pepperpy_core.behaviours.prometheus import Registry
 
-__all__ = ["HttpMetrics", "LatencyHistogram", "MetricsClient", "MetricsMiddleware", "MetricsMixin"]
+__all__ = ["HttpMetrics", "LatencyHistogram", "MetricsClient", "MetricsMiddleware"]
 
 _log = get_logger("pepperpy_core.metrics")
 
@@ -337,16 +338,25 @@ class MetricsMiddleware:
         return response
 
 
-class MetricsMixin(TimedMixin):
-    """Adds a metrics layer to a client class; ``metrics=`` shares an :class:`HttpMetrics`
-    between clients. ``get_metrics()`` returns the snapshot."""
+class MetricsClient(HttpClient):
+    """``MetricsClient()``: an HttpClient that counts its requests, with ``get_metrics()``, in
+    constant memory. ``metrics=`` an :class:`HttpMetrics` to share between clients (default: a
+    new one per client). Every other keyword is :class:`HttpClient`'s, or that of another
+    ready-made class it is combined with (``class Api(MetricsClient, CachedClient)``)."""
 
-    def __init__(self, *args: Any, metrics: HttpMetrics | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, metrics: HttpMetrics | None = None, **kwargs: Unpack[MetricsClientForwards]
+    ) -> None:
+        self._set_up_metrics(metrics)
+        # The next class may be another ready-made one, which takes its own keywords.
+        super().__init__(**cast("ClientOptions", kwargs))
+
+    def _set_up_metrics(self, metrics: HttpMetrics | None) -> None:
+        """Keep the counters :meth:`_default_layers` builds the layer over."""
         self.metrics = metrics if metrics is not None else HttpMetrics()
-        super().__init__(*args, **kwargs)
 
     def _default_layers(self) -> list[Middleware]:
-        layer = MetricsMiddleware(self.metrics, clock=self._clock_or(time.perf_counter))
+        layer = MetricsMiddleware(self.metrics, clock=self._behaviour_clock or time.perf_counter)
         return [*super()._default_layers(), layer]
 
     def get_metrics(self) -> dict[str, Any]:
@@ -355,11 +365,5 @@ class MetricsMixin(TimedMixin):
         return self.metrics.snapshot()
 
 
-class MetricsClient(MetricsMixin, HttpClient):
-    """``MetricsClient()``: an HttpClient that counts its requests, with ``get_metrics()``, in
-    constant memory; every keyword is :class:`HttpClient`'s (plus ``metrics=``)."""
-
-    def __init__(
-        self, *, metrics: HttpMetrics | None = None, **kwargs: Unpack[MetricsClientForwards]
-    ) -> None:
-        super().__init__(metrics=metrics, **kwargs)
+if not TYPE_CHECKING:  # the deprecated MetricsMixin, for one release
+    __getattr__ = deprecated_names(__name__, ("MetricsMixin",))

@@ -23,7 +23,7 @@ from urllib.parse import urlencode, urljoin
 from multidict import CIMultiDict
 from typing_extensions import Self, Unpack
 
-from pepperpy_core._signature import class_signature, unexpected_keyword
+from pepperpy_core._signature import class_signature, keywords_checked, unknown_keyword
 from pepperpy_core.config import (
     DEFAULT,
     DEFAULT_MAX_BODY,
@@ -159,11 +159,12 @@ class HttpClient:
       the behaviour layers (tests use :mod:`pepperpy_core.testing.clock`); None: real time.
     """
 
-    #: Class-level default policy (see :class:`~pepperpy_core.behaviours.retry.RetryMixin`).
+    #: A subclass's default policy, used when ``retries=`` is left out (None: 3 retries).
     retry_policy: ClassVar[RetryPolicy | int | None] = None
     _behaviour_clock: Clock | None = None
     _behaviour_sleep: Sleep | None = None
 
+    @keywords_checked()
     def __init__(
         self,
         base_url: str | None = None,
@@ -243,7 +244,8 @@ class HttpClient:
     # ----------------------------------------------------------------- composition
 
     def _default_layers(self) -> list[Middleware]:
-        """Layers this class contributes; mixins extend the list through ``super()``.
+        """Layers this class contributes; the ready-made classes extend the list through
+        ``super()``.
 
         The retry layer is always there (with ``retries=0`` it sends once) so that a
         per-request ``retries=3`` works on any client."""
@@ -648,7 +650,7 @@ def _checked_options(owner: str, verb: str, options: Mapping[str, Any]) -> dict[
     layers' extensions; an unknown keyword is a ``TypeError`` naming it (and what was meant)."""
     unknown = options.keys() - _REQUEST_OPTIONS
     if unknown:
-        raise unexpected_keyword(f"{owner}.{verb}()", min(unknown), _REQUEST_OPTIONS, _MEANT)
+        raise unknown_keyword(f"{owner}.{verb}()", min(unknown), _REQUEST_OPTIONS, _MEANT)
     built = {k: v for k, v in options.items() if k in _BUILD_ARGS}
     layers = {k: v for k, v in options.items() if k in _LAYER_OPTIONS and v is not _UNSET}
     custom = options.get("extensions")

@@ -16,15 +16,24 @@ also creates the session on first use, so ``create_client()`` works outside a ru
 
 from __future__ import annotations
 
+import inspect
 import ssl
 from collections.abc import Callable, Mapping
+from os import PathLike
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import aiohttp
 
-from pepperpy_core.exceptions import ClientClosedError, ConfigurationError, OptionalDependencyError
+from pepperpy_core._signature import keywords_checked, unknown_keyword
+from pepperpy_core.config import _cookies, _headers, _seconds, _type, check_count
+from pepperpy_core.exceptions import (
+    ArgumentTypeError,
+    ClientClosedError,
+    ConfigurationError,
+    OptionalDependencyError,
+)
 from pepperpy_core.http.client import HttpClient
 from pepperpy_core.http.models import Timeout
 
@@ -92,71 +101,89 @@ class AiohttpSession:
         return f"<AiohttpSession {state}>"
 
 
+#: The factories' options, as other libraries name them.
+_MEANT = {"limit": "max_connections", "limit_per_host": "max_connections_per_host",
+          "ssl": "verify", "verify_ssl": "verify", "client": "client_type",
+          "backend": "client_type", "proxies": "proxy"}
+_PASS_ON = ("aiohttp.ClientSession's or httpx.AsyncClient's own options go in "
+            "session_options={...}")
+#: What each library's constructor is given by the factory itself, never by session_options.
+_AIOHTTP_SET = frozenset({"connector", "headers", "timeout", "cookies", "proxy", "trust_env"})
+_HTTPX_SET = frozenset({"timeout", "limits", "headers", "verify", "cookies", "proxy",
+                        "trust_env", "http2"})
+
+
+@keywords_checked(_MEANT, _PASS_ON)
 def create_aiohttp_client(
     timeout: float | None = 30.0,
     max_connections: int = 100,
     headers: Mapping[str, str] | None = None,
-    **kwargs: Any,
+    *,
+    verify: bool | str | PathLike[str] | ssl.SSLContext = True,
+    max_connections_per_host: int = 0,
+    proxy: str | None = None,
+    cookies: Mapping[str, str] | None = None,
+    trust_env: bool = False,
+    session_options: Mapping[str, Any] | None = None,
 ) -> AiohttpSession:
     """A configured aiohttp client (an :class:`AiohttpSession` around a ``ClientSession``).
 
-    - ``timeout``: seconds for a whole request (> 0); None: no limit. Connecting is bounded
-      by ``min(timeout, 10)`` seconds.
-    - ``max_connections``: open connections across all hosts (> 0).
-    - ``headers``: default headers for every request (a pepperpy-core User-Agent is added
-      unless given).
-    - ``verify``: True (default), False, a CA bundle path or an ``SSLContext``;
-      ``max_connections_per_host``: 0 (default) means no per-host cap. Other keywords go to
-      ``aiohttp.ClientSession`` (``cookies=``, ``trust_env=``, ``base_url=``...).
+    - ``timeout`` (seconds > 0 or None, default 30): a whole request; None: no limit.
+      Connecting is bounded by ``min(timeout, 10)`` seconds.
+    - ``max_connections`` (``int`` >= 1, default 100): open connections across all hosts.
+    - ``headers`` (``Mapping[str, str]``, default none): sent with every request (a
+      pepperpy-core User-Agent is added unless given).
+    - ``verify`` (default True): TLS verification: True, False (unsafe), a CA bundle path or
+      an ``ssl.SSLContext``.
+    - ``max_connections_per_host`` (``int`` >= 0, default 0 = no per-host cap).
+    - ``proxy`` (URL ``str`` or None); ``cookies`` (``Mapping[str, str]`` or None);
+      ``trust_env`` (``bool``, default False: ignore ``HTTP(S)_PROXY`` and ``.netrc``).
+    - ``session_options`` (``Mapping[str, Any]`` or None): other ``aiohttp.ClientSession``
+      arguments, passed as they are (``{"raise_for_status": True, "base_url": ...}``); a key
+      ClientSession does not take is a ``TypeError``, one set above a ConfigurationError.
+
+    A wrong type is a ``TypeError``, a value out of range a ConfigurationError, each naming
+    the argument; so is an unknown keyword (a ``TypeError`` with the closest one).
     """
-    total = _checked_limits("create_aiohttp_client", timeout, max_connections)
-    verify = _ssl_setting(kwargs.pop("verify", True))
-    per_host = int(kwargs.pop("max_connections_per_host", 0))
-    merged = _with_user_agent(headers)
-
-    def make() -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(limit=max_connections, limit_per_host=per_host, ssl=verify)
-        connect = None if total is None else min(total, 10.0)
-        return aiohttp.ClientSession(
-            connector=connector,
-            headers=merged,
-            timeout=aiohttp.ClientTimeout(total=total, connect=connect),
-            **kwargs,
-        )
-
-    return AiohttpSession(make)
+    return _aiohttp_session(
+        "create_aiohttp_client", timeout, max_connections, headers, verify=verify,
+        max_connections_per_host=max_connections_per_host, proxy=proxy, cookies=cookies,
+        trust_env=trust_env, session_options=session_options,
+    )
 
 
+@keywords_checked(_MEANT, _PASS_ON)
 def create_httpx_client(
     timeout: float | None = 30.0,
     max_connections: int = 100,
     headers: Mapping[str, str] | None = None,
-    **kwargs: Any,
+    *,
+    verify: bool | str | PathLike[str] | ssl.SSLContext = True,
+    proxy: str | None = None,
+    cookies: Mapping[str, str] | None = None,
+    trust_env: bool = False,
+    http2: bool = False,
+    session_options: Mapping[str, Any] | None = None,
 ) -> httpx.AsyncClient:
     """A configured ``httpx.AsyncClient`` (extra ``pepperpy-core[httpx]``).
 
-    - ``timeout``: seconds for each phase (connect, read, write, pool wait; httpx has no
-      whole-request limit); None: no limit. Connecting is bounded by ``min(timeout, 10)``.
-    - ``max_connections``: open connections (> 0), all of them kept alive.
-    - ``headers``: default headers (a pepperpy-core User-Agent is added unless given).
-    - Other keywords go to ``httpx.AsyncClient`` (``http2=True``, ``verify=``,
-      ``follow_redirects=``...).
+    - ``timeout`` (seconds > 0 or None, default 30): each phase (connect, read, write, pool
+      wait; httpx has no whole-request limit); None: no limit. Connecting is bounded by
+      ``min(timeout, 10)``.
+    - ``max_connections`` (``int`` >= 1, default 100): open connections, all kept alive.
+    - ``headers`` (``Mapping[str, str]``, default none): sent with every request (a
+      pepperpy-core User-Agent is added unless given).
+    - ``verify``, ``proxy``, ``cookies``, ``trust_env``: as for
+      :func:`create_aiohttp_client` (``trust_env`` False by default here too, unlike httpx).
+    - ``http2`` (``bool``, default False): offer HTTP/2 (needs the h2 package, in the extra).
+    - ``session_options`` (``Mapping[str, Any]`` or None): other ``httpx.AsyncClient``
+      arguments, passed as they are (``{"follow_redirects": True}``); a key AsyncClient does
+      not take is a ``TypeError``, one set above a ConfigurationError.
     """
-    total = _checked_limits("create_httpx_client", timeout, max_connections)
-    lib = _import_httpx()
-    phases = lib.Timeout(total, connect=None if total is None else min(total, 10.0))
-    limits = lib.Limits(
-        max_connections=max_connections, max_keepalive_connections=max_connections
+    return _httpx_client(
+        "create_httpx_client", timeout, max_connections, headers, verify=verify, proxy=proxy,
+        cookies=cookies, trust_env=trust_env, http2=http2, session_options=session_options,
     )
-    try:
-        client: httpx.AsyncClient = lib.AsyncClient(
-            timeout=phases, limits=limits, headers=_with_user_agent(headers), **kwargs
-        )
-    except ImportError as exc:  # http2=True without h2
-        raise OptionalDependencyError(
-            f"http2=True needs the h2 package: pip install 'pepperpy-core[httpx]' ({exc})"
-        ) from exc
-    return client
 
 
 @overload
@@ -165,7 +192,14 @@ def create_client(
     timeout: float | None = ...,
     max_connections: int = ...,
     headers: Mapping[str, str] | None = ...,
-    **kwargs: Any,
+    *,
+    verify: bool | str | PathLike[str] | ssl.SSLContext = ...,
+    max_connections_per_host: int = ...,
+    proxy: str | None = ...,
+    cookies: Mapping[str, str] | None = ...,
+    trust_env: bool = ...,
+    http2: Literal[False] = ...,
+    session_options: Mapping[str, Any] | None = ...,
 ) -> AiohttpSession: ...
 
 
@@ -175,26 +209,116 @@ def create_client(
     timeout: float | None = ...,
     max_connections: int = ...,
     headers: Mapping[str, str] | None = ...,
-    **kwargs: Any,
+    *,
+    verify: bool | str | PathLike[str] | ssl.SSLContext = ...,
+    proxy: str | None = ...,
+    cookies: Mapping[str, str] | None = ...,
+    trust_env: bool = ...,
+    http2: bool = ...,
+    session_options: Mapping[str, Any] | None = ...,
 ) -> httpx.AsyncClient: ...
 
 
+@keywords_checked(_MEANT, _PASS_ON)
 def create_client(
     client_type: ClientType = "aiohttp",
     timeout: float | None = 30.0,
     max_connections: int = 100,
     headers: Mapping[str, str] | None = None,
-    **kwargs: Any,
+    *,
+    verify: bool | str | PathLike[str] | ssl.SSLContext = True,
+    max_connections_per_host: int = 0,
+    proxy: str | None = None,
+    cookies: Mapping[str, str] | None = None,
+    trust_env: bool = False,
+    http2: bool = False,
+    session_options: Mapping[str, Any] | None = None,
 ) -> AiohttpSession | httpx.AsyncClient:
-    """An aiohttp (default) or httpx client; arguments as for :func:`create_aiohttp_client`
-    and :func:`create_httpx_client`. Close it with ``await client.aclose()``."""
+    """An aiohttp (``client_type="aiohttp"``, the default) or httpx (``"httpx"``) client; the
+    other arguments as for :func:`create_aiohttp_client` and :func:`create_httpx_client`
+    (``max_connections_per_host`` is aiohttp's only, ``http2`` httpx's only).
+    ``session_options`` go to that library's constructor. Close it with
+    ``await client.aclose()``."""
+    owner = "create_client"
+    if not isinstance(client_type, str):
+        raise ArgumentTypeError(f"{owner}(client_type=...) must be 'aiohttp' or 'httpx', "
+                                f"got {type(client_type).__name__}")
     if client_type == "aiohttp":
-        return create_aiohttp_client(timeout, max_connections, headers, **kwargs)
+        if http2:
+            raise ConfigurationError(
+                f"{owner}(http2=True): HTTP/2 needs the httpx client; pass client_type='httpx'"
+            )
+        return _aiohttp_session(
+            owner, timeout, max_connections, headers, verify=verify,
+            max_connections_per_host=max_connections_per_host, proxy=proxy, cookies=cookies,
+            trust_env=trust_env, session_options=session_options,
+        )
     if client_type == "httpx":
-        return create_httpx_client(timeout, max_connections, headers, **kwargs)
+        if max_connections_per_host:
+            raise ConfigurationError(
+                f"{owner}(max_connections_per_host=...): httpx has no per-host cap; "
+                "pass client_type='aiohttp' or leave it out"
+            )
+        return _httpx_client(
+            owner, timeout, max_connections, headers, verify=verify, proxy=proxy,
+            cookies=cookies, trust_env=trust_env, http2=http2, session_options=session_options,
+        )
     raise ConfigurationError(
-        f"create_client: client_type: expected 'aiohttp' or 'httpx', got {client_type!r}"
+        f"{owner}(client_type=...) must be 'aiohttp' or 'httpx', got {client_type!r}"
     )
+
+
+def _aiohttp_session(
+    owner: str, timeout: Any, max_connections: Any, headers: Any, *, verify: Any,
+    max_connections_per_host: Any, proxy: Any, cookies: Any, trust_env: Any,
+    session_options: Any,
+) -> AiohttpSession:
+    total, merged = _checked_common(owner, timeout, max_connections, headers, proxy, trust_env)
+    check_count(owner, "max_connections_per_host", max_connections_per_host, 0)
+    ssl_setting = _ssl_setting(owner, verify)
+    jar = _cookies(owner, cookies)
+    extra = _checked_session_options(owner, session_options, aiohttp.ClientSession,
+                                     _AIOHTTP_SET)
+
+    def make() -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=max_connections, limit_per_host=max_connections_per_host, ssl=ssl_setting
+        )
+        connect = None if total is None else min(total, 10.0)
+        return aiohttp.ClientSession(
+            connector=connector, headers=merged,
+            timeout=aiohttp.ClientTimeout(total=total, connect=connect),
+            cookies=jar, proxy=proxy, trust_env=trust_env, **extra,
+        )
+
+    return AiohttpSession(make)
+
+
+def _httpx_client(
+    owner: str, timeout: Any, max_connections: Any, headers: Any, *, verify: Any, proxy: Any,
+    cookies: Any, trust_env: Any, http2: Any, session_options: Any,
+) -> httpx.AsyncClient:
+    total, merged = _checked_common(owner, timeout, max_connections, headers, proxy, trust_env)
+    _type(owner, "http2", http2, bool, "True or False")
+    ssl_setting = _ssl_setting(owner, verify)
+    jar = _cookies(owner, cookies)
+    lib = _import_httpx()
+    extra = _checked_session_options(owner, session_options, lib.AsyncClient, _HTTPX_SET)
+    phases = lib.Timeout(total, connect=None if total is None else min(total, 10.0))
+    limits = lib.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
+    try:
+        client: httpx.AsyncClient = lib.AsyncClient(
+            timeout=phases, limits=limits, headers=merged, verify=ssl_setting, cookies=jar,
+            proxy=proxy, trust_env=trust_env, http2=http2, **extra,
+        )
+    except ImportError as exc:  # http2=True without h2
+        raise OptionalDependencyError(
+            f"{owner}(http2=True) needs the h2 package: pip install 'pepperpy-core[httpx]' "
+            f"({exc})"
+        ) from exc
+    return client
 
 
 class ClientRef:
@@ -258,16 +382,47 @@ def as_http_client(client: Any) -> tuple[HttpClient, bool]:
 # --------------------------------------------------------------------- helpers
 
 
-def _checked_limits(owner: str, timeout: float | None, max_connections: int) -> float | None:
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
-    ):
-        raise ConfigurationError(f"{owner}: timeout: must be > 0 seconds or None ({timeout!r})")
-    if isinstance(max_connections, bool) or not isinstance(max_connections, int) or (
-        max_connections <= 0
-    ):
-        raise ConfigurationError(f"{owner}: max_connections: must be an int > 0")
-    return None if timeout is None else float(timeout)
+def _checked_common(
+    owner: str, timeout: Any, max_connections: Any, headers: Any, proxy: Any, trust_env: Any
+) -> tuple[float | None, dict[str, str]]:
+    """The options both factories share, checked: the timeout in seconds (or None) and the
+    headers with our User-Agent."""
+    _seconds(owner, "timeout", timeout, allow_none=True)
+    check_count(owner, "max_connections", max_connections, 1)
+    if proxy is not None:
+        _type(owner, "proxy", proxy, str, "a str or None")
+    _type(owner, "trust_env", trust_env, bool, "True or False")
+    merged = _with_user_agent(_headers(owner, headers))
+    return (None if timeout is None else float(timeout)), merged
+
+
+def _checked_session_options(
+    owner: str, options: Any, target: type, set_here: frozenset[str]
+) -> dict[str, Any]:
+    """``session_options``, checked against ``target``'s constructor: a key it does not take
+    is a ``TypeError`` (with the closest key), one the factory sets itself a
+    ConfigurationError pointing at the factory's own argument."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping) or not all(isinstance(k, str) for k in options):
+        raise ArgumentTypeError(f"{owner}(session_options=...) must be a mapping of str to "
+                                f"values, or None, got {type(options).__name__}")
+    takes = list(inspect.signature(target).parameters)
+    for key in options:
+        if key in set_here:
+            raise ConfigurationError(
+                f"{owner}(session_options=...): {key!r} is set by {owner} itself"
+                + (f"; pass {key}= to {owner}" if key in _OWN_ARGUMENTS else "")
+            )
+        if key not in takes:
+            name = f"{target.__module__.split('.')[0]}.{target.__name__}()"
+            raise unknown_keyword(f"{owner}(session_options=...): {name}", key, takes)
+    return dict(options)
+
+
+#: The factories' own arguments (session_options keys that have one are pointed at it).
+_OWN_ARGUMENTS = frozenset({"timeout", "headers", "verify", "cookies", "proxy", "trust_env",
+                            "http2"})
 
 
 def _with_user_agent(headers: Mapping[str, str] | None) -> dict[str, str]:
@@ -279,14 +434,20 @@ def _with_user_agent(headers: Mapping[str, str] | None) -> dict[str, str]:
     return merged
 
 
-def _ssl_setting(verify: Any) -> ssl.SSLContext | bool:
-    if isinstance(verify, (str, Path)):
-        if not Path(verify).exists():
-            raise ConfigurationError(f"verify: CA bundle {str(verify)!r} does not exist")
-        return ssl.create_default_context(cafile=str(verify))
+def _ssl_setting(owner: str, verify: Any) -> ssl.SSLContext | bool:
+    if isinstance(verify, (str, PathLike)):
+        path = Path(verify)
+        if not path.exists():
+            raise ConfigurationError(
+                f"{owner}(verify=...): CA bundle {str(path)!r} does not exist"
+            )
+        return ssl.create_default_context(cafile=str(path))
     if isinstance(verify, (bool, ssl.SSLContext)):
         return verify
-    raise ConfigurationError("verify: expected a bool, a CA bundle path or an SSLContext")
+    raise ArgumentTypeError(
+        f"{owner}(verify=...) must be True, False, a CA bundle path or an ssl.SSLContext, "
+        f"got {type(verify).__name__}"
+    )
 
 
 def _from_aiohttp_timeout(value: aiohttp.ClientTimeout) -> Timeout:

@@ -3,7 +3,7 @@
 The retry layer owns the attempts and the deadline. It sits inside the cache (a hit is never
 retried) and outside the rate limiter (every attempt waits for its own token). Every
 :class:`~pepperpy_core.HttpClient` has one, so it lives here, under ``http/``;
-:mod:`pepperpy_core.behaviours` re-exports it next to ``RetryMixin``.
+:mod:`pepperpy_core.behaviours` re-exports it.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, Literal, TypedDict, overload
 
 import pepperpy_core._observe as _observe
-from pepperpy_core._signature import checked_keywords, class_signature
+from pepperpy_core._signature import class_signature, keywords_checked
 from pepperpy_core.behaviours import RateLimit
 from pepperpy_core.exceptions import (
     ArgumentTypeError,
@@ -166,7 +166,7 @@ class WebSocket:
       (None: the event loop's clock). ``random``: the jitter source (None: ``random.random``).
     """
 
-    @checked_keywords
+    @keywords_checked()
     def __init__(
         self,
         url: str,

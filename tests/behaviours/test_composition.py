@@ -1,5 +1,6 @@
 """The behaviours together: canonical order whatever the bases' order, every pair and the full
-stack on one scenario, user layers and user ``_send_request`` overrides."""
+stack on one scenario, user layers and user ``_send_request`` overrides, and the deprecated
+mixins still building the same clients."""
 
 from __future__ import annotations
 
@@ -15,29 +16,27 @@ from pepperpy_core import HttpClient, Request, Response
 from pepperpy_core.behaviours import (
     CachedClient,
     CacheMiddleware,
-    CacheMixin,
     CachePolicy,
     HttpMetrics,
     MemoryRateLimitStore,
     MetricsClient,
     MetricsMiddleware,
-    MetricsMixin,
     Rate,
     RateLimit,
     RateLimitedClient,
     RateLimitMiddleware,
-    RateLimitMixin,
     RetryMiddleware,
-    RetryMixin,
     RetryPolicy,
 )
 from pepperpy_core.http.chain import RANK_USER, CallNext
 from pepperpy_core.testing import FakeClock, LocalServer
 
 CANONICAL = [MetricsMiddleware, CacheMiddleware, RetryMiddleware, RateLimitMiddleware]
-MIXINS = {"metrics": MetricsMixin, "cache": CacheMixin, "retry": RetryMixin,
-          "rate_limit": RateLimitMixin}
-NAMES = list(MIXINS)
+#: The ready-made class of each behaviour; retry is every HttpClient's own.
+CLASSES: dict[str, type[HttpClient]] = {
+    "metrics": MetricsClient, "cache": CachedClient, "rate_limit": RateLimitedClient,
+}
+NAMES = ["metrics", "cache", "retry", "rate_limit"]
 COMBOS = [c for n in (2, 4) for c in itertools.combinations(NAMES, n)]
 
 
@@ -55,11 +54,13 @@ class CountingStore(MemoryRateLimitStore):
 
 
 def test_order_is_canonical_whatever_the_bases() -> None:
-    """All 24 orders of the four mixins give metrics -> cache -> retry -> rate limit."""
-    for bases in itertools.permutations(MIXINS.values()):
-        cls: Any = type("Client", (*bases, HttpClient), {})
-        client = cls(rate_limit=RateLimit.of((10, 1.0)))
-        assert [type(layer) for layer in client.middlewares] == CANONICAL
+    """All 6 orders of the three ready-made classes, with or without HttpClient named last,
+    give metrics -> cache -> retry -> rate limit."""
+    for bases in itertools.permutations(CLASSES.values()):
+        for tail in ((), (HttpClient,)):
+            cls: Any = type("Client", (*bases, *tail), {})
+            client = cls(rate_limit=RateLimit.of((10, 1.0)))
+            assert [type(layer) for layer in client.middlewares] == CANONICAL
 
 
 def test_order_is_canonical_for_middlewares_argument() -> None:
@@ -85,18 +86,20 @@ def _client(combo: tuple[str, ...], via: str, server: LocalServer, clock: FakeCl
         }
         layers = [make[name]() for name in reversed(combo)]  # given inner-first on purpose
         return HttpClient(base_url=server.base_url, retries=0, middlewares=layers)
-    bases = [MIXINS[name] for name in reversed(combo)]
-    cls: Any = type("Client", (*bases, HttpClient), {})
+    bases = [CLASSES[name] for name in reversed(combo) if name in CLASSES]
+    cls: Any = type("Client", (*bases,), {})
     options: dict[str, Any] = {"base_url": server.base_url, **time_kw,
                                "retries": retry if "retry" in combo else 0}
     if "metrics" in combo:
         options["metrics"] = metrics
+    if "cache" in combo:
+        options["cache_ttl"] = None  # the headers only, as CacheMiddleware() above
     if "rate_limit" in combo:
         options.update(rate_limit=limit, rate_limit_store=store)
     return cls(**options)  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("via", ["mixins", "middlewares"])
+@pytest.mark.parametrize("via", ["classes", "middlewares"])
 @pytest.mark.parametrize("combo", COMBOS, ids=["+".join(c) for c in COMBOS])
 async def test_pairs_and_full_stack(
     combo: tuple[str, ...], via: str, server: LocalServer, hits: Counter[str]
@@ -131,7 +134,7 @@ async def test_full_stack_opt_outs(server: LocalServer, hits: Counter[str]) -> N
     """On the full stack, cache=False goes to the network and retries=0 returns the 503."""
     clock = FakeClock()
 
-    class Everything(MetricsMixin, CacheMixin, RetryMixin, RateLimitMixin, HttpClient):
+    class Everything(MetricsClient, CachedClient, RateLimitedClient):
         rate_limit = RateLimit.of((100, 1.0))
         retry_policy = RetryPolicy(total=2, backoff_base=0.1)
 
@@ -212,3 +215,77 @@ async def test_user_send_request_override_wraps_the_chain(server: LocalServer) -
         await client.get("/fresh")
         await client.get("/fresh")
     assert client.seen == [False, True]
+
+
+def test_class_attributes_of_a_composed_class() -> None:
+    """A subclass's ``cache_policy``, ``rate_limit`` and ``retry_policy`` are what its clients
+    use; the constructor's ``cache_policy=`` / ``rate_limit=`` / ``retries=`` still win, and the
+    arguments the class attribute stands for are refused rather than ignored."""
+    from pepperpy_core import ConfigurationError
+
+    class Api(CachedClient, RateLimitedClient):
+        cache_policy = CachePolicy(ttl=5.0)
+        rate_limit = RateLimit.of((7, 1.0))
+        retry_policy = RetryPolicy(total=1)
+
+    api = Api()
+    assert api.cache_policy == CachePolicy(ttl=5.0) and api.rate_limit == RateLimit.of((7, 1.0))
+    assert api._retry_policy.total == 1
+    other = Api(cache_policy=CachePolicy(ttl=9.0), rate_limit=RateLimit.of((2, 1.0)), retries=0)
+    assert other.cache_policy == CachePolicy(ttl=9.0)
+    assert other.rate_limit == RateLimit.of((2, 1.0)) and other._retry_policy.total == 0
+    with pytest.raises(ConfigurationError, match=r"Api\(max_requests=.*pass rate_limit="):
+        Api(max_requests=10)
+    with pytest.raises(ConfigurationError, match=r"class attribute cache_policy"):
+        Api(cache_ttl=60.0)
+
+
+OLD = {"MetricsMixin": MetricsMiddleware, "CacheMixin": CacheMiddleware,
+       "RetryMixin": RetryMiddleware, "RateLimitMixin": RateLimitMiddleware}
+
+
+@pytest.mark.parametrize(("module", "names"), [
+    ("pepperpy_core", list(OLD)), ("pepperpy_core.behaviours", list(OLD)),
+    ("pepperpy_core.behaviours.cache", ["CacheMixin"]),
+    ("pepperpy_core.behaviours.metrics", ["MetricsMixin"]),
+    ("pepperpy_core.behaviours.rate_limit", ["RateLimitMixin"]),
+    ("pepperpy_core.behaviours.retry", ["RetryMixin"]),
+])
+def test_deprecated_mixins_warn_where_they_were(module: str, names: list[str]) -> None:
+    """Each mixin is still importable from where it was, with a DeprecationWarning that says
+    what replaces it, and is in neither ``__all__`` nor ``dir()``."""
+    import importlib
+
+    package = importlib.import_module(module)
+    for name in names:
+        with pytest.warns(DeprecationWarning, match=f"{module}.{name} is deprecated.*instead"):
+            getattr(package, name)
+        assert name not in package.__all__ and name not in dir(package)
+
+
+async def test_deprecated_mixins_build_the_same_client(
+    server: LocalServer, hits: Counter[str]
+) -> None:
+    """A class built from the four mixins, as the docs used to show, still works as before: the
+    canonical order, its class attributes, positional ``base_url``, no cache TTL heuristic."""
+    with pytest.warns(DeprecationWarning):
+        from pepperpy_core import CacheMixin, MetricsMixin, RateLimitMixin, RetryMixin
+
+    class Old(RateLimitMixin, RetryMixin, CacheMixin, MetricsMixin, HttpClient):
+        rate_limit = RateLimit.of((100, 1.0))
+
+    clock = FakeClock()
+    async with Old(server.base_url, clock=clock.time, sleep=clock.sleep) as client:
+        assert [type(layer) for layer in client.middlewares] == CANONICAL
+        assert client.cache_policy == CachePolicy() and client._retry_policy == RetryPolicy()
+        await client.get("/plain")
+        second = await client.get("/plain")
+        await client.get("/fresh")
+        assert (await client.get("/fresh")).metadata["from_cache"] is True
+        assert client.get_metrics()["total_requests"] == 4
+    assert hits["plain"] == 2 and not second.metadata.get("from_cache")
+
+    class Unlimited(RateLimitMixin, HttpClient):  # no rate_limit set: no layer, as before
+        pass
+
+    assert [type(layer) for layer in Unlimited().middlewares] == [RetryMiddleware]

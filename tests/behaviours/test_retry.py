@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from pepperpy_core import ConfigurationError, HttpClient
-from pepperpy_core.behaviours.retry import RetryMiddleware, RetryMixin, RetryPolicy
+from pepperpy_core.behaviours.retry import RetryMiddleware, RetryPolicy
 from pepperpy_core.http.models import Request, Response
 from pepperpy_core.testing import FakeClock, LocalServer
 
@@ -64,11 +64,14 @@ async def test_should_retry_hook(clock: FakeClock) -> None:
     assert response.metadata["attempts"] == 2
 
 
-async def test_retry_mixin_uses_injected_time(server: LocalServer, hits: Counter[str]) -> None:
-    """A RetryMixin client retries with its own policy on the injected fake clock."""
+async def test_class_retry_policy_uses_injected_time(
+    server: LocalServer, hits: Counter[str]
+) -> None:
+    """An HttpClient subclass retries with its class attribute ``retry_policy`` on the injected
+    fake clock."""
     clock = FakeClock()
 
-    class Patient(RetryMixin, HttpClient):
+    class Patient(HttpClient):
         retry_policy = RetryPolicy(total=2, backoff_base=10, jitter=False)
 
     async with Patient(base_url=server.base_url, clock=clock.time, sleep=clock.sleep) as c:

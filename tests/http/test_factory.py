@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+from typing import Any
 
 import aiohttp
 import httpx
@@ -76,6 +78,97 @@ def test_bad_arguments() -> None:
         create_httpx_client(max_connections=0)
     with pytest.raises(ConfigurationError, match="CA bundle"):
         create_aiohttp_client(verify="/no/such/ca.pem")
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "words"),
+    [
+        # an unknown keyword: named, with what was meant
+        (lambda: create_client(tiemout=3), TypeError,
+         "create_client() got an unexpected keyword argument 'tiemout'; did you mean timeout=?"),
+        (lambda: create_aiohttp_client(limit_per_host=2), TypeError,
+         "'limit_per_host'; did you mean max_connections_per_host=?"),
+        (lambda: create_httpx_client(raise_for_status=True), TypeError,
+         "own options go in session_options={...}"),
+        # a wrong type: TypeError in the caller's words
+        (lambda: create_client(timeout="30"), TypeError,
+         "create_client(timeout=...) must be a number of seconds or None, got str"),
+        (lambda: create_client(client_type=1), TypeError, "create_client(client_type=...)"),
+        (lambda: create_httpx_client(headers=[("a", "b")]), TypeError,
+         "create_httpx_client(headers=...) must be a mapping"),
+        (lambda: create_aiohttp_client(verify=1), TypeError, "create_aiohttp_client(verify=...)"),
+        (lambda: create_client(trust_env="no"), TypeError, "create_client(trust_env=...)"),
+        (lambda: create_httpx_client(http2=1), TypeError, "create_httpx_client(http2=...)"),
+        (lambda: create_client(session_options=[("a", 1)]), TypeError,
+         "create_client(session_options=...) must be a mapping"),
+        # a bad value: ConfigurationError in the caller's words
+        (lambda: create_client(timeout=0), ConfigurationError,
+         "create_client(timeout=...) must be > 0 seconds, got 0"),
+        (lambda: create_client(max_connections=0), ConfigurationError,
+         "create_client(max_connections=...) must be >= 1, got 0"),
+        (lambda: create_aiohttp_client(max_connections_per_host=-1), ConfigurationError,
+         "create_aiohttp_client(max_connections_per_host=...) must be >= 0, got -1"),
+        (lambda: create_client(headers={"X-A": "1\r\nX-B: 2"}), ConfigurationError,
+         "create_client(headers=...)"),
+        (lambda: create_client(http2=True), ConfigurationError,
+         "create_client(http2=True): HTTP/2 needs the httpx client"),
+        (lambda: create_client("httpx", max_connections_per_host=2), ConfigurationError,
+         "httpx has no per-host cap"),
+        # session_options: checked against the library's own constructor
+        (lambda: create_aiohttp_client(session_options={"raise_for_statu": True}), TypeError,
+         "aiohttp.ClientSession() got an unexpected keyword argument 'raise_for_statu'; "
+         "did you mean raise_for_status=?"),
+        (lambda: create_httpx_client(session_options={"follow_redirect": True}), TypeError,
+         "did you mean follow_redirects=?"),
+        (lambda: create_client(session_options={"timeout": 3}), ConfigurationError,
+         "'timeout' is set by create_client itself; pass timeout= to create_client"),
+        (lambda: create_httpx_client(session_options={"limits": None}), ConfigurationError,
+         "'limits' is set by create_httpx_client itself"),
+    ],
+)
+def test_mistakes_are_named_in_the_callers_words(
+    call: Any, error: type[Exception], words: str
+) -> None:
+    """Each mistake is refused at once, with the factory's name and the argument as written."""
+    with pytest.raises(error) as caught:
+        call()
+    assert words in str(caught.value)
+
+
+def test_every_option_is_in_the_signature() -> None:
+    """The factories name every option (no ``**kwargs``); create_client has both libraries'."""
+    for factory in (create_client, create_aiohttp_client, create_httpx_client):
+        params = inspect.signature(factory).parameters
+        assert not any(p.kind is p.VAR_KEYWORD for p in params.values())
+        assert list(params)[-1] == "session_options"
+        assert all(p.annotation != "Any" for p in params.values())
+    assert list(inspect.signature(create_client).parameters)[:4] == [
+        "client_type", "timeout", "max_connections", "headers"]
+    aiohttp_only = set(inspect.signature(create_aiohttp_client).parameters)
+    httpx_only = set(inspect.signature(create_httpx_client).parameters)
+    assert set(inspect.signature(create_client).parameters) == aiohttp_only | httpx_only | {
+        "client_type"}
+
+
+async def test_session_options_reach_the_library(server: LocalServer) -> None:
+    """``session_options`` are given to ClientSession / AsyncClient as they are, next to the
+    factory's own options (cookies, trust_env) against a real server."""
+    strict = create_aiohttp_client(session_options={"raise_for_status": True},
+                                   cookies={"id": "c1"})
+    async with strict:
+        assert not strict.session.trust_env
+        async with strict.get(server.url("/echo")) as response:
+            assert "id=c1" in (await response.json())["headers"]["Cookie"]
+        with pytest.raises(aiohttp.ClientResponseError):
+            async with strict.get(server.url("/status/404")):
+                pass
+    follows = create_client("httpx", session_options={"follow_redirects": True},
+                            cookies={"id": "c2"})
+    async with follows:
+        response = await follows.get(server.url("/redirect"), params={"to": "/echo"})
+        assert response.status_code == 200
+        assert "id=c2" in response.json()["headers"]["Cookie"]
+        assert not follows._trust_env
 
 
 async def test_as_http_client_keeps_an_http_client() -> None:

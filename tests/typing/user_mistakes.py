@@ -13,7 +13,9 @@ from pepperpy_core import (
     RateLimitedClient,
     RetryWebSocket,
     WebSocket,
+    create_aiohttp_client,
     create_client,
+    create_httpx_client,
     download_files_concurrently,
 )
 
@@ -39,6 +41,13 @@ async def mistakes() -> None:
     RateLimitedClient(100, 60.0, base_ur="https://a.example")  # E: Unexpected keyword argument
     WebSocket("wss://a.example", ping_intervall=5)  # E: Unexpected keyword argument
     create_client(client_type="requests")  # E: "create_client"
+    create_client(tiemout=30)  # E: Unexpected keyword argument "tiemout" for overloaded
+    create_client("httpx", max_connections_per_host=2)  # E: No overload variant
+    create_client(http2=True)  # E: No overload variant of "create_client"
+    create_aiohttp_client(tiemout=30)  # E: Unexpected keyword argument "tiemout"
+    create_httpx_client(raise_for_status=True)  # E: Unexpected keyword argument
+    create_httpx_client(session_options=[("a", 1)])  # E: Argument "session_options"
+    create_aiohttp_client(timeout="30")  # E: Argument "timeout"
     DownloadHandler(client, chunk_size="1MB")  # E: Argument "chunk_size"
     RetryWebSocket("wss://a.example", 5, ping_intervall=5)  # E: Unexpected keyword argument
     BatchWebSocket("wss://a.example", 10, max_size="big")  # E: Argument "max_size"

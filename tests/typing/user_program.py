@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pepperpy_core import (
+    AiohttpSession,
     BatchWebSocket,
     CachedClient,
     ConfigurationError,
@@ -33,7 +34,9 @@ from pepperpy_core import (
     Timeout,
     VisionDownloadManager,
     WebSocket,
+    create_aiohttp_client,
     create_client,
+    create_httpx_client,
     download_files_concurrently,
     make_api_request,
 )
@@ -169,6 +172,19 @@ async def market_data() -> None:
     except (DownloadStalledException, DownloadException, RateLimitException) as exc:
         print(f"failed: {exc}")
     finally:
+        await client.aclose()
+
+
+async def raw_clients() -> None:
+    """The factories, with their own options and the escape hatch to the library's."""
+    session: AiohttpSession = create_client(
+        timeout=10, max_connections=20, max_connections_per_host=5, verify=True,
+        session_options={"raise_for_status": True},
+    )
+    faster = create_client("httpx", http2=True, trust_env=False, cookies={"id": "1"})
+    plain = create_aiohttp_client(30.0, 100, {"X-App": "a"}, proxy=None)
+    other = create_httpx_client(session_options={"follow_redirects": True})
+    for client in (session, faster, plain, other):
         await client.aclose()
 
 

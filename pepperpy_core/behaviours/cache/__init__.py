@@ -1,5 +1,5 @@
 """Cache: the policy, stored entries and their freshness (RFC 9111, private cache), the storages
-(memory LRU and SQLite), the middleware, the mixin, and the ready-made ``CachedClient``.
+(memory LRU and SQLite), the middleware, and the ready-made ``CachedClient``.
 
 The layer sits outside retry and rate limit: a hit costs no token and is never retried, and a
 revalidation is one logical request that the inner layers treat like any other.
@@ -11,10 +11,13 @@ by the response's ``Vary`` are stored with the entry and must match for a hit.
 
 One idea per module: ``policy`` (what is cached), ``rules`` (RFC 9111 as pure functions),
 ``entry`` (a stored response), ``storage`` (the protocol), ``memory`` and ``sqlite`` (the
-storages), ``serializer``, ``middleware`` (the layer, with request collapsing), ``mixin`` and
-``client`` (the ready-made class). Every public name is importable from here.
+storages), ``serializer``, ``middleware`` (the layer, with request collapsing) and ``client`` (the
+ready-made class). Every public name is importable from here.
 """
 
+from typing import TYPE_CHECKING
+
+from pepperpy_core._lazy import deprecated_names
 from pepperpy_core.behaviours.cache.client import CachedClient
 from pepperpy_core.behaviours.cache.entry import CacheEntry
 from pepperpy_core.behaviours.cache.entry import make_entry as make_entry
@@ -23,7 +26,6 @@ from pepperpy_core.behaviours.cache.memory import MemoryCacheStorage
 from pepperpy_core.behaviours.cache.middleware import PASS_KEYS as PASS_KEYS
 from pepperpy_core.behaviours.cache.middleware import PASS_SECONDS as PASS_SECONDS
 from pepperpy_core.behaviours.cache.middleware import CacheMiddleware
-from pepperpy_core.behaviours.cache.mixin import CacheMixin
 from pepperpy_core.behaviours.cache.policy import CachePolicy
 from pepperpy_core.behaviours.cache.rules import CACHEABLE_STATUSES as CACHEABLE_STATUSES
 from pepperpy_core.behaviours.cache.rules import ERROR_STATUSES as ERROR_STATUSES
@@ -36,7 +38,6 @@ from pepperpy_core.behaviours.cache.storage import CacheStorage
 __all__ = [
     "CacheEntry",
     "CacheMiddleware",
-    "CacheMixin",
     "CachePolicy",
     "CacheStorage",
     "CachedClient",
@@ -45,3 +46,6 @@ __all__ = [
     "cache_key",
     "parse_cache_control",
 ]
+
+if not TYPE_CHECKING:  # the deprecated mixin, for one release
+    __getattr__ = deprecated_names(__name__, ("CacheMixin",))

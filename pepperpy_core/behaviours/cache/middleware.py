@@ -13,7 +13,6 @@ from dataclasses import replace
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from pepperpy_core.behaviours._mixin import Clock
 from pepperpy_core.behaviours.cache.entry import CacheEntry, make_entry, refreshed
 from pepperpy_core.behaviours.cache.memory import MemoryCacheStorage
 from pepperpy_core.behaviours.cache.policy import CachePolicy
@@ -32,6 +31,7 @@ from pepperpy_core.behaviours.cache.rules import (
     vary_value,
 )
 from pepperpy_core.behaviours.cache.storage import CacheStorage
+from pepperpy_core.config import Clock
 from pepperpy_core.exceptions import PepperPyError, TransportError
 from pepperpy_core.http.chain import RANK_CACHE, CallNext
 from pepperpy_core.http.models import Request, Response
@@ -58,9 +58,9 @@ class CacheMiddleware:
     ``clock`` is wall-clock seconds (entries may outlive the process). Per request,
     ``cache=False`` bypasses the cache (no read, no write); ``cache=True`` opts a POST in.
 
-    ``stale-while-revalidate`` refreshes run as background tasks: ``CachedClient`` and the
-    cache mixin cancel them on close; a layer you add yourself to ``HttpClient(middlewares=
-    [...])`` wants ``await layer.aclose()`` before the client closes.
+    ``stale-while-revalidate`` refreshes run as background tasks: ``CachedClient`` (and the
+    classes built on it) cancel them on close; a layer you add yourself to
+    ``HttpClient(middlewares=[...])`` wants ``await layer.aclose()`` before the client closes.
 
     Identical concurrent misses share one request (``CachePolicy.collapse``), except for a URL
     whose last answer could not be stored: for ``PASS_SECONDS`` its requests go out side by

@@ -9,14 +9,16 @@
 - :mod:`~pepperpy_core.behaviours.rate_limit.redis_store`: the store shared by many processes
   on Redis;
 - :mod:`~pepperpy_core.behaviours.rate_limit.layer`: the middleware;
-- :mod:`~pepperpy_core.behaviours.rate_limit.client`: the mixin and the ready-made
-  ``RateLimitedClient``.
+- :mod:`~pepperpy_core.behaviours.rate_limit.client`: the ready-made ``RateLimitedClient``.
 
 Every name stays importable from ``pepperpy_core.behaviours.rate_limit``.
 """
 
+from typing import TYPE_CHECKING
+
+from pepperpy_core._lazy import deprecated_names
 from pepperpy_core.behaviours.rate_limit.announced import Announced, read_announced
-from pepperpy_core.behaviours.rate_limit.client import RateLimitedClient, RateLimitMixin
+from pepperpy_core.behaviours.rate_limit.client import RateLimitedClient
 from pepperpy_core.behaviours.rate_limit.layer import RateLimitMiddleware
 from pepperpy_core.behaviours.rate_limit.redis_store import RedisRateLimitStore
 from pepperpy_core.behaviours.rate_limit.rules import Rate, RateLimit
@@ -33,9 +35,11 @@ __all__ = [
     "Rate",
     "RateLimit",
     "RateLimitMiddleware",
-    "RateLimitMixin",
     "RateLimitStore",
     "RateLimitedClient",
     "RedisRateLimitStore",
     "read_announced",
 ]
+
+if not TYPE_CHECKING:  # the deprecated mixin, for one release
+    __getattr__ = deprecated_names(__name__, ("RateLimitMixin",))

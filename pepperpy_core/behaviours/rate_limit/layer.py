@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from pepperpy_core._backoff import parse_retry_after
-from pepperpy_core.behaviours._mixin import Clock, Sleep
 from pepperpy_core.behaviours.rate_limit.announced import Announced
 from pepperpy_core.behaviours.rate_limit.rules import RateLimit
 from pepperpy_core.behaviours.rate_limit.store import (
@@ -18,6 +17,7 @@ from pepperpy_core.behaviours.rate_limit.store import (
     MemoryRateLimitStore,
     RateLimitStore,
 )
+from pepperpy_core.config import Clock, Sleep
 from pepperpy_core.exceptions import RateLimitError
 from pepperpy_core.http.chain import RANK_RATE_LIMIT, CallNext
 from pepperpy_core.http.models import Request, Response

@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 from http_app import hits
 
+import pepperpy_core
 from pepperpy_core import (
     ClientClosedError,
     ConfigurationError,
@@ -582,6 +583,15 @@ def test_unknown_or_mistyped_options_are_type_errors_naming_them() -> None:
         RateLimitedClient("10")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match=r"http2.*httpx"):
         HttpClient(http2=True)
+
+
+def test_unknown_constructor_keywords_name_the_class_and_what_was_meant() -> None:
+    """A misspelt option is a TypeError naming the class being built and the close match,
+    whether it reaches HttpClient directly or through a ready-made class."""
+    with pytest.raises(TypeError, match=r"^HttpClient\(\) .*'tiemout'; did you mean timeout=\?"):
+        HttpClient(tiemout=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"^CachedClient\(\) .*'verfy'; did you mean verify=\?"):
+        pepperpy_core.CachedClient(60, verfy=False)  # type: ignore[call-arg]
 
 
 async def test_unknown_request_keywords_are_type_errors(server: Any) -> None:

@@ -30,6 +30,19 @@ async def cli(*args: str, stdin: bytes | None = None, timeout: float = 60,
     return proc.returncode, out.decode(), err.decode()
 
 
+async def cli_timed(*args: str) -> tuple[int, str, float]:
+    """Run ``pepperpy-core ARGS``; (exit code, stderr, seconds it took beyond the interpreter's
+    start and imports, measured with ``--version`` just before on this machine as loaded now),
+    so a test can bound the command's own time tightly."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert (await cli("--version"))[0] == 0
+    start_up = loop.time() - started
+    started = loop.time()
+    code, _, err = await cli(*args)
+    return code, err, loop.time() - started - start_up
+
+
 async def cli_on_terminal(*args: str, timeout: float = 60, stderr_on_terminal: bool = False,
                           stdout_on_terminal: bool = True) -> tuple[int, str, str]:
     """Run ``pepperpy-core ARGS`` with stdout on a pseudo-terminal (stderr on a pipe, or on the

@@ -54,12 +54,16 @@ class LatencyHistogram:
         self.bounds = buckets
         self._edges = _edges_for(buckets, self._FLOOR, self._GROWTH, self._TOP)
         self._bound_index = [self._edges.index(b) for b in buckets]
+        #: fine bucket -> the Prometheus bucket holding it (the last: +Inf)
+        self.bound_of = [bisect_left(buckets, edge) for edge in self._edges] + [len(buckets)]
         self._counts = [0] * (len(self._edges) + 1)  # the last one: above every edge
         self.count = 0
         self.sum = 0.0
         self.max = 0.0
 
-    def observe(self, seconds: float) -> None:
+    def observe(self, seconds: float) -> int:
+        """File one observation; returns its Prometheus bucket (an index of ``bounds``, or
+        ``len(bounds)`` for +Inf), so a caller keeping its own series needs no search."""
         if seconds < 0.0:
             seconds = 0.0
         self.count += 1
@@ -67,7 +71,9 @@ class LatencyHistogram:
         if seconds > self.max:
             self.max = seconds
         # bucket i holds edges[i-1] < seconds <= edges[i]
-        self._counts[bisect_left(self._edges, seconds)] += 1
+        index = bisect_left(self._edges, seconds)
+        self._counts[index] += 1
+        return self.bound_of[index]
 
     def quantile(self, q: float) -> float:
         """The ``q`` quantile (0..1) in seconds, as the upper edge of its bucket (0 if empty)."""
@@ -175,23 +181,47 @@ class HttpMetrics:
         #: (method, host, status class or "error") -> its durations; bounded by MAX_HOSTS
         self.series: dict[tuple[str, str, str], Series] = {}
         self._host = HostLabels()
+        #: (method, URL, status class) -> its series: a repeated request costs one lookup
+        self._recent: dict[tuple[str, str, str], Series] = {}
 
-    def _observe(self, request: Request | None, status_class: str, seconds: float) -> None:
+    def _series_for(self, request: Request | None, status_class: str) -> Series:
         if request is None:
             key = ("", "", status_class)
         else:
+            recent = (request.method, request.url, status_class)
+            known = self._recent.get(recent)
+            if known is not None:
+                return known
             key = (request.method, self._host(request.url), status_class)
         series = self.series.get(key)
         if series is None:
             series = self.series[key] = Series(len(self.latency.bounds) + 1)
+        if request is not None:
+            if len(self._recent) >= HostLabels._MEMO:
+                self._recent.clear()
+            self._recent[recent] = series
+        return series
+
+    def _observe(self, request: Request | None, status_class: str, seconds: float) -> None:
+        bucket = self.latency.observe(seconds)
+        series = self._series_for(request, status_class)
         series.count += 1
         series.sum += seconds
-        series.counts[bisect_left(self.latency.bounds, seconds)] += 1
+        series.counts[bucket] += 1
 
     def record_response(self, response: Response, seconds: float) -> None:
         facts = response.metadata
         self.requests += 1
-        self.latency.observe(seconds)
+        status = response.status
+        key = _STATUS_CLASS.get(status) or f"{status // 100}xx"
+        request = response.request
+        series = (
+            self._recent.get((request.method, request.url, key)) if request is not None else None
+        ) or self._series_for(request, key)
+        bucket = self.latency.observe(seconds)
+        series.count += 1
+        series.sum += seconds
+        series.counts[bucket] += 1
         attempts = facts.get("attempts")
         if attempts is None:
             attempts = 0 if facts.get("from_cache") else 1
@@ -201,11 +231,8 @@ class HttpMetrics:
         if "rate_limit_waits" in facts:
             self.rate_limit_waits += facts["rate_limit_waits"]
             self.rate_limit_wait_seconds += facts.get("rate_limit_wait_s", 0.0)
-        status = response.status
-        key = _STATUS_CLASS.get(status) or f"{status // 100}xx"
         classes = self.status_classes
         classes[key] = classes.get(key, 0) + 1
-        self._observe(response.request, key, seconds)
         outcome = facts.get("cache")
         if outcome in self.cache:
             self.cache[outcome] += 1
@@ -214,20 +241,16 @@ class HttpMetrics:
         attempts = getattr(error, "attempts", None)  # set by the retry layer when it gives up
         if not isinstance(attempts, int) or attempts < 1:
             attempts = request.metadata.get("attempt", 1)
-        self._count({**request.metadata, "attempts": attempts}, seconds, default_attempts=1)
-        self._observe(request, "error", seconds)
-        self.errors += 1
-        name = type(error).__name__
-        self.errors_by_type[name] = self.errors_by_type.get(name, 0) + 1
-
-    def _count(self, facts: Mapping[str, Any], seconds: float, *, default_attempts: int) -> None:
+        facts = request.metadata
         self.requests += 1
-        self.latency.observe(seconds)
-        attempts = facts.get("attempts", default_attempts)
         self.attempts += attempts
         self.retries += max(0, attempts - 1)
         self.rate_limit_waits += facts.get("rate_limit_waits", 0)
         self.rate_limit_wait_seconds += facts.get("rate_limit_wait_s", 0.0)
+        self._observe(request, "error", seconds)
+        self.errors += 1
+        name = type(error).__name__
+        self.errors_by_type[name] = self.errors_by_type.get(name, 0) + 1
 
     def snapshot(self) -> dict[str, Any]:
         """Every figure as a plain dict; latencies in seconds. ``total_requests`` counts every

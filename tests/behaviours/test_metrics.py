@@ -42,6 +42,24 @@ def test_prometheus_buckets_count_exactly() -> None:
     assert hist.cumulative()[-1] == ("+Inf", len(values))
 
 
+def test_series_buckets_count_exactly() -> None:
+    """The per-label series (what Prometheus exports by method, host and status class) file
+    each latency in the bucket of the first bound at or above it, as the histogram does."""
+    metrics = HttpMetrics()
+    request = Request("GET", "http://h/")
+    values = [10 ** random.Random(5).uniform(-7, 2.5) for _ in range(5_000)]
+    values += [0.005, 0.25, 60.0, 3600.5, -1.0]
+    for v in values:
+        metrics.record_response(Response(200, request=request), v)
+    series = metrics.series[("GET", "h", "2xx")]
+    bounds = metrics.latency.bounds
+    for index, bound in enumerate(bounds):
+        below = bounds[index - 1] if index else float("-inf")
+        assert series.counts[index] == sum(below < v <= bound for v in values), bound
+    assert series.counts[-1] == sum(v > bounds[-1] for v in values)
+    assert series.count == len(values) == metrics.snapshot()["total_requests"]
+
+
 def test_histogram_memory_is_bounded() -> None:
     """A million observations over 10 decades keep a few hundred counters."""
     hist = LatencyHistogram()

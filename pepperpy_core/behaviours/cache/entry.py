@@ -12,6 +12,7 @@ from pepperpy_core.behaviours.cache.policy import CachePolicy
 from pepperpy_core.behaviours.cache.rules import (
     _AGE,
     _AUTHORIZATION,
+    _CACHE_CONTROL,
     _ETAG,
     _EXPIRES,
     _HOP_BY_HOP,
@@ -235,6 +236,11 @@ def make_entry(
 ) -> CacheEntry | None:
     """The entry to store for ``response``, or None when it must not (or cannot) be stored."""
     headers = response.headers
+    if (policy.ttl is None or response.status not in (200, 203)) and not (
+        _CACHE_CONTROL in headers or _EXPIRES in headers or _LAST_MODIFIED in headers
+        or _ETAG in headers
+    ):
+        return None  # no lifetime and no validator: what most API answers look like
     directives = response_directives(headers)
     if not _storable(request, response, directives, policy):
         return None

@@ -61,6 +61,10 @@ def read_announced(headers: Mapping[str, str]) -> list[Announced]:
     found: list[Announced] = []
     get = headers.get
     ietf = get("ratelimit")
+    if ietf is None and get("x-ratelimit-remaining") is None and (
+        get("ratelimit-remaining") is None and get("x-mbx-used-weight-1m") is None
+    ):
+        return found  # the usual answer: nothing announced
     if ietf is not None:
         found.extend(_ietf(ietf, get("ratelimit-policy")))
     for remaining_name, limit_name, reset_name in _FAMILIES:

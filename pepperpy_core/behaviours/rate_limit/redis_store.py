@@ -105,18 +105,18 @@ if st[1] then
   if paused > now then return paused - now end
   redis.call('HDEL', hash, 'p')
 end
-local state, wait = {}, 0  -- per rate: TTL end, weight counted, heavy members, heavy stored
+local state, wait = {}, 0  -- per rate: {TTL end, weight counted, heavy members, window, heavy stored}
 for i = 1, n do
   local log, max, win = KEYS[i + 1], tonumber(ARGV[2 + 2 * i]), tonumber(ARGV[3 + 2 * i])
   local e, u, h = read(st[i + 1])
-  state[4 * i] = h > 0
+  local stored = h > 0
   if h == 0 then  -- every member weighs 1: the count is the log's size
     redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
     u = redis.call('ZCARD', log)
   else
     u, h = expire(log, now - win, u, h)
   end
-  state[4 * i - 3], state[4 * i - 2], state[4 * i - 1] = e, u, h
+  state[i] = {e, u, h, win, stored}
   local excess = u + weight - max
   if excess > 0 then
     -- oldest first, each member frees its weight; every member weighs 1 or more
@@ -135,24 +135,23 @@ for i = 1, n do
 end
 if wait > 0 then
   for i = 1, n do
-    if state[4 * i] then
-      redis.call('HSET', hash, KEYS[i + 1], field(state[4 * i - 3], state[4 * i - 2],
-                                                   state[4 * i - 1]))
-    end
+    local s = state[i]
+    if s[5] then redis.call('HSET', hash, KEYS[i + 1], field(s[1], s[2], s[3])) end
   end
   return wait
 end
 local score = now + lease
 for i = 1, n do
-  local log, e, u, h = KEYS[i + 1], state[4 * i - 3], state[4 * i - 2], state[4 * i - 1]
-  local need = score + ARGV[3 + 2 * i]  -- when this member leaves the count
+  local log, s = KEYS[i + 1], state[i]
+  local e, u, h = s[1], s[2], s[3]
+  local need = score + s[4]  -- when this member leaves the count
   redis.call('ZADD', log, score, member)
   if weight > 1 then h = h + 1 end
   if u == 0 or e < need + 500000 then  -- a new log, or its TTL runs short
     local ttl = math.ceil((need - now) / 1000) + 1000
     redis.call('HSET', hash, log, field(now + (ttl - 1) * 1000, u + weight, h))
     renew(hash, log, ttl)
-  elseif h > 0 or state[4 * i] then  -- the counted weight is kept while a member is heavy
+  elseif h > 0 or s[5] then  -- the counted weight is kept while a member is heavy
     redis.call('HSET', hash, log, field(e, u + weight, h))
   end
 end

@@ -105,7 +105,7 @@ if st[1] then
   if paused > now then return paused - now end
   redis.call('HDEL', hash, 'p')
 end
-local state, wait = {}, 0  -- per rate: {TTL end, weight counted, heavy members, window, heavy stored}
+local state, wait = {}, 0  -- per rate: {TTL end, weight, heavy members, window, heavy stored}
 for i = 1, n do
   local log, max, win = KEYS[i + 1], tonumber(ARGV[2 + 2 * i]), tonumber(ARGV[3 + 2 * i])
   local e, u, h = read(st[i + 1])

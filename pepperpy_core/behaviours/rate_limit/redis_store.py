@@ -5,14 +5,15 @@ taken from the Redis server (``TIME``), so the workers' clocks never matter. A g
 counts from its grant until a window after its answer (``settle``, carried by the next
 acquire on the key, or sent alone a few milliseconds later), so however long it takes to
 reach the server, no server window sees more than the quota. Per
-limiter key ``K`` and rate ``N/W``, the keys are ``{prefix}rl:{K}:N/W`` (a sorted set: one
-member per request, scored by when its window starts) and ``{prefix}rl:{K}:N/W:n`` (a hash:
-how many members weigh more than 1 and, while any does, the weight counted; when the TTL ends;
-a sequence number), plus ``{prefix}rl:{K}:pause``. ``{K}`` is a hash tag, so
-all of one key's names live in one slot of a Redis Cluster. Every key carries a TTL until its
-newest member leaves the window, plus half a second to a second (the pause: its length), so
-nothing is left behind; an acquire renews it only when it runs short (its end is kept in the
-hash as ``e``), not on every call.
+limiter key ``K``, the hash ``{prefix}rl:{K}`` holds the end of a pause (``p``) and, per rate,
+a field named like the rate's log: when the keys' TTL ends, and while any member weighs more
+than 1, the weight counted and how many such members. Per rate ``N/W``, the log
+``{prefix}rl:{K}:N/W`` is a sorted set: one member per request, scored by when its window
+starts. ``{K}`` is a hash tag, so all of one key's names live in one slot of a Redis Cluster.
+A log's TTL lasts until its newest member leaves the window, plus half a second to a second;
+the hash's lasts as long as its longest log or its pause, so nothing is left behind. An
+acquire renews them only when they run short, not on every call: its common path is ``TIME``,
+one ``HMGET`` and the log's ``ZREMRANGEBYSCORE``, ``ZCARD`` and ``ZADD``.
 
 When Redis cannot be reached, ``on_unavailable`` decides (a warning is logged when it starts
 and a note when Redis is back; Redis is tried again every ``retry_every`` seconds):
@@ -46,52 +47,76 @@ __all__ = ["RedisRateLimitStore"]
 
 _log = get_logger("pepperpy_core.rate_limit")
 
-# KEYS: pause, then (log, count) per rate. ARGV: weight, µs a grant stays in flight at most
-# (0: the request is over at once), a name unique to this grant, how many settled members
-# follow, those members, then (max, window in µs) per rate. A log member is ``name:weight``,
-# scored by when its weight leaves the count minus the window: the grant's time if it is over,
-# ``time + lease`` while it is in flight; the holder moves it to the server's time once the
-# answer is in (here, with its next acquire, or by SETTLE).
-# Answer: µs to wait, or 0 when recorded.
-_ACQUIRE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local weight, lease, settled = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
-local n = (#KEYS - 1) / 2
-if settled > 0 then
-  local moves = {'XX'}
-  for j = 5, 4 + settled do moves[#moves + 1] = now moves[#moves + 1] = ARGV[j] end
-  for i = 1, n do redis.call('ZADD', KEYS[2 * i], unpack(moves)) end
+# Shared by the scripts. A rate's field in the key's hash holds when its keys' TTL ends (µs,
+# server time), and while a member weighs more than 1, also the weight counted and how many
+# such members ("e:u:h"); with members of weight 1 only, the count is the log's size.
+_COMMON = """
+local function clock()
+  local t = redis.call('TIME')
+  return t[1] * 1000000 + t[2]
 end
-local a = 4 + settled  -- where the rates' numbers start
-local paused = tonumber(redis.call('GET', KEYS[1]) or '0')
-if paused > now then return paused - now end
-local used, heavy, expired, ends, stored = {}, {}, {}, {}, {}
-local wait = 0
+local function read(f)  -- a rate's field: TTL end, weight counted, members heavier than 1
+  local e = tonumber(f)
+  if e or not f then return e or 0, 0, 0 end
+  local a, b, c = string.match(f, '^(%d+):(%d+):(%d+)$')
+  return tonumber(a), tonumber(b), tonumber(c)
+end
+local function field(e, u, h)
+  if h > 0 then return string.format('%d:%d:%d', e, u, h) end
+  return string.format('%d', e)
+end
+local function expire(log, edge, u, h)  -- members scored up to edge leave the count
+  local gone = redis.call('ZRANGEBYSCORE', log, '-inf', edge)
+  if #gone > 0 then
+    for _, m in ipairs(gone) do
+      local w = tonumber(string.match(m, ':(%d+)$'))
+      u = u - w
+      if w > 1 then h = h - 1 end
+    end
+    redis.call('ZREMRANGEBYSCORE', log, '-inf', edge)
+  end
+  return math.max(u, 0), math.max(h, 0)
+end
+local function renew(hash, log, ttl)  -- the log's TTL; the hash's never shorter than any
+  redis.call('PEXPIRE', log, ttl)
+  if redis.call('PTTL', hash) < ttl then redis.call('PEXPIRE', hash, ttl) end
+end
+"""
+
+# KEYS: the key's hash, then one log per rate. ARGV: weight, µs a grant stays in flight at most
+# (0: the request is over at once), the grant's member (``name:weight``, unique), (max,
+# window in µs) per rate, then the members of earlier grants whose answers are in. A log member
+# is scored by when its weight leaves the count minus the window: the grant's time if it is
+# over, ``time + lease`` while it is in flight; the holder moves it to the server's time once
+# the answer is in (here, with its next acquire, or by SETTLE). The hash's ``p`` is the end of
+# a pause. Answer: µs to wait, or 0 when recorded.
+_ACQUIRE = _COMMON + """
+local now = clock()
+local hash, weight, lease, member = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local n = #KEYS - 1
+if #ARGV > 3 + 2 * n then  -- settled: each leaves the count a window from now
+  local moves = {'XX'}
+  for j = 4 + 2 * n, #ARGV do moves[#moves + 1] = now moves[#moves + 1] = ARGV[j] end
+  for i = 2, n + 1 do redis.call('ZADD', KEYS[i], unpack(moves)) end
+end
+local st = redis.call('HMGET', hash, 'p', unpack(KEYS, 2))
+if st[1] then
+  local paused = tonumber(st[1])
+  if paused > now then return paused - now end
+  redis.call('HDEL', hash, 'p')
+end
+local state, wait = {}, 0  -- per rate: {TTL end, weight, heavy members, window, heavy stored}
 for i = 1, n do
-  local log, count = KEYS[2 * i], KEYS[2 * i + 1]
-  local max, win = tonumber(ARGV[a + 2 * i - 1]), tonumber(ARGV[a + 2 * i])
-  local state = redis.call('HMGET', count, 'u', 'h', 'e')
-  local u, h = tonumber(state[1] or '0'), tonumber(state[2] or '0')
-  ends[i], stored[i] = tonumber(state[3] or '0'), h
-  if h == 0 then  -- every member weighs 1: the count is the log's size (u is not kept)
+  local log, max, win = KEYS[i + 1], tonumber(ARGV[2 + 2 * i]), tonumber(ARGV[3 + 2 * i])
+  local e, u, h = read(st[i + 1])
+  local stored = h > 0
+  if h == 0 then  -- every member weighs 1: the count is the log's size
     redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
     u = redis.call('ZCARD', log)
   else
-    local gone = redis.call('ZRANGEBYSCORE', log, '-inf', now - win)
-    if #gone > 0 then
-      for _, m in ipairs(gone) do
-        local w = tonumber(string.match(m, ':(%d+)$'))
-        u = u - w
-        if w > 1 then h = h - 1 end
-      end
-      redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
-      expired[i] = true
-    end
+    u, h = expire(log, now - win, u, h)
   end
-  if u < 0 then u = 0 end
-  if h < 0 then h = 0 end
-  used[i], heavy[i] = u, h
+  state[i] = {e, u, h, win, stored}
   local excess = u + weight - max
   if excess > 0 then
     -- oldest first, each member frees its weight; every member weighs 1 or more
@@ -110,81 +135,78 @@ for i = 1, n do
 end
 if wait > 0 then
   for i = 1, n do
-    if expired[i] then redis.call('HSET', KEYS[2 * i + 1], 'u', used[i], 'h', heavy[i]) end
+    local s = state[i]
+    if s[5] then redis.call('HSET', hash, KEYS[i + 1], field(s[1], s[2], s[3])) end
   end
   return wait
 end
-local member = ARGV[3] .. ':' .. weight
+local score = now + lease
 for i = 1, n do
-  local log, count = KEYS[2 * i], KEYS[2 * i + 1]
-  local need = now + lease + tonumber(ARGV[a + 2 * i])  -- when this member leaves the count
-  redis.call('ZADD', log, now + lease, member)
-  if weight > 1 then heavy[i] = heavy[i] + 1 end
-  if used[i] == 0 or ends[i] < need + 500000 then  -- a new log, or its TTL runs short
+  local log, s = KEYS[i + 1], state[i]
+  local e, u, h = s[1], s[2], s[3]
+  local need = score + s[4]  -- when this member leaves the count
+  redis.call('ZADD', log, score, member)
+  if weight > 1 then h = h + 1 end
+  if u == 0 or e < need + 500000 then  -- a new log, or its TTL runs short
     local ttl = math.ceil((need - now) / 1000) + 1000
-    redis.call('HSET', count, 'u', used[i] + weight, 'h', heavy[i], 'e', now + (ttl - 1) * 1000)
-    redis.call('PEXPIRE', log, ttl)
-    redis.call('PEXPIRE', count, ttl)
-  elseif heavy[i] > 0 or stored[i] > 0 then  -- u is kept while a member weighs more than 1
-    redis.call('HSET', count, 'u', used[i] + weight, 'h', heavy[i])
+    redis.call('HSET', hash, log, field(now + (ttl - 1) * 1000, u + weight, h))
+    renew(hash, log, ttl)
+  elseif h > 0 or s[5] then  -- the counted weight is kept while a member is heavy
+    redis.call('HSET', hash, log, field(e, u + weight, h))
   end
 end
 return 0
 """
 
-# KEYS: (log, count) per rate. ARGV: how many members, the members, then the window in µs
-# per rate. Their requests are over: their weight leaves the count a window from now.
-_SETTLE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local k = tonumber(ARGV[1])
-for i = 1, #KEYS / 2 do
-  local log, count = KEYS[2 * i - 1], KEYS[2 * i]
-  local moved = 0
-  for j = 2, k + 1 do moved = moved + redis.call('ZADD', log, 'XX', 'CH', now, ARGV[j]) end
+# KEYS: the key's hash, then one log per rate. ARGV: the window in µs per rate, then members.
+# Their requests are over: their weight leaves the count a window from now.
+_SETTLE = _COMMON + """
+local now = clock()
+local hash, n = KEYS[1], #KEYS - 1
+local moves = {'XX', 'CH'}
+for j = n + 1, #ARGV do moves[#moves + 1] = now moves[#moves + 1] = ARGV[j] end
+local st = redis.call('HMGET', hash, unpack(KEYS, 2))
+for i = 1, n do
+  local log = KEYS[i + 1]
+  local moved = redis.call('ZADD', log, unpack(moves))
   local newest = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2]
   if moved > 0 and newest then
-    local ttl = math.ceil((tonumber(newest) + tonumber(ARGV[k + 1 + i]) - now) / 1000) + 1000
-    redis.call('HSET', count, 'e', now + (ttl - 1) * 1000)  -- before: the hash may be new
-    redis.call('PEXPIRE', log, ttl)
-    redis.call('PEXPIRE', count, ttl)
+    local ttl = math.ceil((tonumber(newest) + ARGV[i] - now) / 1000) + 1000
+    local _, u, h = read(st[i])
+    redis.call('HSET', hash, log, field(now + (ttl - 1) * 1000, u, h))
+    renew(hash, log, ttl)
   end
 end
 return now
 """
 
-# KEYS: pause. ARGV: µs to pause. A later end wins.
-_PAUSE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local untl = now + tonumber(ARGV[1])
-local old = tonumber(redis.call('GET', KEYS[1]) or '0')
+# KEYS: the key's hash. ARGV: µs to pause. A later end wins.
+_PAUSE = _COMMON + """
+local now = clock()
+local untl = now + ARGV[1]
+local old = tonumber(redis.call('HGET', KEYS[1], 'p') or '0')
 if untl > old then
-  local ttl = math.ceil(tonumber(ARGV[1]) / 1000) + 1
-  redis.call('SET', KEYS[1], string.format('%d', untl), 'PX', ttl)
+  redis.call('HSET', KEYS[1], 'p', string.format('%d', untl))
+  local ttl = math.ceil(ARGV[1] / 1000) + 1
+  if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 end
 return untl
 """
 
-# KEYS: log, count. ARGV: max, window µs, units spent, reset µs (-1: unknown).
-_CORRECT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local log, count = KEYS[1], KEYS[2]
+# KEYS: the key's hash, the rate's log. ARGV: max, window µs, units spent, reset µs (-1:
+# unknown). Answer: the weight now counted.
+_CORRECT = _COMMON + """
+local now = clock()
+local hash, log = KEYS[1], KEYS[2]
 local max, win = tonumber(ARGV[1]), tonumber(ARGV[2])
 local spent, reset = math.min(tonumber(ARGV[3]), max), tonumber(ARGV[4])
-local state = redis.call('HMGET', count, 'u', 'h')
-local u, h = tonumber(state[1] or '0'), tonumber(state[2] or '0')
-local gone = redis.call('ZRANGEBYSCORE', log, '-inf', now - win)
-for _, m in ipairs(gone) do
-  local w = tonumber(string.match(m, ':(%d+)$'))
-  u = u - w
-  if w > 1 then h = h - 1 end
+local _, u, h = read(redis.call('HGET', hash, log))
+if h == 0 then
+  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
+  u = redis.call('ZCARD', log)
+else
+  u, h = expire(log, now - win, u, h)
 end
-if u < 0 then u = 0 end
-if h < 0 then h = 0 end
-redis.call('ZREMRANGEBYSCORE', log, '-inf', now - win)
-if h == 0 then u = redis.call('ZCARD', log) end  -- weights of 1 only: u is not kept
 local missing = spent - u
 if missing > 0 then
   local stamp = now
@@ -192,18 +214,18 @@ if missing > 0 then
     stamp = math.min(now, math.max(now - win + win / 1000, now + reset - win))
   end
   stamp = math.floor(stamp)
-  local seq = redis.call('HINCRBY', count, 's', 1)
+  local seq = redis.call('HINCRBY', hash, 's', 1)
   redis.call('ZADD', log, stamp, string.format('%d:%d:%d', stamp, seq, missing))
   u = u + missing
   if missing > 1 then h = h + 1 end
 end
-redis.call('HSET', count, 'u', u, 'h', h)
 local newest = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2]
 if newest then
   local ttl = math.ceil((tonumber(newest) + win - now) / 1000) + 1000
-  redis.call('HSET', count, 'e', now + (ttl - 1) * 1000)  -- before: the hash may be new
-  redis.call('PEXPIRE', log, ttl)
-  redis.call('PEXPIRE', count, ttl)
+  redis.call('HSET', hash, log, field(now + (ttl - 1) * 1000, u, h))
+  renew(hash, log, ttl)
+else
+  redis.call('HDEL', hash, log)
 end
 return u
 """
@@ -215,16 +237,15 @@ _SETTLE_DELAY = 0.002
 
 
 class _Names:
-    """The script arguments of one (key, rates), computed once per limiter key: acquire's
-    command up to its ARGV (``EVALSHA``, the script, its keys) and its rates' numbers (bytes:
-    nothing to encode per call), settle's keys and windows."""
+    """The script arguments of one (key, rates), computed once per limiter key, as bytes
+    (nothing for the client to encode per call): acquire's command up to its ARGV
+    (``EVALSHA``, the script, its keys), its keys, the rates' numbers, and the windows."""
 
-    __slots__ = ("args", "head", "keys", "settle_keys", "windows")
+    __slots__ = ("head", "keys", "rates", "windows")
 
-    def __init__(self, head: tuple[object, ...], keys: list[str], args: tuple[bytes, ...],
-                 settle_keys: list[str], windows: list[int]) -> None:
-        self.head, self.keys, self.args = head, keys, args
-        self.settle_keys, self.windows = settle_keys, windows
+    def __init__(self, head: tuple[object, ...], keys: list[bytes], rates: tuple[bytes, ...],
+                 windows: tuple[bytes, ...]) -> None:
+        self.head, self.keys, self.rates, self.windows = head, keys, rates, windows
 
 
 class _Hold:
@@ -232,7 +253,7 @@ class _Hold:
 
     __slots__ = ("member", "names")
 
-    def __init__(self, names: _Names, member: str) -> None:
+    def __init__(self, names: _Names, member: bytes) -> None:
         self.names, self.member = names, member
 
 
@@ -311,7 +332,7 @@ class RedisRateLimitStore:
         self.local_share = local_share
         self.retry_every = retry_every
         self.in_flight_lease = in_flight_lease
-        self._lease_us = round(in_flight_lease * 1e6)
+        self._lease = b"%d" % round(in_flight_lease * 1e6)
         self._owned = client is None
         self._redis: Redis = client if client is not None else redis_client(url, timeout)
         self._acquire = self._redis.register_script(_ACQUIRE)
@@ -324,10 +345,10 @@ class RedisRateLimitStore:
         self._no_script = NoScriptError
         self._names: dict[tuple[str, tuple[Rate, ...]], _Names] = {}
         self._last: tuple[str, Sequence[Rate], _Names] | None = None
-        self._id = secrets.token_hex(6)  # grants of this store are named id + a count
+        self._id = secrets.token_hex(6).encode()  # grants are named id + a count + weight
         self._grants = itertools.count()
         # holds answered but not yet settled on the server, by limiter key
-        self._pending: dict[_Names, list[str]] = {}
+        self._pending: dict[_Names, list[bytes]] = {}
         self._flush_at: asyncio.TimerHandle | None = None
         self._flushes: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -346,16 +367,13 @@ class RedisRateLimitStore:
     def _base(self, key: str) -> str:
         return f"{self.prefix}rl:{{{key}}}"
 
-    def _rate_names(self, key: str, rate: Rate) -> list[str]:
-        log = f"{self._base(key)}:{rate.max_requests}/{rate.window:g}"
-        return [log, log + ":n"]
+    def _log(self, key: str, rate: Rate) -> str:
+        return f"{self._base(key)}:{rate.max_requests}/{rate.window:g}"
 
     def key_names(self, key: str, rates: Sequence[Rate]) -> list[str]:
-        """Every Redis key this store may write for ``key`` and ``rates`` (for tools and tests)."""
-        names = [self._base(key) + ":pause"]
-        for rate in rates:
-            names.extend(self._rate_names(key, rate))
-        return names
+        """Every Redis key this store may write for ``key`` and ``rates`` (for tools and tests):
+        the key's hash (its pause and each rate's state), then each rate's log."""
+        return [self._base(key), *(self._log(key, rate) for rate in rates)]
 
     def _script_args(self, key: str, rates: Sequence[Rate]) -> _Names:
         last = self._last
@@ -366,13 +384,13 @@ class RedisRateLimitStore:
         if found is None:
             if len(self._names) > 4096:
                 self._names.clear()
-            windows = [round(rate.window * 1e6) for rate in rates]
-            args: list[bytes] = []
+            windows = tuple(b"%d" % round(rate.window * 1e6) for rate in rates)
+            numbers: list[bytes] = []
             for rate, window in zip(rates, windows, strict=True):
-                args.extend((b"%d" % rate.max_requests, b"%d" % window))
-            names = self.key_names(key, rates)
-            head = ("EVALSHA", self._acquire.sha, len(names), *names)
-            found = self._names[cache_key] = _Names(head, names, tuple(args), names[1:], windows)
+                numbers.extend((b"%d" % rate.max_requests, window))
+            names = [name.encode() for name in self.key_names(key, rates)]
+            head = ("EVALSHA", self._acquire.sha.encode(), b"%d" % len(names), *names)
+            found = self._names[cache_key] = _Names(head, names, tuple(numbers), windows)
         self._last = (key, rates, found)  # rates held here: its identity cannot be recycled
         return found
 
@@ -384,7 +402,7 @@ class RedisRateLimitStore:
         """Try to record ``weight`` on the server (``now`` is ignored: Redis's clock counts).
         The weight counts from now until a window from now; the layer uses
         :meth:`acquire_held` instead, which counts it until a window after the answer."""
-        wait, _ = await self._acquire_with(key, rates, weight, 0)
+        wait, _ = await self._acquire_with(key, rates, weight, b"0")
         return wait
 
     async def acquire_held(
@@ -393,7 +411,7 @@ class RedisRateLimitStore:
         """Like :meth:`acquire`, but a granted weight stays counted while its request is in
         flight (at most ``in_flight_lease`` seconds) and then for a window from
         :meth:`settle`: ``(0, hold)`` when granted, ``(seconds to wait, None)`` otherwise."""
-        return await self._acquire_with(key, rates, weight, self._lease_us)
+        return await self._acquire_with(key, rates, weight, self._lease)
 
     async def settle(self, hold: object, now: float | None = None) -> None:
         """The request of ``hold`` has its answer: its weight leaves the count a window from
@@ -423,36 +441,37 @@ class RedisRateLimitStore:
             if not self._use_redis():
                 return  # their weight counts until the lease ends
             try:
-                await self._settle(keys=names.settle_keys,
-                                   args=[len(members), *members, *names.windows])
+                await self._settle(keys=names.keys, args=[*names.windows, *members])
             except self._errors as exc:
                 self._went_down(exc)
             else:
                 self._came_back()
 
     async def _acquire_with(
-        self, key: str, rates: Sequence[Rate], weight: int, lease_us: int
+        self, key: str, rates: Sequence[Rate], weight: int, lease: bytes
     ) -> tuple[float, object | None]:
-        if self._use_redis():
+        down = self._down_until
+        if down is None or time.monotonic() >= down:
             names = self._script_args(key, rates)
-            member = f"{self._id}{next(self._grants)}"
+            member = b"%s%d:%d" % (self._id, next(self._grants), weight)
             settled = self._pending.pop(names, ())
             try:
-                try:  # the command itself: Script.__call__ re-packs the same tuple each call
+                try:  # the command itself, its arguments bytes already: the client's
+                    # Script.__call__ would re-pack the same tuple and encode each one
                     wait_us = await self._redis.execute_command(  # type: ignore[no-untyped-call]
-                        *names.head, weight, lease_us, member, len(settled), *settled,
-                        *names.args)
+                        *names.head, b"%d" % weight, lease, member, *names.rates, *settled)
                 except self._no_script:  # a restarted or other server: load it, run it
                     wait_us = await self._acquire(
                         keys=names.keys,
-                        args=[weight, lease_us, member, len(settled), *settled, *names.args])
+                        args=[weight, lease, member, *names.rates, *settled])
             except self._errors as exc:
                 self._went_down(exc)
             else:
-                self._came_back()
+                if self._down_until is not None:
+                    self._came_back()
                 if wait_us:
-                    return int(wait_us) / 1e6, None
-                return 0.0, _Hold(names, f"{member}:{weight}") if lease_us else None
+                    return wait_us / 1e6, None
+                return 0.0, _Hold(names, member) if lease != b"0" else None
         return await self._fallback_acquire(key, rates, weight), None
 
     async def pause(self, key: str, seconds: float, now: float | None = None) -> None:
@@ -462,7 +481,7 @@ class RedisRateLimitStore:
         await self._local.pause(key, seconds)
         if self._use_redis():
             try:
-                await self._pause(keys=[self._base(key) + ":pause"], args=[round(seconds * 1e6)])
+                await self._pause(keys=[self._base(key)], args=[round(seconds * 1e6)])
             except self._errors as exc:
                 self._went_down(exc)
             else:
@@ -476,7 +495,7 @@ class RedisRateLimitStore:
             window_us = round(rate.window * 1e6)
             reset_us = -1 if reset is None else round(reset * 1e6)
             try:
-                await self._correct(keys=self._rate_names(key, rate),
+                await self._correct(keys=[self._base(key), self._log(key, rate)],
                                     args=[rate.max_requests, window_us, used, reset_us])
             except self._errors as exc:
                 self._went_down(exc)

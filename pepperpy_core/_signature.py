@@ -78,10 +78,12 @@ def keywords_checked(
     Type checkers see the function unchanged."""
 
     def decorate(function: _F) -> _F:
-        params = inspect.signature(function).parameters.values()
+        params = list(inspect.signature(function).parameters.values())
         own = frozenset(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD,
                                                             p.KEYWORD_ONLY))
         is_init = function.__name__ == "__init__"
+        if not is_init and any(p.kind is p.VAR_KEYWORD for p in params):
+            raise TypeError(f"keywords_checked: {function.__name__}() takes **kwargs")
 
         @functools.wraps(function)
         def checked(*args: Any, **kwargs: Any) -> Any:

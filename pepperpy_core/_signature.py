@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from difflib import get_close_matches
 from typing import Any, TypeVar, cast
 
-__all__ = ["class_signature", "keywords_checked", "unknown_keyword"]
+__all__ = ["class_signature", "given_beyond_defaults", "keywords_checked", "unknown_keyword"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -43,6 +43,19 @@ def class_signature(cls: type) -> inspect.Signature:
             seen.add(p.name)
             keywords.append(p.replace(kind=p.KEYWORD_ONLY))
     return inspect.Signature([*positional, *keywords], return_annotation=None)
+
+
+@functools.cache
+def _defaults(function: Callable[..., Any]) -> Mapping[str, Any]:
+    return {p.name: p.default for p in inspect.signature(function).parameters.values()
+            if p.default is not p.empty}
+
+
+def given_beyond_defaults(function: Callable[..., Any], values: Mapping[str, Any]) -> bool:
+    """Whether any of ``values`` (parameter name -> what the caller passed) differs from
+    ``function``'s own default for it, read from its signature rather than copied."""
+    defaults = _defaults(function)
+    return any(value != defaults[name] for name, value in values.items())
 
 
 def unknown_keyword(

@@ -13,6 +13,8 @@ import base64
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from pepperpy_core.exceptions import ArgumentTypeError, ConfigurationError
@@ -226,6 +228,24 @@ def _seconds(owner: str, name: str, value: Any, *, allow_none: bool) -> None:
         raise ArgumentTypeError(f"{owner}({name}=...) must be {wanted}, got {type(value).__name__}")
     if not value > 0:  # also rejects NaN
         raise ConfigurationError(f"{owner}({name}=...) must be > 0 seconds, got {value}")
+
+
+def ssl_setting(owner: str, verify: Any) -> ssl.SSLContext | bool:
+    """What ``verify=`` asks of TLS, for either library: True, False (unsafe), or an
+    ``SSLContext`` (given, or made from a CA bundle path that must exist)."""
+    if isinstance(verify, (str, PathLike)):
+        path = Path(verify)
+        if not path.exists():
+            raise ConfigurationError(
+                f"{owner}(verify=...): CA bundle {str(path)!r} does not exist"
+            )
+        return ssl.create_default_context(cafile=str(path))
+    if isinstance(verify, (bool, ssl.SSLContext)):
+        return verify
+    raise ArgumentTypeError(
+        f"{owner}(verify=...) must be True, False, a CA bundle path or an ssl.SSLContext, "
+        f"got {type(verify).__name__}"
+    )
 
 
 def check_count(owner: str, name: str, value: Any, low: int) -> None:

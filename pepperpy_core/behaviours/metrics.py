@@ -185,13 +185,10 @@ class HttpMetrics:
         self._recent: dict[tuple[str, str, str], Series] = {}
 
     def _series_for(self, request: Request | None, status_class: str) -> Series:
+        """The series of a request not in ``_recent`` (remembered there for next time)."""
         if request is None:
             key = ("", "", status_class)
         else:
-            recent = (request.method, request.url, status_class)
-            known = self._recent.get(recent)
-            if known is not None:
-                return known
             key = (request.method, self._host(request.url), status_class)
         series = self.series.get(key)
         if series is None:
@@ -199,12 +196,15 @@ class HttpMetrics:
         if request is not None:
             if len(self._recent) >= HostLabels._MEMO:
                 self._recent.clear()
-            self._recent[recent] = series
+            self._recent[(request.method, request.url, status_class)] = series
         return series
 
     def _observe(self, request: Request | None, status_class: str, seconds: float) -> None:
+        series = (
+            self._recent.get((request.method, request.url, status_class))
+            if request is not None else None
+        ) or self._series_for(request, status_class)
         bucket = self.latency.observe(seconds)
-        series = self._series_for(request, status_class)
         series.count += 1
         series.sum += seconds
         series.counts[bucket] += 1
@@ -214,14 +214,7 @@ class HttpMetrics:
         self.requests += 1
         status = response.status
         key = _STATUS_CLASS.get(status) or f"{status // 100}xx"
-        request = response.request
-        series = (
-            self._recent.get((request.method, request.url, key)) if request is not None else None
-        ) or self._series_for(request, key)
-        bucket = self.latency.observe(seconds)
-        series.count += 1
-        series.sum += seconds
-        series.counts[bucket] += 1
+        self._observe(response.request, key, seconds)
         attempts = facts.get("attempts")
         if attempts is None:
             attempts = 0 if facts.get("from_cache") else 1

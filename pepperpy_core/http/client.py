@@ -33,6 +33,7 @@ from pepperpy_core.config import (
     Sleep,
     basic_auth,
     checked_config,
+    ssl_setting,
 )
 from pepperpy_core.exceptions import (
     ArgumentTypeError,
@@ -213,7 +214,7 @@ class HttpClient:
         # Per-request numbers replace the total; these bound the parts under it.
         self._timeout_parts = Timeout(None, self.config.connect_timeout, self.config.read_timeout)
         self._headers = CIMultiDict(self.config.headers or {})
-        self._headers.setdefault("User-Agent", self.config.user_agent or _user_agent())
+        self._headers.setdefault("User-Agent", self.config.user_agent or default_user_agent())
         if auth is not None:
             self._headers["Authorization"] = basic_auth(owner, auth)
         self._transport = transport or self._make_transport(session)
@@ -265,7 +266,7 @@ class HttpClient:
             from pepperpy_core.http._httpx import HttpxTransport
 
             transport: Transport = HttpxTransport(
-                client=session, verify=_ssl_setting(cfg.verify), http2=cfg.http2,
+                client=session, verify=ssl_setting("HttpClient", cfg.verify), http2=cfg.http2,
                 max_connections=cfg.max_connections, proxy=cfg.proxy, cookies=cfg.cookies,
                 trust_env=cfg.trust_env, max_body_size=cfg.max_body_size,
                 cookie_origin=cfg.base_url,
@@ -274,7 +275,7 @@ class HttpClient:
         from pepperpy_core.http._aiohttp import AiohttpTransport
 
         return AiohttpTransport(
-            session=session, ssl_context=_ssl_setting(cfg.verify),
+            session=session, ssl_context=ssl_setting("HttpClient", cfg.verify),
             max_connections=cfg.max_connections,
             max_connections_per_host=cfg.max_connections_per_host, proxy=cfg.proxy,
             cookies=cfg.cookies, trust_env=cfg.trust_env, max_body_size=cfg.max_body_size,
@@ -598,7 +599,8 @@ def _check_client_arguments(base_url: Any, headers: Any, options: dict[str, Any]
         )
 
 
-def _user_agent() -> str:
+def default_user_agent() -> str:
+    """``pepperpy-core/<version>``, sent unless the caller names a User-Agent."""
     from pepperpy_core._version import __version__
 
     return f"pepperpy-core/{__version__}"
@@ -631,14 +633,6 @@ def _checked_timeout(value: Any, base: Timeout) -> Timeout:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise ConfigurationError(f"timeout: must be > 0 seconds or None (got {value!r})")
     return Timeout.of(float(value), base)
-
-
-def _ssl_setting(verify: bool | str | ssl.SSLContext) -> ssl.SSLContext | bool:
-    if isinstance(verify, str):
-        if not Path(verify).exists():
-            raise ConfigurationError(f"HttpClient: verify: CA bundle {verify!r} does not exist")
-        return ssl.create_default_context(cafile=verify)
-    return verify
 
 
 def _is_httpx_client(session: Any) -> bool:

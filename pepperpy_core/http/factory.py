@@ -20,21 +20,20 @@ import inspect
 import ssl
 from collections.abc import Callable, Mapping
 from os import PathLike
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import aiohttp
 
 from pepperpy_core._signature import keywords_checked, unknown_keyword
-from pepperpy_core.config import _cookies, _headers, _seconds, _type, check_count
+from pepperpy_core.config import _cookies, _headers, _seconds, _type, check_count, ssl_setting
 from pepperpy_core.exceptions import (
     ArgumentTypeError,
     ClientClosedError,
     ConfigurationError,
     OptionalDependencyError,
 )
-from pepperpy_core.http.client import HttpClient
+from pepperpy_core.http.client import HttpClient, default_user_agent
 from pepperpy_core.http.models import Timeout
 
 if TYPE_CHECKING:
@@ -275,14 +274,14 @@ def _aiohttp_session(
 ) -> AiohttpSession:
     total, merged = _checked_common(owner, timeout, max_connections, headers, proxy, trust_env)
     check_count(owner, "max_connections_per_host", max_connections_per_host, 0)
-    ssl_setting = _ssl_setting(owner, verify)
+    tls = ssl_setting(owner, verify)
     jar = _cookies(owner, cookies)
     extra = _checked_session_options(owner, session_options, aiohttp.ClientSession,
                                      _AIOHTTP_SET)
 
     def make() -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
-            limit=max_connections, limit_per_host=max_connections_per_host, ssl=ssl_setting
+            limit=max_connections, limit_per_host=max_connections_per_host, ssl=tls
         )
         connect = None if total is None else min(total, 10.0)
         return aiohttp.ClientSession(
@@ -300,7 +299,7 @@ def _httpx_client(
 ) -> httpx.AsyncClient:
     total, merged = _checked_common(owner, timeout, max_connections, headers, proxy, trust_env)
     _type(owner, "http2", http2, bool, "True or False")
-    ssl_setting = _ssl_setting(owner, verify)
+    tls = ssl_setting(owner, verify)
     jar = _cookies(owner, cookies)
     lib = _import_httpx()
     extra = _checked_session_options(owner, session_options, lib.AsyncClient, _HTTPX_SET)
@@ -310,7 +309,7 @@ def _httpx_client(
     )
     try:
         client: httpx.AsyncClient = lib.AsyncClient(
-            timeout=phases, limits=limits, headers=merged, verify=ssl_setting, cookies=jar,
+            timeout=phases, limits=limits, headers=merged, verify=tls, cookies=jar,
             proxy=proxy, trust_env=trust_env, http2=http2, **extra,
         )
     except ImportError as exc:  # http2=True without h2
@@ -428,26 +427,8 @@ _OWN_ARGUMENTS = frozenset({"timeout", "headers", "verify", "cookies", "proxy", 
 def _with_user_agent(headers: Mapping[str, str] | None) -> dict[str, str]:
     merged = dict(headers or {})
     if not any(key.lower() == "user-agent" for key in merged):
-        from pepperpy_core._version import __version__
-
-        merged["User-Agent"] = f"pepperpy-core/{__version__}"
+        merged["User-Agent"] = default_user_agent()
     return merged
-
-
-def _ssl_setting(owner: str, verify: Any) -> ssl.SSLContext | bool:
-    if isinstance(verify, (str, PathLike)):
-        path = Path(verify)
-        if not path.exists():
-            raise ConfigurationError(
-                f"{owner}(verify=...): CA bundle {str(path)!r} does not exist"
-            )
-        return ssl.create_default_context(cafile=str(path))
-    if isinstance(verify, (bool, ssl.SSLContext)):
-        return verify
-    raise ArgumentTypeError(
-        f"{owner}(verify=...) must be True, False, a CA bundle path or an ssl.SSLContext, "
-        f"got {type(verify).__name__}"
-    )
 
 
 def _from_aiohttp_timeout(value: aiohttp.ClientTimeout) -> Timeout:

@@ -7,6 +7,7 @@ from typing import cast
 
 from typing_extensions import Unpack
 
+from pepperpy_core._signature import given_beyond_defaults
 from pepperpy_core.behaviours.cache.memory import MemoryCacheStorage
 from pepperpy_core.behaviours.cache.middleware import CacheMiddleware
 from pepperpy_core.behaviours.cache.policy import CachePolicy
@@ -61,7 +62,9 @@ class CachedClient(HttpClient):
         self.cache_ttl = cache_ttl
         if cache_policy is None:
             cache_policy = type(self).cache_policy
-            if cache_policy is not None and (cache_ttl != 300.0 or shared):
+            if cache_policy is not None and given_beyond_defaults(
+                CachedClient.__init__, {"cache_ttl": cache_ttl, "shared": shared}
+            ):
                 raise ConfigurationError(
                     f"{owner}(cache_ttl=..., shared=...): {owner} sets the class attribute "
                     f"cache_policy; pass cache_policy=CachePolicy(...) to replace it"

@@ -9,6 +9,7 @@ from typing import Literal, cast
 
 from typing_extensions import Unpack
 
+from pepperpy_core._signature import given_beyond_defaults
 from pepperpy_core.behaviours.options import RateLimitedClientForwards
 from pepperpy_core.behaviours.rate_limit.layer import RateLimitMiddleware
 from pepperpy_core.behaviours.rate_limit.rules import RateLimit
@@ -60,8 +61,11 @@ class RateLimitedClient(HttpClient):
         self.window = window
         if rate_limit is None:
             rate_limit = type(self).rate_limit
-            given = (max_requests, window, raise_on_limit, max_wait, per)
-            if rate_limit is not None and given != (100, 60.0, False, None, "global"):
+            given = {"max_requests": max_requests, "window": window,
+                     "raise_on_limit": raise_on_limit, "max_wait": max_wait, "per": per}
+            if rate_limit is not None and given_beyond_defaults(
+                RateLimitedClient.__init__, given
+            ):
                 raise ConfigurationError(
                     f"{owner}(max_requests=..., window=...): {owner} sets the class attribute "
                     f"rate_limit; pass rate_limit=RateLimit.of(...) to replace it"

@@ -450,8 +450,7 @@ class RedisRateLimitStore:
     async def _acquire_with(
         self, key: str, rates: Sequence[Rate], weight: int, lease: bytes
     ) -> tuple[float, object | None]:
-        down = self._down_until
-        if down is None or time.monotonic() >= down:
+        if self._use_redis():
             names = self._script_args(key, rates)
             member = b"%s%d:%d" % (self._id, next(self._grants), weight)
             settled = self._pending.pop(names, ())

@@ -15,6 +15,7 @@ from peers.faultproxy import FaultProxy
 from pepperpy_core import HttpClient
 from pepperpy_core.download import DownloadHandler
 from pepperpy_core.exceptions import DownloadError
+from pepperpy_core.testing import FakeClock
 
 MiB = 1024 * 1024
 
@@ -56,6 +57,27 @@ async def test_cut_download_keeps_every_byte_received_and_resumes(
         result = await handler.download(proxy.url("/etag/cut.bin"), target)
     assert result.resumed and target.read_bytes() == data
     assert not part_of(target).exists()
+
+
+async def test_a_retry_resumes_a_cut_download_by_itself(
+    nginx: Any, tmp_path: Path, backend: str
+) -> None:
+    """max_retries=1: the first connection is cut 1.5 MiB into nginx's answer; the handler's
+    retry (the shared backoff loop, its wait on a fake clock) resumes from the bytes kept, in
+    the same call, to the exact file."""
+    data = os.urandom(3 * MiB)
+    nginx.put("etag", "retry.bin", data)
+    target = tmp_path / "retry.bin"
+    connections = iter([("cut", MiB + MiB // 2)])
+    clock = FakeClock()
+    async with FaultProxy(nginx.port) as proxy, HttpClient(
+        backend=backend, timeout=10, retries=0
+    ) as http:
+        proxy.fault = lambda: next(connections, None)  # only the first connection is cut
+        handler = DownloadHandler(http, max_retries=1, min_speed=None, sleep=clock.sleep)
+        result = await handler.download(proxy.url("/etag/retry.bin"), target)
+    assert result.attempts == 2 and result.resumed and target.read_bytes() == data
+    assert clock.sleeps and not part_of(target).exists()
 
 
 async def test_keep_partial_false_leaves_nothing_after_a_cut(

@@ -206,3 +206,37 @@ async def test_as_http_client_rejects_others() -> None:
     await session.close()
     with pytest.raises(ConfigurationError, match="closed"):
         as_http_client(session)
+
+
+async def test_factories_against_httpbin_and_a_stalled_server(httpbin: Any) -> None:
+    """The factories' own options on the wire of a server nobody here wrote (httpbin): the
+    cookies, the headers and our User-Agent arrive, for both libraries; and ``timeout=`` bounds
+    a request that a stalled server (our fault proxy in front of httpbin) never answers."""
+    from peers.faultproxy import FaultProxy
+
+    for kind in ("aiohttp", "httpx"):
+        client = create_client(kind, cookies={"sid": "s1"}, headers={"X-App": kind})
+        async with client:
+            if isinstance(client, AiohttpSession):
+                async with client.get(httpbin.url("/headers")) as response:
+                    seen = (await response.json())["headers"]
+            else:
+                seen = (await client.get(httpbin.url("/headers"))).json()["headers"]
+        assert seen["Cookie"] == "sid=s1" and seen["X-App"] == kind
+        assert seen["User-Agent"].startswith("pepperpy-core/")
+    async with FaultProxy(httpbin.port) as proxy:
+        proxy.fault = "stall"
+        loop = asyncio.get_running_loop()
+        aio = create_aiohttp_client(timeout=0.5)
+        async with aio:
+            started = loop.time()
+            with pytest.raises(asyncio.TimeoutError):
+                async with aio.get(proxy.url("/get")):
+                    pass
+            assert loop.time() - started < 3.0
+        hx = create_httpx_client(timeout=0.5)
+        async with hx:
+            started = loop.time()
+            with pytest.raises(httpx.TimeoutException):
+                await hx.get(proxy.url("/get"))
+            assert loop.time() - started < 3.0

@@ -8,10 +8,13 @@ import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
+import httpx
 import pytest
 from peers.nginx import Nginx, run_nginx
 
 from pepperpy_core import HttpClient
+from pepperpy_core.http.factory import AiohttpSession, create_client
 
 trustme = pytest.importorskip("trustme")
 
@@ -90,3 +93,32 @@ async def test_http2_debug_logs_carry_no_secret(
     assert {"hpack", "httpcore"} <= names  # the libraries did log the exchange
     for secret in SECRETS:
         assert secret.split()[-1] not in logged
+
+
+@pytest.mark.parametrize("client_type", ["aiohttp", "httpx"])
+async def test_factories_trust_nginx_through_a_ca_bundle_path(
+    tls_nginx: tuple[Nginx, Path], client_type: str
+) -> None:
+    """create_client(verify=<a CA bundle path>) trusts nginx's certificate from that CA; by
+    default (verify=True, the system's CAs) the same server is refused."""
+    server, bundle = tls_nginx
+    url = f"https://127.0.0.1:{server.port}/echo"
+    trusting = create_client(client_type, verify=bundle)  # type: ignore[call-overload]
+    async with trusting:
+        if isinstance(trusting, AiohttpSession):
+            async with trusting.get(url) as response:
+                status = response.status
+        else:
+            status = (await trusting.get(url)).status_code
+    assert status == 200
+    default = create_client(client_type)  # type: ignore[call-overload]
+    async with default:
+        with pytest.raises(
+            (aiohttp.ClientConnectorCertificateError, httpx.ConnectError),
+            match=r"(?i)certificate verify failed",
+        ):
+            if isinstance(default, AiohttpSession):
+                async with default.get(url):
+                    pass
+            else:
+                await default.get(url)

@@ -10,8 +10,12 @@ from typing import Any
 import pytest
 from peers.node_ws import NodeWs, node_ws, node_ws_install
 
-from pepperpy_core.exceptions import MessageTooLargeError, WebSocketDisconnectedError
-from pepperpy_core.websocket import BatchWebSocket, ReconnectPolicy, WebSocket
+from pepperpy_core.exceptions import (
+    MessageTooLargeError,
+    WebSocketConnectionError,
+    WebSocketDisconnectedError,
+)
+from pepperpy_core.websocket import BatchWebSocket, ReconnectPolicy, RetryWebSocket, WebSocket
 
 __all__ = ["node_ws", "node_ws_install"]  # the fixtures, imported for pytest
 
@@ -129,4 +133,30 @@ async def test_batches_survive_a_peer_restart(node_ws: Start) -> None:
         assert loop.time() < deadline, sorted(set(range(100)) - seen)
         frame = await asyncio.wait_for(ws.receive(), 10)
         seen.update(item["n"] for item in frame)
+    await ws.close()
+
+
+async def test_retry_websocket_waits_for_a_foreign_server_that_starts_late(
+    node_ws: Start,
+) -> None:
+    """RetryWebSocket's connect() retries through the shared backoff loop until a Node ``ws``
+    server that is down comes up on its port; with max_retries=0 it makes one attempt."""
+    server = node_ws()
+    await asyncio.to_thread(server.stop)  # the port is known, nothing listens on it
+    once = RetryWebSocket(server.url, max_retries=0, auto_reconnect=False)
+    with pytest.raises(WebSocketConnectionError, match="after 1 attempt") as failed:
+        await once.connect()
+    assert failed.value.attempts == 1
+    await once.close()
+    ws = RetryWebSocket(
+        server.url, max_retries=200, retry_delay=0.02, retry_max_delay=0.05,
+        retry_jitter=False, auto_reconnect=False,
+    )
+    connecting = asyncio.create_task(ws.connect())
+    await asyncio.sleep(0.3)  # a few refused attempts
+    assert not connecting.done()
+    await asyncio.to_thread(server.start)
+    await asyncio.wait_for(connecting, 10)
+    await ws.send({"late": True})
+    assert await ws.receive() == {"late": True}
     await ws.close()

@@ -29,7 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -398,11 +398,14 @@ def instructions(client_name: str, workload: str, count: int, base: str) -> int:
     return int(found[-1])
 
 
-def measure_instructions(base: str) -> dict[str, dict[str, float]]:
+def measure_instructions(
+    base: str, workloads: Sequence[str] = tuple(INSTRUCTION_RUNS)
+) -> dict[str, dict[str, float]]:
     """Instructions per message, per workload and client."""
+    runs_of = {w: INSTRUCTION_RUNS[w] for w in workloads}
     jobs = [
         (cls, workload, n)
-        for workload, runs in INSTRUCTION_RUNS.items()
+        for workload, runs in runs_of.items()
         for cls in INSTRUCTION_CLIENTS
         for n in runs
     ]
@@ -415,7 +418,7 @@ def measure_instructions(base: str) -> dict[str, dict[str, float]]:
         for (cls, workload, n), total in zip(jobs, totals, strict=True)
     }
     per_message: dict[str, dict[str, float]] = {}
-    for workload, (low, high) in INSTRUCTION_RUNS.items():
+    for workload, (low, high) in runs_of.items():
         for cls in INSTRUCTION_CLIENTS:
             extra = counted[(cls.name, workload, high)] - counted[(cls.name, workload, low)]
             per_message.setdefault(workload, {})[cls.name] = extra / (high - low)
@@ -518,6 +521,10 @@ def main() -> None:
         "--instructions", action="store_true", help="count instructions per message (valgrind)"
     )
     parser.add_argument(
+        "--workloads", nargs="+", choices=list(INSTRUCTION_RUNS), default=list(INSTRUCTION_RUNS),
+        help="with --instructions: only these workloads",
+    )
+    parser.add_argument(
         "--out", type=Path, default=Path(__file__).parent / "results" / "websocket.md"
     )
     args = parser.parse_args()
@@ -540,7 +547,7 @@ def main() -> None:
         assert server.stdout is not None
         port = int(server.stdout.readline())
         if args.instructions:
-            per_message = measure_instructions(f"ws://127.0.0.1:{port}")
+            per_message = measure_instructions(f"ws://127.0.0.1:{port}", args.workloads)
             text = instruction_report(per_message)
             out = args.out.with_name(args.out.stem + "_instructions.md")
             out.write_text(text, encoding="utf-8")

@@ -48,10 +48,28 @@ _DATA = (WSMsgType.TEXT, WSMsgType.BINARY)
 _END = object()  # queued after the last message
 
 
+def _text_sender(ws: Any) -> Callable[[str], Awaitable[None]]:
+    """What ``send_str`` does, minus its own coroutine frame: a plain function handing the
+    UTF-8 text to the frame writer of the connection (the same ``send_frame`` call, with the
+    connection's compression). Where aiohttp has no such writer, ``send_str`` itself."""
+    send_frame = getattr(getattr(ws, "_writer", None), "send_frame", None)
+    if send_frame is None:
+        sender: Callable[[str], Awaitable[None]] = ws.send_str
+        return sender
+    text_frame = WSMsgType.TEXT
+
+    def send_text(text: str) -> Awaitable[None]:
+        awaitable: Awaitable[None] = send_frame(text.encode(), text_frame)
+        return awaitable
+
+    return send_text
+
+
 class AiohttpConnection:
     """One open aiohttp WebSocket; methods raise :class:`ConnectionLost` when it breaks."""
 
-    #: raw_send_text is aiohttp's own send_str: a dead transport raises a ConnectionError.
+    #: raw_send_text is aiohttp's frame writer (see _text_sender): a dead transport raises a
+    #: ConnectionError.
     LOST: tuple[type[BaseException], ...] = (ConnectionLost, ConnectionError)
 
     def __init__(
@@ -86,7 +104,7 @@ class AiohttpConnection:
         self._wanted = False  # a caller of recv() waits on the pump
         self._maybe_pump()
         self.raw_send = self.send
-        self.raw_send_text: Callable[[str], Awaitable[None]] = ws.send_str  # the hot path
+        self.raw_send_text = _text_sender(ws)  # the hot path
         self.raw_recv = self.recv
 
     # ------------------------------------------------------------ reading

@@ -480,3 +480,32 @@ async def test_circular_structure_is_a_type_error(echo_server: Any) -> None:
     async with WebSocket(echo_server.url) as ws:
         with pytest.raises(TypeError, match="cannot send dict"):
             await ws.send(loop)
+
+
+async def test_aiohttp_text_path_sends_through_the_frame_writer_or_send_str() -> None:
+    """The aiohttp backend's text fast path hands the encoded text to the connection's frame
+    writer (compression included); an aiohttp without that writer gets ``send_str`` instead,
+    so a change inside aiohttp costs speed, never a message."""
+    from aiohttp import WSMsgType
+
+    from pepperpy_core.websocket._aiohttp import _text_sender
+
+    sent: list[tuple[str, object]] = []
+
+    class Writer:
+        async def send_frame(self, data: bytes, kind: WSMsgType) -> None:
+            sent.append(("frame", (data, kind)))
+
+    class Bare:
+        async def send_str(self, text: str) -> None:
+            sent.append(("send_str", text))
+
+    class WithWriter(Bare):
+        _writer = Writer()
+
+    await _text_sender(WithWriter())("héllo")
+    await _text_sender(Bare())("plain")
+    assert sent == [
+        ("frame", ("héllo".encode(), WSMsgType.TEXT)),
+        ("send_str", "plain"),
+    ]

@@ -46,6 +46,9 @@ _MESSAGE_TOO_BIG = 1009
 _ABNORMAL = 1006
 _DATA = (WSMsgType.TEXT, WSMsgType.BINARY)
 _END = object()  # queued after the last message
+#: When a caller of recv() stops reading, how soon (seconds) the pump reads for it: answers
+#: pings, sees pongs and a close. Our own keepalive ping starts the pump at once.
+HANDOVER_S = 0.1
 
 
 def _text_sender(ws: Any) -> Callable[[str], Awaitable[None]]:
@@ -100,7 +103,7 @@ class AiohttpConnection:
         # does, so pings are answered, pongs seen and a close noticed on an idle connection.
         self._reading = False
         self._pump: asyncio.Task[None] | None = None
-        self._pump_check = False  # a _maybe_pump() call is scheduled
+        self._pump_check = False  # a _maybe_pump() call is scheduled (_hand_over_later)
         self._wanted = False  # a caller of recv() waits on the pump
         self._maybe_pump()
         self.raw_send = self.send
@@ -120,10 +123,17 @@ class AiohttpConnection:
             await self._end(_closed_error(_ABNORMAL, "", detail=str(exc)))
         finally:
             self._reading = False
+        return await self._handle(msg)
+
+    async def _handle(self, msg: Any) -> str | bytes | None:
+        """One frame read: a data message (within ``max_size``), or None after acting on a
+        control frame; the end of the connection raises :class:`ConnectionLost`."""
+        ws = self._ws
         kind = msg.type
         if kind in _DATA:
             limit = self._max_size
-            if limit is not None and too_big(msg.data, limit):
+            # under a quarter of the limit in characters: small enough even as UTF-8
+            if limit is not None and len(msg.data) * 4 > limit and too_big(msg.data, limit):
                 too_large = MessageTooLargeError(
                     f"message received exceeds the size limit ({limit} bytes)"
                 )
@@ -158,17 +168,23 @@ class AiohttpConnection:
         raise ConnectionLost(self._error)
 
     def _maybe_pump(self) -> None:
-        """Start the pump unless someone is reading (called soon after each recv())."""
+        """Start the pump unless someone is reading (``HANDOVER_S`` after a recv())."""
         self._pump_check = False
         if self._reading or self._pump is not None or self._done.is_set() or self._closing:
             return
         self._pump = self._loop.create_task(self._run_pump())
 
+    def _hand_over_later(self) -> None:
+        """If nobody reads within ``HANDOVER_S`` of now, the pump takes over. One timer
+        covers every read until it fires, so a busy reader costs no call per message."""
+        self._pump_check = True
+        self._loop.call_later(HANDOVER_S, self._maybe_pump)
+
     async def _run_pump(self) -> None:
         """Read while nobody else does; stop once a caller of recv() waits (it then reads
-        itself), handing it what was read."""
+        itself), handing it what was read. Once close() has begun, read to the end."""
         try:
-            while not self._wanted:
+            while not self._wanted or self._closing:  # closing: read to the end
                 data = await self._read_one()
                 if data is not None:
                     self._push(data)
@@ -229,17 +245,27 @@ class AiohttpConnection:
                     raise ConnectionLost(self._error)
                 messages.popleft()
                 if self._pump is None and not self._pump_check:
-                    self._pump_check = True  # if nobody reads next, the pump takes over
-                    self._loop.call_soon(self._maybe_pump)
+                    self._hand_over_later()
                 return item  # type: ignore[return-value]
             if self._pump is None and not self._reading:
-                data = await self._read_one()
-                if data is None:
-                    continue
-                if not self._pump_check:  # if nobody reads next, the pump takes over
-                    self._pump_check = True
-                    self._loop.call_soon(self._maybe_pump)
-                return data
+                # _read_one() inline, the hot path: a small data frame costs no extra call
+                self._reading = True
+                try:
+                    msg = await self._ws.receive()
+                except Exception as exc:  # the transport broke under receive()
+                    await self._end(_closed_error(_ABNORMAL, "", detail=str(exc)))
+                finally:
+                    self._reading = False
+                limit = self._max_size
+                if msg.type in _DATA and (limit is None or len(msg.data) * 4 <= limit):
+                    data = msg.data
+                else:
+                    data = await self._handle(msg)
+                    if data is None:
+                        continue
+                if not self._pump_check:
+                    self._hand_over_later()
+                return data  # type: ignore[no-any-return]
             self._wanted = True  # the pump stops after its current read
             self._ready = self._loop.create_future()
             await self._ready
@@ -306,6 +332,11 @@ class AiohttpConnection:
         session is released; never raises."""
         ws = self._ws
         self._closing = True
+        if self._pump is None and not self._reading and not self._done.is_set():
+            # aiohttp's close() drops the frames it holds unread: the pump moves them to our
+            # queue first (it reads without suspending while frames are buffered).
+            self._pump = self._loop.create_task(self._run_pump())
+            await asyncio.sleep(0)
         try:
             if not self._done.is_set() and not ws.closed:
                 # aiohttp stops the reader's receive() first, sends our close frame and

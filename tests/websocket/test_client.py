@@ -509,3 +509,32 @@ async def test_aiohttp_text_path_sends_through_the_frame_writer_or_send_str() ->
         ("frame", ("héllo".encode(), WSMsgType.TEXT)),
         ("send_str", "plain"),
     ]
+
+
+async def test_a_caller_that_stops_reading_still_answers_pings_and_sees_a_close(
+    ws_server: Start,
+) -> None:
+    """After receive() returns and nobody calls it again, the connection still answers the
+    server's pings (the aiohttp backend hands reading to its pump ``HANDOVER_S`` after the
+    last receive()) and notices the server's close, without a receive() pending."""
+    answered: list[float] = []
+    done = asyncio.Event()
+
+    async def one_then_ping(conn: ServerConnection) -> None:
+        await conn.send(json.dumps({"n": 1}))
+        await asyncio.sleep(0.05)  # the client has read and stopped reading by now
+        for _ in range(3):
+            answered.append(await asyncio.wait_for(await conn.ping(), 1.0))
+        await conn.close()
+        done.set()
+
+    server = await ws_server(one_then_ping, ping_interval=None)
+    async with WebSocket(server.url, ping_interval=None) as ws:
+        assert await ws.receive() == {"n": 1}
+        await asyncio.wait_for(done.wait(), 5)
+        for _ in range(100):  # the close is seen with nobody reading
+            if not ws.is_connected:
+                break
+            await asyncio.sleep(0.01)
+        assert not ws.is_connected
+    assert len(answered) == 3 and max(answered) < 0.5

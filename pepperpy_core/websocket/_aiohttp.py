@@ -123,12 +123,6 @@ class AiohttpConnection:
             await self._end(_closed_error(_ABNORMAL, "", detail=str(exc)))
         finally:
             self._reading = False
-        return await self._handle(msg)
-
-    async def _handle(self, msg: Any) -> str | bytes | None:
-        """One frame read: a data message (within ``max_size``), or None after acting on a
-        control frame; the end of the connection raises :class:`ConnectionLost`."""
-        ws = self._ws
         kind = msg.type
         if kind in _DATA:
             limit = self._max_size
@@ -248,24 +242,12 @@ class AiohttpConnection:
                     self._hand_over_later()
                 return item  # type: ignore[return-value]
             if self._pump is None and not self._reading:
-                # _read_one() inline, the hot path: a small data frame costs no extra call
-                self._reading = True
-                try:
-                    msg = await self._ws.receive()
-                except Exception as exc:  # the transport broke under receive()
-                    await self._end(_closed_error(_ABNORMAL, "", detail=str(exc)))
-                finally:
-                    self._reading = False
-                limit = self._max_size
-                if msg.type in _DATA and (limit is None or len(msg.data) * 4 <= limit):
-                    data = msg.data
-                else:
-                    data = await self._handle(msg)
-                    if data is None:
-                        continue
+                data = await self._read_one()
+                if data is None:
+                    continue
                 if not self._pump_check:
                     self._hand_over_later()
-                return data  # type: ignore[no-any-return]
+                return data
             self._wanted = True  # the pump stops after its current read
             self._ready = self._loop.create_future()
             await self._ready
@@ -331,12 +313,12 @@ class AiohttpConnection:
         """Closing handshake (bounded by the close timeout), then the reader ends and the
         session is released; never raises."""
         ws = self._ws
+        # aiohttp's close() drops the frames it holds unread: unless someone is reading, the
+        # pump moves them to our queue first (it reads without suspending while frames are
+        # buffered, and once _closing is set it reads to the end).
+        self._maybe_pump()
         self._closing = True
-        if self._pump is None and not self._reading and not self._done.is_set():
-            # aiohttp's close() drops the frames it holds unread: the pump moves them to our
-            # queue first (it reads without suspending while frames are buffered).
-            self._pump = self._loop.create_task(self._run_pump())
-            await asyncio.sleep(0)
+        await asyncio.sleep(0)
         try:
             if not self._done.is_set() and not ws.closed:
                 # aiohttp stops the reader's receive() first, sends our close frame and

@@ -81,6 +81,19 @@ wss.on('connection', (ws) => {
         ws.send(JSON.stringify({ extensions: ws.extensions, protocol: ws.protocol }));
         break;
       case 'text': ws.send('x'.repeat(cmd.size)); break;
+      case 'ping': {
+        // after cmd.delay ms, ping cmd.count times, one pong at a time; then close with
+        // 4000 + the pongs seen (also after 2 s without all of them)
+        let pongs = 0;
+        const done = () => ws.close(4000 + pongs, 'pongs');
+        const timer = setTimeout(done, cmd.delay + 2000);
+        ws.on('pong', () => {
+          pongs += 1;
+          if (pongs < cmd.count) { ws.ping(); } else { clearTimeout(timer); done(); }
+        });
+        setTimeout(() => ws.ping(), cmd.delay);
+        break;
+      }
       default: ws.send(data);
     }
   });

@@ -77,6 +77,28 @@ async def test_socket_destroyed_without_close_frame_is_1006(node_ws: Start) -> N
     await ws.close()
 
 
+async def test_a_caller_that_stops_reading_still_answers_the_peers_pings(
+    node_ws: Start,
+) -> None:
+    """Node pings a client that has stopped calling receive(): all three pings are answered
+    (the peer closes with 4000 + the pongs it saw) and the close is noticed unread."""
+    server = node_ws()
+    ws = WebSocket(server.url, ping_interval=None)
+    await ws.connect()
+    await ws.send("hello")
+    assert await ws.receive() == "hello"  # then nobody reads
+    await ws.send({"op": "ping", "count": 3, "delay": 200})
+    for _ in range(400):
+        if not ws.is_connected:
+            break
+        await asyncio.sleep(0.01)
+    assert not ws.is_connected
+    with pytest.raises(WebSocketDisconnectedError) as info:
+        await ws.receive()
+    assert (info.value.code, info.value.reason) == (4003, "pongs")
+    await ws.close()
+
+
 @pytest.mark.parametrize("compression", [True, False])
 async def test_compression_is_negotiated_with_the_peer(node_ws: Start, compression: bool) -> None:
     server = node_ws(compression=True)

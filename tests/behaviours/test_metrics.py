@@ -148,3 +148,50 @@ async def test_shared_metrics_between_clients(server: LocalServer) -> None:
         await a.get("/plain")
         await b.get("/plain")
     assert shared.requests == 2
+
+
+def test_recorded_responses_wait_in_a_bounded_queue_and_every_read_counts_them() -> None:
+    """Responses are counted in batches, but no read ever misses one: the figures are exact
+    after any number of responses, and at most FOLD_EVERY - 1 of them wait uncounted."""
+    from pepperpy_core.behaviours.metrics import FOLD_EVERY
+
+    metrics = HttpMetrics()
+    request = Request("GET", "http://h/a")
+    for n in range(1, 3 * FOLD_EVERY + 2):
+        metrics.record_response(Response(200 if n % 2 else 503, request=request), 0.01)
+        assert len(metrics._pending) < FOLD_EVERY
+        if n in (1, FOLD_EVERY - 1, FOLD_EVERY, 2 * FOLD_EVERY + 1):
+            assert metrics.requests == n  # each public figure counts the queue first
+            assert metrics.snapshot()["status_classes"] == {
+                "2xx": (n + 1) // 2, **({"5xx": n // 2} if n > 1 else {})}
+            assert not metrics._pending
+    assert metrics.latency.count == metrics.requests == 3 * FOLD_EVERY + 1
+    assert sum(s.count for s in metrics.series.values()) == 3 * FOLD_EVERY + 1
+
+
+async def test_a_scrape_from_another_thread_loses_and_doubles_nothing() -> None:
+    """A Prometheus scrape reads from its own thread while the event loop records: every
+    response is counted exactly once, whatever the interleaving."""
+    import threading
+
+    metrics = HttpMetrics()
+    request = Request("GET", "http://h/a")
+    stop = threading.Event()
+    seen: list[int] = []
+
+    def scrape() -> None:
+        while not stop.is_set():
+            seen.append(metrics.snapshot()["total_requests"])
+            metrics.to_prometheus()
+
+    reader = threading.Thread(target=scrape)
+    reader.start()
+    try:
+        for _ in range(20_000):
+            metrics.record_response(Response(200, request=request), 0.001)
+    finally:
+        stop.set()
+        reader.join()
+    assert len(seen) > 1 and seen == sorted(seen)  # never counted backwards
+    assert metrics.requests == metrics.latency.count == 20_000
+    assert metrics.series[("GET", "h", "2xx")].count == 20_000

@@ -180,7 +180,7 @@ class HttpMetrics:
     A response is counted in two steps: recording it queues five facts (method, URL, status,
     seconds, its metadata), and the queue is folded into the counters when it holds
     :data:`FOLD_EVERY` of them or when anything reads a figure (every attribute below, the
-    snapshot, the exports). Folding a batch at once costs a third of counting each response
+    snapshot, the exports). Folding a batch at once costs about half of counting each response
     as it comes, on a loaded client, because the counters stay in the processor's caches for
     the whole batch. Reads from another thread (a Prometheus scrape) are safe: the queue is a
     ``deque`` and folding holds a lock."""

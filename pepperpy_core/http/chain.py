@@ -14,7 +14,9 @@ which they were given.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Protocol, runtime_checkable
+from inspect import getattr_static
+from types import FunctionType, MethodType
+from typing import Any, Protocol, runtime_checkable
 
 from pepperpy_core.http.models import Request, Response
 
@@ -69,8 +71,13 @@ def build_chain(layers: Sequence[Middleware], endpoint: CallNext) -> CallNext:
 
 def _bind(layer: Middleware, call_next: CallNext) -> CallNext:
     # A plain function handing back the layer's own coroutine: no extra coroutine frame per
-    # layer, which every suspension of every request would otherwise travel through.
+    # layer, which every suspension of every request would otherwise travel through. A layer
+    # whose class defines ``__call__`` as a function is called through the bound method, which
+    # CPython calls directly (calling the instance looks the method up again on every call).
+    method = getattr_static(type(layer), "__call__", None)
+    call: Any = MethodType(method, layer) if isinstance(method, FunctionType) else layer
+
     def step(request: Request) -> Awaitable[Response]:
-        return layer(request, call_next)
+        return call(request, call_next)  # type: ignore[no-any-return]
 
     return step

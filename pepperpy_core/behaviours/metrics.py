@@ -19,7 +19,7 @@ from bisect import bisect_left
 from collections import deque
 from collections.abc import Mapping
 from logging import DEBUG
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 from urllib.parse import urlsplit
 
 from typing_extensions import Unpack
@@ -167,6 +167,35 @@ class Series:
         self.sum = 0.0
 
 
+T = TypeVar("T")
+
+
+class _Figure(Generic[T]):
+    """One public figure of :class:`HttpMetrics`: reading it counts the queued responses
+    first, then gives the private attribute of the same name (``requests`` -> ``_requests``)."""
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+        self._private = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._private = "_" + name
+
+    @overload
+    def __get__(self, metrics: None, owner: type) -> _Figure[T]: ...
+    @overload
+    def __get__(self, metrics: HttpMetrics, owner: type) -> T: ...
+    def __get__(self, metrics: HttpMetrics | None, owner: type) -> _Figure[T] | T:
+        if metrics is None:
+            return self
+        metrics._fold()
+        value: T = getattr(metrics, self._private)
+        return value
+
+    def __set__(self, metrics: HttpMetrics, value: object) -> None:
+        raise AttributeError(f"HttpMetrics.{self._private[1:]} is read-only")
+
+
 #: Responses recorded but not yet counted; :meth:`HttpMetrics.record_response` counts them in
 #: batches of this size, and every read counts what is waiting first.
 FOLD_EVERY = 64
@@ -205,73 +234,20 @@ class HttpMetrics:
         self._pending: deque[tuple[str | None, str, int, float, dict[str, Any]]] = deque()
         self._lock = threading.Lock()
 
-    # Every figure counts the waiting responses first.
-
-    @property
-    def latency(self) -> LatencyHistogram:
-        """Every request's duration (the one histogram all series share)."""
-        self._fold()
-        return self._latency
-
-    @property
-    def requests(self) -> int:
-        """Logical requests recorded, those that raised included."""
-        self._fold()
-        return self._requests
-
-    @property
-    def errors(self) -> int:
-        """Requests that raised."""
-        self._fold()
-        return self._errors
-
-    @property
-    def attempts(self) -> int:
-        """Attempts sent to the network (a cache hit sends none)."""
-        self._fold()
-        return self._attempts
-
-    @property
-    def retries(self) -> int:
-        """Attempts after the first of a request."""
-        self._fold()
-        return self._retries
-
-    @property
-    def rate_limit_waits(self) -> int:
-        """Times a request waited for the rate limiter."""
-        self._fold()
-        return self._rate_limit_waits
-
-    @property
-    def rate_limit_wait_seconds(self) -> float:
-        """Seconds spent waiting for the rate limiter."""
-        self._fold()
-        return self._rate_limit_wait_seconds
-
-    @property
-    def errors_by_type(self) -> dict[str, int]:
-        """Requests that raised, by the error's class name."""
-        self._fold()
-        return self._errors_by_type
-
-    @property
-    def status_classes(self) -> dict[str, int]:
-        """Responses by status class (``"2xx"``...)."""
-        self._fold()
-        return self._status_classes
-
-    @property
-    def cache(self) -> dict[str, int]:
-        """Cache outcomes: ``hit``, ``miss``, ``revalidated``, ``stale``."""
-        self._fold()
-        return self._cache
-
-    @property
-    def series(self) -> dict[tuple[str, str, str], Series]:
-        """(method, host, status class or ``"error"``) -> that label set's durations."""
-        self._fold()
-        return self._series
+    # Every figure counts the queued responses first (see _Figure).
+    latency: _Figure[LatencyHistogram] = _Figure("Every request's duration (one histogram).")
+    requests: _Figure[int] = _Figure("Logical requests recorded, those that raised included.")
+    errors: _Figure[int] = _Figure("Requests that raised.")
+    attempts: _Figure[int] = _Figure("Attempts sent to the network (a cache hit sends none).")
+    retries: _Figure[int] = _Figure("Attempts after the first of a request.")
+    rate_limit_waits: _Figure[int] = _Figure("Times a request waited for the rate limiter.")
+    rate_limit_wait_seconds: _Figure[float] = _Figure("Seconds spent waiting for the rate limiter.")
+    errors_by_type: _Figure[dict[str, int]] = _Figure("Requests that raised, by error class name.")
+    status_classes: _Figure[dict[str, int]] = _Figure('Responses by status class ("2xx"...).')
+    cache: _Figure[dict[str, int]] = _Figure("Cache outcomes: hit, miss, revalidated, stale.")
+    series: _Figure[dict[tuple[str, str, str], Series]] = _Figure(
+        '(method, host, status class or "error") -> that label set\'s durations.'
+    )
 
     def _series_for(self, method: str | None, url: str, status_class: str) -> Series:
         """The series of a request (``method`` None: a response without one); remembered in

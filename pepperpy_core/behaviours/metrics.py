@@ -11,14 +11,12 @@ every latency that grows forever).
 from __future__ import annotations
 
 import functools
-import logging
 import math
 import threading
 import time
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Mapping
-from logging import DEBUG
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 from urllib.parse import urlsplit
 
@@ -38,7 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["HttpMetrics", "LatencyHistogram", "MetricsClient", "MetricsMiddleware"]
 
 _log = get_logger("pepperpy_core.metrics")
-_debug = logging.getLogger("pepperpy_core.metrics")  # the stdlib logger behind _log
 
 #: Upper bounds (seconds) of the exported Prometheus histogram buckets.
 PROMETHEUS_BUCKETS = (
@@ -445,7 +442,7 @@ class MetricsMiddleware:
         )
         if len(pending) >= FOLD_EVERY:
             self.metrics._fold()
-        if _debug.isEnabledFor(DEBUG):
+        if _log.debug_enabled():
             _log.debug(
                 "http.request", method=request.method, url=redact_url(request.url),
                 status=response.status, elapsed_ms=round(elapsed * 1000, 2),

@@ -435,7 +435,8 @@ class MetricsMiddleware:
             self.metrics.record_error(exc, request, clock() - started)
             raise
         elapsed = clock() - started
-        # record_response, without its call: the request is at hand
+        # Queued as record_response does, without its call, and under the logical request's
+        # method and URL (after redirects, response.request is the last hop's), as errors are.
         pending = self._pending
         pending.append(
             (request.method, request.url, response.status, elapsed, response.metadata)

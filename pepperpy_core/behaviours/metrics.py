@@ -413,16 +413,6 @@ class MetricsMiddleware:
         self.metrics = metrics if metrics is not None else HttpMetrics()
         self._clock = clock
 
-    @property
-    def metrics(self) -> HttpMetrics:
-        """The counters this layer records into (may be replaced)."""
-        return self._metrics
-
-    @metrics.setter
-    def metrics(self, value: HttpMetrics) -> None:
-        self._metrics = value
-        self._pending = value._pending
-
     def __repr__(self) -> str:
         return "MetricsMiddleware()"
 
@@ -437,12 +427,13 @@ class MetricsMiddleware:
         elapsed = clock() - started
         # Queued as record_response does, without its call, and under the logical request's
         # method and URL (after redirects, response.request is the last hop's), as errors are.
-        pending = self._pending
+        metrics = self.metrics
+        pending = metrics._pending
         pending.append(
             (request.method, request.url, response.status, elapsed, response.metadata)
         )
         if len(pending) >= FOLD_EVERY:
-            self.metrics._fold()
+            metrics._fold()
         if _log.debug_enabled():
             _log.debug(
                 "http.request", method=request.method, url=redact_url(request.url),

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from inspect import getattr_static
 from types import FunctionType, MethodType
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from pepperpy_core.http.models import Request, Response
 
@@ -75,9 +75,11 @@ def _bind(layer: Middleware, call_next: CallNext) -> CallNext:
     # whose class defines ``__call__`` as a function is called through the bound method, which
     # CPython calls directly (calling the instance looks the method up again on every call).
     method = getattr_static(type(layer), "__call__", None)
-    call: Any = MethodType(method, layer) if isinstance(method, FunctionType) else layer
+    call: Callable[[Request, CallNext], Awaitable[Response]] = (
+        MethodType(method, layer) if isinstance(method, FunctionType) else layer
+    )
 
     def step(request: Request) -> Awaitable[Response]:
-        return call(request, call_next)  # type: ignore[no-any-return]
+        return call(request, call_next)
 
     return step

@@ -412,6 +412,38 @@ async def test_stalled_server_times_out(nginx: Nginx, backend: str) -> None:
             await asyncio.wait_for(c.get("/data.txt"), 5)
 
 
+async def test_full_stack_counts_exactly_against_httpbin_and_a_cut(
+    httpbin: HttpBin, backend: str
+) -> None:
+    """The full stack (metrics, cache, retry, rate limit) in front of httpbin, through our
+    fault proxy: more concurrent requests than one metrics batch, a retried 500, a cache hit
+    and a connection cut before any answer. Every figure counts exactly what went out."""
+    from pepperpy_core import CachedClient, MetricsClient, RateLimit, RateLimitedClient
+
+    class Stack(MetricsClient, CachedClient, RateLimitedClient):
+        rate_limit = RateLimit.of((10_000, 1.0))
+
+    async with FaultProxy(httpbin.port) as proxy, Stack(
+        cache_ttl=None, base_url=proxy.base, backend=backend, retries=FAST
+    ) as c:
+        proxy.fault = ("cut", 0)  # the proxy's faults apply to new connections: first, then
+        with pytest.raises(ConnectionError):
+            await c.get("/get?cut=1")  # three attempts, then the error
+        proxy.fault = None
+        answers = await asyncio.gather(*(c.get(f"/get?n={i}") for i in range(100)))
+        assert [(await a.json())["args"]["n"] for a in answers] == [str(i) for i in range(100)]
+        assert (await c.get("/status/500")).status == 500  # three attempts
+        assert (await c.get("/cache/60")).metadata["cache"] == "miss"
+        assert (await c.get("/cache/60")).metadata["cache"] == "hit"  # nothing sent
+        figures = c.get_metrics()
+    assert proxy.requests == 100 + 3 + 1 + 3
+    assert figures["total_requests"] == 104 and figures["total_errors"] == 1
+    assert figures["errors_by_type"] == {"ConnectionError": 1}
+    assert figures["status_classes"] == {"2xx": 102, "5xx": 1}
+    assert figures["total_attempts"] == proxy.requests and figures["total_retries"] == 4
+    assert figures["cache_hits"] == 1 and figures["cache_misses"] == 102
+
+
 # --------------------------------------------------------------------------- our exact server
 
 

@@ -39,6 +39,7 @@ class FaultProxy:
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._closing = False
         self.port = 0
 
     @property
@@ -55,7 +56,9 @@ class FaultProxy:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None
+        self._closing = True
         self._server.close()
+        await asyncio.sleep(0)  # a connection accepted just now reaches _handle, which drops it
         for writer in list(self._writers):
             writer.transport.abort()
         for task in list(self._tasks):
@@ -72,7 +75,7 @@ class FaultProxy:
         fault = self.fault() if callable(self.fault) else self.fault
         upstream: asyncio.StreamWriter | None = None
         try:
-            if fault == "refuse":
+            if fault == "refuse" or self._closing:  # the latter: accepted while shutting down
                 return
             if fault == "stall":
                 while chunk := await reader.read(65536):
@@ -94,6 +97,12 @@ class FaultProxy:
                 if w is not None:
                     self._writers.discard(w)
                     w.transport.abort() if _is_reset(fault) and w is writer else w.close()
+            # The socket itself closes a loop turn later: wait for it, or a loop closed right
+            # after the test leaves it open (a ResourceWarning at some later collection).
+            for w in (writer, upstream):
+                if w is not None:
+                    with contextlib.suppress(Exception, asyncio.CancelledError):
+                        await w.wait_closed()
             self._tasks.discard(task)
 
     async def _answer(

@@ -8,6 +8,12 @@ and then ``n``; the per-request figure is the difference between a long and a sh
 by the difference in requests, which cancels interpreter start-up, imports and shutdown.
 
     python benchmarks/instructions.py [--low 300] [--high 1300]
+
+``--caches`` runs the same clients at concurrency 16 with callgrind's cache simulation, using
+the geometry of core 1's own caches (its L1s, and its L2 as the last level: the L3 is shared),
+and adds the misses and callgrind's cycle estimate. Instructions leave out what a request's
+code and data cost to bring back into the caches; the estimate puts a price on that, still
+steadily (it is a simulation, not a measurement of this machine's processor).
 """
 
 from __future__ import annotations
@@ -38,7 +44,9 @@ CONCURRENCY = (1, 16)
 WARM_UP = 50
 CHILD_TIMEOUT = 600  # seconds per child process
 PARALLEL = 2  # children at a time
-COLLECTED = re.compile(r"^==\d+== Collected : (\d+)\s*$", re.MULTILINE)
+COLLECTED = re.compile(r"^==\d+== Collected : ([\d ]+?)\s*$", re.MULTILINE)
+#: callgrind's events with --cache-sim=yes, in its order
+CACHE_EVENTS = ("Ir", "Dr", "Dw", "I1mr", "D1mr", "D1mw", "ILmr", "DLmr", "DLmw")
 HERE = Path(__file__).resolve().parent
 
 
@@ -107,10 +115,13 @@ def child_main(argv: list[str]) -> None:
 # --- parent: run the children under callgrind and take differences -------------------------
 
 
-def command(kind: str, concurrency: int, requests: int, base: str) -> list[str]:
-    """The child's command line: pinned to core 1, no ASLR, under callgrind."""
+def command(
+    kind: str, concurrency: int, requests: int, base: str, options: tuple[str, ...] = ()
+) -> list[str]:
+    """The child's command line: pinned to core 1, no ASLR, under callgrind (with ``options``
+    for callgrind)."""
     return [
-        *callgrind_prefix(),
+        *callgrind_prefix(), *options,
         sys.executable, str(HERE / "instructions.py"), "--child",
         kind, str(concurrency), str(requests), base,
     ]
@@ -118,9 +129,16 @@ def command(kind: str, concurrency: int, requests: int, base: str) -> list[str]:
 
 def count(kind: str, concurrency: int, requests: int, base: str) -> int:
     """Total instructions callgrind collected for one child run."""
+    return events(kind, concurrency, requests, base)[0]
+
+
+def events(
+    kind: str, concurrency: int, requests: int, base: str, options: tuple[str, ...] = ()
+) -> list[int]:
+    """Every total callgrind collected for one child run (instructions first)."""
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     proc = subprocess.run(
-        command(kind, concurrency, requests, base), cwd=HERE, env=env, capture_output=True,
+        command(kind, concurrency, requests, base, options), cwd=HERE, env=env, capture_output=True,
         text=True, timeout=CHILD_TIMEOUT,
     )
     found = COLLECTED.findall(proc.stderr)
@@ -129,7 +147,7 @@ def count(kind: str, concurrency: int, requests: int, base: str) -> int:
         raise RuntimeError(
             f"child {kind} c={concurrency} n={requests} failed (exit {proc.returncode}):\n{tail}"
         )
-    return int(found[-1])
+    return [int(part) for part in found[-1].split()]
 
 
 def measure(base: str, low: int, high: int) -> dict[str, dict[str, float]]:
@@ -169,6 +187,87 @@ def measure_layers(base: str, low: int, high: int, concurrency: int = 16) -> dic
         / (high - low)
         for kind in kinds
     }
+
+
+def cache_options(core: int = 1) -> tuple[str, ...]:
+    """callgrind's cache simulation with ``core``'s own caches as Linux describes them: its L1
+    instruction and data caches, and its L2 as the last level (the L3 is shared with the other
+    core and, on a virtual machine, with other guests). Without that description, callgrind's
+    own detection decides."""
+    found: dict[tuple[int, str], str] = {}
+    for index in sorted(Path(f"/sys/devices/system/cpu/cpu{core}/cache").glob("index*")):
+        try:
+            level = int((index / "level").read_text())
+            kind = (index / "type").read_text().strip()
+            size = (index / "size").read_text().strip()
+            ways = int((index / "ways_of_associativity").read_text())
+            line = int((index / "coherency_line_size").read_text())
+        except (OSError, ValueError):
+            continue
+        scale = {"K": 1024, "M": 1024 * 1024}.get(size[-1:], 1)
+        found[(level, kind)] = f"{int(size.rstrip('KM')) * scale},{ways},{line}"
+    wanted = {"--I1": (1, "Instruction"), "--D1": (1, "Data"), "--LL": (2, "Unified")}
+    if not all(place in found for place in wanted.values()):
+        return ("--cache-sim=yes",)
+    return ("--cache-sim=yes", *(f"{flag}={found[place]}" for flag, place in wanted.items()))
+
+
+def measure_caches(
+    base: str, low: int, high: int, concurrency: int = 16
+) -> tuple[tuple[str, ...], dict[str, dict[str, float]]]:
+    """``--caches``: per client, each callgrind event per request under cache simulation."""
+    options = cache_options()
+    jobs = [(kind, n) for kind in CLIENTS for n in (low, high)]
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        futures = {job: pool.submit(events, job[0], concurrency, job[1], base, options)
+                   for job in jobs}
+        totals = {job: future.result() for job, future in futures.items()}
+    per_request: dict[str, dict[str, float]] = {}
+    for kind, name in CLIENTS.items():
+        pairs = zip(totals[(kind, low)], totals[(kind, high)], strict=True)
+        per_request[name] = {
+            event: (b - a) / (high - low)
+            for event, (a, b) in zip(CACHE_EVENTS, pairs, strict=True)
+        }
+    return options, per_request
+
+
+def estimated_cycles(cell: dict[str, float]) -> float:
+    """KCachegrind's cycle estimate: instructions, 10 per first-level miss, 100 per miss of the
+    last level."""
+    first = cell["I1mr"] + cell["D1mr"] + cell["D1mw"]
+    last = cell["ILmr"] + cell["DLmr"] + cell["DLmw"]
+    return cell["Ir"] + 10 * first + 100 * last
+
+
+def report_caches(
+    options: tuple[str, ...], per_request: dict[str, dict[str, float]], concurrency: int = 16
+) -> str:
+    raw = estimated_cycles(per_request[RAW])
+    lines = [
+        "## Simulated cache misses per request (`benchmarks/instructions.py --caches`)",
+        "",
+        f"As above at concurrency {concurrency}, under callgrind's cache simulation "
+        f"(`{' '.join(options)}`: core 1's L1 caches, and its L2 as the last level). Estimated "
+        "cycles are KCachegrind's formula (instructions + 10 per L1 miss + 100 per last-level "
+        "miss); \"predicted\" is raw aiohttp's estimate over the client's, the throughput ratio "
+        "to expect if only user-space work counted. It is a model: it leaves out the kernel's "
+        "share of a request (which pulls a real ratio towards 1), and branch prediction and "
+        "the processor's overlap of misses (either way).",
+        "",
+        "| client | instructions | L1i misses | L1d misses | last-level misses "
+        "| estimated cycles | predicted vs raw aiohttp |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, cell in per_request.items():
+        cycles = estimated_cycles(cell)
+        lines.append(
+            f"| {name} | {cell['Ir']:,.0f} | {cell['I1mr']:,.0f} "
+            f"| {cell['D1mr'] + cell['D1mw']:,.0f} "
+            f"| {cell['ILmr'] + cell['DLmr'] + cell['DLmw']:,.0f} | {cycles:,.0f} "
+            f"| {raw / cycles:.2f}x |"
+        )
+    return "\n".join(lines)
 
 
 def report_layers(per_request: dict[str, float], concurrency: int = 16) -> str:
@@ -227,6 +326,8 @@ def main() -> None:
     parser.add_argument("--high", type=int, default=1300, help="requests in the long run")
     parser.add_argument("--layers", action="store_true",
                         help="instead: the cost of each layer of the full stack alone")
+    parser.add_argument("--caches", action="store_true",
+                        help="instead: cache misses and estimated cycles (simulated), at 16")
     args = parser.parse_args()
     if args.high <= args.low:
         parser.error("--high must be larger than --low")
@@ -235,6 +336,14 @@ def main() -> None:
               "(install it, e.g. apt-get install valgrind)")
         text = HEADING + "\n\nSkipped: valgrind was not installed on this machine."
         write_result("instructions", text, {"skipped": "valgrind not installed"})
+        return
+    if args.caches:
+        with local_server() as base:
+            options, simulated = measure_caches(base, args.low, args.high)
+        text = report_caches(options, simulated)
+        print(text)
+        write_result("instructions_caches", text, {"low": args.low, "high": args.high,
+                                                   "options": options, "per_request": simulated})
         return
     if args.layers:
         with local_server() as base:

@@ -4,7 +4,11 @@
 
 Each benchmark runs in its own process (server pinned to core 0, client to core 1, 127.0.0.1
 only, bounded counts and time) and leaves a markdown section in benchmarks/results/; this
-script prints a summary of ratios and joins the sections into docs/benchmarks.md.
+script prints a summary of ratios and writes the sections into docs/benchmarks.md.
+
+The page also holds analysis written by hand (what a figure means, what was tried). Each
+generated part sits between ``<!-- generated: NAME -->`` and ``<!-- end: NAME -->`` lines, and
+only those parts are replaced; a section not yet on the page is added at its end.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -33,12 +38,13 @@ BENCHMARKS = [
     ("vision_parse.py", "vision_parse_instructions", ["--instructions", "--rows", "50000"]),
     ("instructions.py", "instructions", ["--low", "200", "--high", "700"]),
     ("instructions.py", "instructions_layers", ["--layers", "--low", "200", "--high", "700"]),
+    ("instructions.py", "instructions_caches", ["--caches", "--low", "200", "--high", "700"]),
     ("import_time.py", "import_time", ["--rounds", "7"]),
     ("redis_store.py", "redis_store", ["--ops", "1000", "--requests", "500", "--rounds", "3"]),
 ]
 
 #: Arguments that choose what a script measures (kept in full runs, unlike sizes).
-MODES = ("--layers", "--instructions")
+MODES = ("--layers", "--caches", "--instructions")
 
 HEADER = """\
 # Benchmarks
@@ -53,7 +59,6 @@ touches all of them alike. Ratios are against the peer named in each table. This
 
 Targets, and where we stand in this run:
 
-{goals}
 """
 
 
@@ -91,17 +96,32 @@ def main() -> None:
         extra = [a for a in quick if a in MODES]  # a mode, not a size: kept in full runs
         seconds = run(script, quick if args.quick else extra)
         print(f"   {seconds:.0f} s", flush=True)
-    sections = [
-        (RESULTS / f"{name}.md").read_text(encoding="utf-8")
-        for _, name, _ in BENCHMARKS if (RESULTS / f"{name}.md").exists()
-    ]
+    parts = [(name, (RESULTS / f"{name}.md").read_text(encoding="utf-8"))
+             for _, name, _ in BENCHMARKS if (RESULTS / f"{name}.md").exists()]
     goals_file = HERE / "goals.md"
-    goals = goals_file.read_text(encoding="utf-8") if goals_file.exists() else ""
-    text = HEADER.format(goals=goals.strip()) + "\n" + "\n\n".join(s.strip() for s in sections)
-    text += f"\n\n## Machine\n\n{machine()}; {platform.platform()}.\n\nVersions: {versions()}.\n"
+    if goals_file.exists():
+        parts.insert(0, ("goals", goals_file.read_text(encoding="utf-8")))
+    parts.append(("machine", f"## Machine\n\n{machine()}; {platform.platform()}.\n\n"
+                             f"Versions: {versions()}.\n"))
+    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else HEADER
+    for name, body in parts:
+        text = refresh(text, name, body)
     DOCS.write_text(text, encoding="utf-8")
     print(f"wrote {DOCS}")
     _ = json  # results/*.json hold the raw figures
+
+
+def refresh(page: str, name: str, body: str) -> str:
+    """``page`` with its generated part ``name`` replaced by ``body`` (added at the end when the
+    page has no such part); whatever lies outside the markers is kept as it is."""
+    block = f"<!-- generated: {name} -->\n{body.strip()}\n<!-- end: {name} -->"
+    pattern = re.compile(
+        rf"^<!-- generated: {re.escape(name)} -->\n.*?^<!-- end: {re.escape(name)} -->$",
+        re.MULTILINE | re.DOTALL,
+    )
+    if pattern.search(page):
+        return pattern.sub(lambda _: block, page, count=1)
+    return page.rstrip("\n") + "\n\n" + block + "\n"
 
 
 if __name__ == "__main__":

@@ -52,12 +52,12 @@ HEADER = """\
 The tables come from `./dev.sh bench` (`benchmarks/run_all.py`), which rewrites only the parts
 between `<!-- generated: NAME -->` markers, each from its benchmark's last run (the date and
 machine close each section); the text around them is analysis written by hand, dated where it
-speaks of a run. Method: each benchmark runs
-in its own process; the local server (aiohttp or websockets, bound to 127.0.0.1) is pinned to
-core 0 and the client to core 1; every loop is bounded in count and time; figures are medians
-of several rounds, and peers are measured in the same run, interleaved, so background noise
-touches all of them alike. Ratios are against the peer named in each table. This is a
-2-core shared machine: single figures move by 10-20 % between runs, ratios less.
+speaks of a run. Method: each benchmark runs in its own process; the local server (aiohttp or
+websockets, bound to 127.0.0.1) is pinned to core 0 and the client to core 1; every loop is
+bounded in count and time; figures are medians of several rounds, and peers are measured in
+the same run, interleaved, so background noise touches all of them alike. Ratios are against
+the peer named in each table. This is a 2-core shared machine: single figures move by 10-20 %
+between runs, ratios less.
 
 Targets, and where we stand in this run:
 

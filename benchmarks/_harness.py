@@ -115,13 +115,14 @@ async def paired_rounds(
 ) -> dict[str, dict[str, list[float]]]:
     """Every client once per round, in a rotated order, so slow drifts of the machine hit all
     of them alike. Per client: ``rps`` and ``cpu`` per round, and ``ratio`` (its req/s over the
-    baseline's in the same round) and ``extra_cpu`` (its CPU µs/request minus the baseline's in
-    the same round): the medians of those paired figures are what the tables quote."""
+    baseline's in the same round), ``extra_cpu`` (its CPU µs/request minus the baseline's in
+    the same round) and ``cpu_ratio`` (the baseline's CPU µs/request over its own): the medians
+    of those paired figures are what the tables quote."""
     names = list(clients)
     for fetch in clients.values():
         await run_load(fetch, url, min(200, requests), concurrency)  # warm-up
     out: dict[str, dict[str, list[float]]] = {
-        n: {"rps": [], "cpu": [], "ratio": [], "extra_cpu": []} for n in names
+        n: {"rps": [], "cpu": [], "ratio": [], "extra_cpu": [], "cpu_ratio": []} for n in names
     }
     for index in range(rounds):
         order = names[index % len(names):] + names[: index % len(names)]
@@ -134,6 +135,7 @@ async def paired_rounds(
             cell["cpu"].append(cpu)
             cell["ratio"].append(rps / base_rps)
             cell["extra_cpu"].append(cpu - base_cpu)
+            cell["cpu_ratio"].append(base_cpu / cpu)
     return out
 
 

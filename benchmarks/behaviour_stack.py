@@ -65,10 +65,8 @@ async def throughput(base: str, requests: int, rounds: int) -> dict[str, dict[st
         for concurrency in CONCURRENCY:
             paired = await paired_rounds(fetches, base + "/small", requests, rounds,
                                          concurrency, RAW)
-            stack, plain, raw = paired[STACK], paired[PLAIN], paired[RAW]
+            stack, plain = paired[STACK], paired[PLAIN]
             stack["vs_plain"] = [s / p for s, p in zip(stack["rps"], plain["rps"], strict=True)]
-            for cell in paired.values():  # CPU per request, raw aiohttp's over the client's
-                cell["cpu_ratio"] = [r / c for r, c in zip(raw["cpu"], cell["cpu"], strict=True)]
             for name, cell in paired.items():
                 results[f"{name}|{concurrency}"] = cell
     finally:

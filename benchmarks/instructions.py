@@ -127,9 +127,16 @@ def command(
     ]
 
 
-def count(kind: str, concurrency: int, requests: int, base: str) -> int:
-    """Total instructions callgrind collected for one child run."""
-    return events(kind, concurrency, requests, base)[0]
+Job = tuple[str, int, int]  # (client kind, concurrency, requests)
+
+
+def run_children(
+    jobs: list[Job], base: str, options: tuple[str, ...] = ()
+) -> dict[Job, list[int]]:
+    """Every job's callgrind totals (instructions first), ``PARALLEL`` children at a time."""
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        futures = {job: pool.submit(events, *job, base, options) for job in jobs}
+        return {job: future.result() for job, future in futures.items()}
 
 
 def events(
@@ -153,9 +160,7 @@ def events(
 def measure(base: str, low: int, high: int) -> dict[str, dict[str, float]]:
     """Per ``client|concurrency``: both totals and the instructions per request."""
     jobs = [(kind, c, n) for c in CONCURRENCY for kind in CLIENTS for n in (low, high)]
-    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        futures = {job: pool.submit(count, *job, base) for job in jobs}
-        totals = {job: future.result() for job, future in futures.items()}
+    totals = {job: found[0] for job, found in run_children(jobs, base).items()}
     results: dict[str, dict[str, float]] = {}
     for c in CONCURRENCY:
         for kind, name in CLIENTS.items():
@@ -179,9 +184,7 @@ def measure_layers(base: str, low: int, high: int, concurrency: int = 16) -> dic
     stack on top of it alone, and of three pass-through layers; at one concurrency."""
     kinds = ["plain", *LAYERS]
     jobs = [(kind, concurrency, n) for kind in kinds for n in (low, high)]
-    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        futures = {job: pool.submit(count, *job, base) for job in jobs}
-        totals = {job: future.result() for job, future in futures.items()}
+    totals = {job: found[0] for job, found in run_children(jobs, base).items()}
     return {
         kind: (totals[(kind, concurrency, high)] - totals[(kind, concurrency, low)])
         / (high - low)
@@ -217,14 +220,12 @@ def measure_caches(
 ) -> tuple[tuple[str, ...], dict[str, dict[str, float]]]:
     """``--caches``: per client, each callgrind event per request under cache simulation."""
     options = cache_options()
-    jobs = [(kind, n) for kind in CLIENTS for n in (low, high)]
-    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        futures = {job: pool.submit(events, job[0], concurrency, job[1], base, options)
-                   for job in jobs}
-        totals = {job: future.result() for job, future in futures.items()}
+    jobs = [(kind, concurrency, n) for kind in CLIENTS for n in (low, high)]
+    totals = run_children(jobs, base, options)
     per_request: dict[str, dict[str, float]] = {}
     for kind, name in CLIENTS.items():
-        pairs = zip(totals[(kind, low)], totals[(kind, high)], strict=True)
+        pairs = zip(totals[(kind, concurrency, low)], totals[(kind, concurrency, high)],
+                    strict=True)
         per_request[name] = {
             event: (b - a) / (high - low)
             for event, (a, b) in zip(CACHE_EVENTS, pairs, strict=True)

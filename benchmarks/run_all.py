@@ -121,9 +121,8 @@ def refresh(page: str, name: str, body: str) -> str:
         rf"^<!-- generated: {re.escape(name)} -->\n.*?^<!-- end: {re.escape(name)} -->$",
         re.MULTILINE | re.DOTALL,
     )
-    if pattern.search(page):
-        return pattern.sub(lambda _: block, page, count=1)
-    return page.rstrip("\n") + "\n\n" + block + "\n"
+    replaced, found = pattern.subn(lambda _: block, page, count=1)
+    return replaced if found else page.rstrip("\n") + "\n\n" + block + "\n"
 
 
 if __name__ == "__main__":
